@@ -1,0 +1,42 @@
+# The two commands: `make demo` and `make test`. Both create .venv and install into it.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CODE   := core otio_adapters upscale resolve_plugin cli
+DEMO_OUT ?= demo-out
+
+.PHONY: demo test lint typecheck install install-dev system-deps bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: install
+	$(BIN)/python examples/demo.py $(DEMO_OUT)
+
+lint: install-dev
+	$(BIN)/ruff check $(CODE) tests bench examples
+	$(BIN)/ruff format --check $(CODE) tests bench examples
+
+typecheck: install-dev
+	$(BIN)/mypy $(CODE)
+
+test: install-dev lint typecheck
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+bench: install-dev
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info $(DEMO_OUT)

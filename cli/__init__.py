@@ -1,0 +1,1 @@
+"""shotline.cli: the click command group. Thin commands over the libraries."""

@@ -1,0 +1,136 @@
+"""Shared CLI plumbing: the common options, running a Plan with a progress bar, --json output."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def output_options(func: F) -> F:
+    """-o/--output, --force, --json, --dry-run: the options every writing command takes."""
+    func = click.option("--dry-run", is_flag=True, help="Print the ffmpeg command(s) and run nothing.")(func)
+    func = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
+    func = click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")(func)
+    func = click.option(
+        "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output file."
+    )(func)
+    return func
+
+
+def to_jsonable(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        if hasattr(obj, "to_dict"):
+            return to_jsonable(obj.to_dict())
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, Fraction):
+        return f"{obj.numerator}/{obj.denominator}"
+    return obj
+
+
+def emit_json(obj: Any) -> None:
+    click.echo(json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False))
+
+
+def print_plan(plan: Any) -> None:
+    from shotline.core.ffmpeg import ffmpeg_path
+
+    click.echo(f"# {plan.description}" if plan.description else "# plan")
+    for line in plan.commands(ffmpeg_path()):
+        click.echo(line)
+    click.echo(f"# then rename the temporary file to {plan.output}")
+
+
+class ProgressBar:
+    """A rich progress bar on stderr, shown only on a terminal and only after a second."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._progress: Any = None
+        self._task: Any = None
+        self._start: float | None = None
+
+    def __call__(self, p: Any) -> None:
+        import time
+
+        if not sys.stderr.isatty():
+            return
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now
+        if self._progress is None and now - self._start < 1.0 and p.fraction < 1.0:
+            return
+        if self._progress is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TextColumn("{task.fields[speed]}"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=1.0, speed="")
+        speed = f"{p.speed:.1f}x" if getattr(p, "speed", None) else ""
+        self._progress.update(self._task, completed=p.fraction, speed=speed)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def run_plan(
+    plan: Any, *, force: bool, dry_run: bool, as_json: bool, summary: Callable[[Any], Any] | None = None
+) -> None:
+    """Run a Plan from a command: dry-run printing, progress, and the result line or JSON."""
+    from shotline.core.probe import probe
+    from shotline.core.runner import run
+
+    if dry_run:
+        print_plan(plan)
+        return
+    bar = ProgressBar(plan.description or str(plan.output))
+    try:
+        result = run(plan, overwrite=force, progress=bar)
+    finally:
+        bar.close()
+    info = probe(result.output)
+    if as_json:
+        payload = {"output": str(result.output), "elapsed": round(result.elapsed, 3), "media": info.to_dict()}
+        if summary is not None:
+            payload["summary"] = summary(info)
+        emit_json(payload)
+    else:
+        click.echo(
+            f"wrote {result.output} ({info.duration:.3f} s, {info.size_bytes / 1e6:.2f} MB) "
+            f"in {result.elapsed:.1f} s"
+        )
+
+
+def with_examples(*examples: str) -> Callable[[F], F]:
+    """Append an Examples section to a command's --help (place it below @click.command)."""
+
+    def deco(func: F) -> F:
+        text = "\n\n\b\nExamples:\n" + "\n".join(f"  {e}" for e in examples)
+        func.__doc__ = (func.__doc__ or "").rstrip() + text
+        return func
+
+    return deco

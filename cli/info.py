@@ -1,0 +1,115 @@
+"""``shotline probe`` and ``shotline doctor``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import emit_json, with_examples
+
+PROVIDER_KEYS = (
+    "RUNWAYML_API_SECRET",
+    "OPENAI_API_KEY",
+    "LUMAAI_API_KEY",
+    "KLING_ACCESS_KEY",
+    "KLING_SECRET_KEY",
+    "FAL_KEY",
+)
+DOCTOR_ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "prores_ks", "libvpx-vp9", "gif")
+
+
+@click.command("probe")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the full facts as JSON.")
+@with_examples("shotline probe clip.mp4", "shotline probe a.mp4 b.mov --json")
+def probe_cmd(inputs: tuple[Path, ...], as_json: bool) -> None:
+    """Print the media facts of each INPUT (duration, rate, size, rotation, colour, audio)."""
+    from shotline.core.probe import probe
+
+    infos = [probe(p) for p in inputs]
+    if as_json:
+        emit_json(infos[0] if len(infos) == 1 else infos)
+        return
+    for info in infos:
+        click.echo(f"{info.path}")
+        click.echo(f"  container {info.container}, {info.duration:.3f} s, {info.size_bytes} bytes")
+        v = info.video
+        if v:
+            rate = (
+                f"{v.rate.numerator}/{v.rate.denominator}"
+                if v.rate.denominator != 1
+                else str(v.rate.numerator)
+            )
+            click.echo(
+                f"  video {v.codec} {v.width}x{v.height} SAR {v.sar} {v.pix_fmt} ({v.bit_depth}-bit) "
+                f"{rate} fps{' VFR' if v.vfr else ''}"
+                f"{f' rotation {v.rotation}' if v.rotation else ''}"
+                f"{f' frames {v.frame_count}' if v.frame_count else ''}"
+            )
+        a = info.audio
+        click.echo(
+            f"  audio {a.codec} {a.sample_rate} Hz {a.channels} ch {a.layout}" if a else "  audio none"
+        )
+
+
+@click.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def doctor_cmd(as_json: bool) -> None:
+    """Report which ffmpeg, encoders, PyAV, torch/CUDA and provider keys shotline can use."""
+    report = doctor_report()
+    if as_json:
+        emit_json(report)
+        return
+    ff = report["ffmpeg"]
+    click.echo(
+        f"ffmpeg   {ff.get('path')} ({ff.get('source')}, version {ff.get('version')})"
+        if "path" in ff
+        else f"ffmpeg   NOT FOUND: {ff.get('error')}"
+    )
+    for name, ok in report["encoders"].items():
+        click.echo(f"  encoder {name:<11} {'yes' if ok else 'no'}")
+    click.echo(f"PyAV     {report['pyav']}")
+    t = report["torch"]
+    click.echo(
+        f"torch    {t['version'] or 'not installed'}"
+        + (f", CUDA {'yes: ' + t['cuda_device'] if t['cuda'] else 'no'}" if t["version"] else "")
+    )
+    keys = report["provider_keys"]
+    click.echo("keys     " + ", ".join(f"{k} {'set' if v else 'unset'}" for k, v in keys.items()))
+
+
+def doctor_report() -> dict[str, Any]:
+    from shotline.core.errors import ShotlineError
+    from shotline.core.ffmpeg import encoders, find_ffmpeg
+
+    ff: dict[str, object]
+    enc: dict[str, bool] = {}
+    try:
+        b = find_ffmpeg()
+        ff = {"path": b.path, "source": b.source, "version": b.version}
+        have = encoders()
+        enc = {name: name in have for name in DOCTOR_ENCODERS}
+    except ShotlineError as exc:
+        ff = {"error": str(exc)}
+    try:
+        import av
+
+        pyav = av.__version__
+    except ImportError:  # pragma: no cover
+        pyav = "not installed"
+    torch_info: dict[str, object] = {"version": None, "cuda": False, "cuda_device": None}
+    try:
+        import torch
+
+        torch_info["version"] = torch.__version__
+        if torch.cuda.is_available():
+            torch_info["cuda"] = True
+            torch_info["cuda_device"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    # names only: a value never leaves os.environ
+    keys = {k: bool(os.environ.get(k)) for k in PROVIDER_KEYS}
+    return {"ffmpeg": ff, "encoders": enc, "pyav": pyav, "torch": torch_info, "provider_keys": keys}

@@ -1,0 +1,72 @@
+"""Typed errors. Every failure a user can cause or fix is a ShotlineError subclass.
+
+The CLI maps ``exit_code`` to the process exit status and prints ``str(err)`` as one
+line: messages say what went wrong, with which file, and what to do about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ShotlineError(Exception):
+    """Base class for every error shotline raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(ShotlineError):
+    """Impossible parameters, unknown presets, bad option combinations."""
+
+    exit_code = 2
+
+
+class OutputExistsError(UsageError):
+    """The output exists and overwrite was not asked for."""
+
+
+class MediaError(ShotlineError):
+    """An input file is missing, empty, truncated, not media, or lacks a needed stream."""
+
+    exit_code = 3
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class FFmpegError(ShotlineError):
+    """ffmpeg exited non-zero. Carries the command and the tail of its stderr."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, argv: Sequence[str] = (), stderr_tail: str = "") -> None:
+        self.argv = list(argv)
+        self.stderr_tail = stderr_tail
+        detail = f"\n  ffmpeg said: {stderr_tail.strip()}" if stderr_tail.strip() else ""
+        super().__init__(f"{message}{detail}")
+
+
+class ProviderError(ShotlineError):
+    """A generation service refused or failed a request."""
+
+    exit_code = 5
+
+
+class DependencyError(ShotlineError):
+    """A required tool or optional package is not available (ffmpeg, torch, Topaz...)."""
+
+    exit_code = 6
+
+
+class TimelineError(ShotlineError):
+    """A timeline cannot be read, built, rendered or exported as asked."""
+
+    exit_code = 7
+
+
+class Interrupted(ShotlineError):
+    """The user pressed Ctrl-C (or the process got SIGTERM); partial outputs were removed."""
+
+    exit_code = 130

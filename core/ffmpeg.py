@@ -1,0 +1,85 @@
+"""Finding ffmpeg: ``SHOTLINE_FFMPEG``, then ``ffmpeg`` on PATH, then imageio-ffmpeg's bundled binary."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from .errors import DependencyError
+
+ENV_VAR = "SHOTLINE_FFMPEG"
+
+
+@dataclass(frozen=True)
+class FFmpegBinary:
+    path: str
+    source: str  # "env", "path" or "imageio-ffmpeg"
+    version: str
+
+
+def _version_of(path: str) -> str:
+    try:
+        out = subprocess.run(
+            [path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout
+    except OSError as exc:
+        raise DependencyError(f"cannot run ffmpeg at {path}: {exc}") from exc
+    m = re.match(r"ffmpeg version (\S+)", out)
+    if not m:
+        raise DependencyError(f"{path} does not look like ffmpeg (no version line)")
+    return m.group(1)
+
+
+@functools.lru_cache(maxsize=1)
+def find_ffmpeg() -> FFmpegBinary:
+    """Return the ffmpeg binary shotline will use, cached for the process."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        if not (os.path.isfile(env) and os.access(env, os.X_OK)):
+            raise DependencyError(f"{ENV_VAR}={env} is not an executable file")
+        return FFmpegBinary(env, "env", _version_of(env))
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        return FFmpegBinary(on_path, "path", _version_of(on_path))
+    try:
+        import imageio_ffmpeg
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise DependencyError("no ffmpeg found: install ffmpeg or the imageio-ffmpeg package") from exc
+    bundled = imageio_ffmpeg.get_ffmpeg_exe()
+    return FFmpegBinary(bundled, "imageio-ffmpeg", _version_of(bundled))
+
+
+def ffmpeg_path() -> str:
+    return find_ffmpeg().path
+
+
+@functools.lru_cache(maxsize=1)
+def encoders() -> frozenset[str]:
+    """Names of the encoders this ffmpeg was built with."""
+    out = subprocess.run(
+        [ffmpeg_path(), "-hide_banner", "-encoders"], capture_output=True, text=True, check=False
+    ).stdout
+    names = set()
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and len(parts[0]) == 6 and parts[0][0] in "VAS":
+            names.add(parts[1])
+    return frozenset(names)
+
+
+@functools.lru_cache(maxsize=1)
+def filters() -> frozenset[str]:
+    """Names of the filters this ffmpeg was built with."""
+    out = subprocess.run(
+        [ffmpeg_path(), "-hide_banner", "-filters"], capture_output=True, text=True, check=False
+    ).stdout
+    names = set()
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and "->" in parts[2]:
+            names.add(parts[1])
+    return frozenset(names)

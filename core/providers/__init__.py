@@ -1,0 +1,1 @@
+"""Generation providers: one small interface (base.Provider), one module per service."""
