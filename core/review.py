@@ -1,0 +1,284 @@
+"""Take review: local, explainable metrics that rank AI-generated takes.
+
+The services' own advice is to generate several takes and pick the best by eye.
+shotline measures each take in one in-process decode pass (PyAV, frames scaled
+down to ``analysis_width`` luma) and reports numbers an editor can check:
+
+* black stretches: blackdetect's definition, a frame is black when at least
+  ``black_pixel_ratio`` of its pixels are darker than ``black_luma``;
+* frozen stretches: freezedetect's definition, consecutive frames whose mean
+  absolute difference stays under ``freeze_noise`` for at least ``freeze_min``;
+* flicker: the median absolute frame-to-frame change of mean luma (strobing
+  scores high, a slow fade scores low because it changes a little every frame);
+* jitter: global motion by phase correlation between consecutive frames, then
+  the RMS of its second difference (a smooth camera move has a steady velocity);
+* sharpness: the variance of the Laplacian, averaged over frames;
+* exposure clipping: the share of pixels at or beyond the legal-range ends;
+* duration and aspect against the request; audio silence where audio was asked.
+
+Hard checks (black, frozen, strobing, wrong duration/aspect, silent audio)
+reject a take; the rest rank the survivors. Thresholds live in ReviewConfig.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import MediaError
+from .probe import probe
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    analysis_width: int = 160
+    black_luma: float = 0.10 * 255  # blackdetect pix_th
+    black_pixel_ratio: float = 0.98  # blackdetect pic_th
+    black_max_seconds: float = 0.25  # a black stretch longer than this fails
+    freeze_noise: float = 0.6  # mean abs difference (0-255) under which two frames are "the same"
+    freeze_min_seconds: float = 0.5
+    flicker_max: float = 6.0  # median |delta mean luma| per frame (0-255)
+    jitter_max: float = 1.5  # RMS of the second difference of global motion, in analysis pixels
+    min_sharpness: float = 0.0  # variance of the Laplacian; 0 = rank only, no hard floor
+    clip_max: float = 0.20  # share of clipped pixels that fails
+    duration_tolerance: float = 0.25  # seconds
+    aspect_tolerance: float = 0.02  # relative
+    silence_db: float = -60.0  # audio quieter than this (RMS dBFS) counts as silent
+
+
+@dataclass(frozen=True)
+class TakeMetrics:
+    duration: float
+    frames: int
+    width: int
+    height: int
+    black_seconds: float
+    longest_black: float
+    frozen_seconds: float
+    longest_freeze: float
+    flicker: float
+    jitter: float
+    sharpness: float
+    clipped: float
+    audio_rms_db: float | None
+
+
+@dataclass(frozen=True)
+class TakeReview:
+    path: str
+    metrics: TakeMetrics
+    failures: tuple[str, ...]
+    score: float  # higher is better; meaningful only between takes of one shot
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "passed": self.passed,
+            "score": round(self.score, 4),
+            "failures": list(self.failures),
+            "notes": list(self.notes),
+            "metrics": asdict(self.metrics),
+        }
+
+
+@dataclass(frozen=True)
+class Choice:
+    chosen: TakeReview | None
+    ranked: tuple[TakeReview, ...]
+    reasons: dict[str, str]  # path -> why it was chosen or not
+
+
+def _gray_frames(path: Path, width: int) -> tuple[list[np.ndarray], list[float]]:
+    import av
+
+    frames: list[np.ndarray] = []
+    times: list[float] = []
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO"
+        for f in c.decode(s):
+            h = max(2, round(f.height * width / f.width / 2) * 2)
+            g = f.reformat(width=width, height=h, format="gray").to_ndarray()
+            frames.append(g.astype(np.float32))
+            times.append(float(f.pts * s.time_base) if f.pts is not None else len(times) / 25.0)
+    return frames, times
+
+
+def _runs(mask: list[bool], dt: float) -> tuple[float, float]:
+    """(total seconds, longest run in seconds) of True values, each frame lasting dt."""
+    total = longest = cur = 0
+    for m in mask:
+        if m:
+            cur += 1
+            total += 1
+            longest = max(longest, cur)
+        else:
+            cur = 0
+    return total * dt, longest * dt
+
+
+def _laplacian_var(g: np.ndarray) -> float:
+    lap = -4 * g[1:-1, 1:-1] + g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:]
+    return float(lap.var())
+
+
+def _shift(a: np.ndarray, b: np.ndarray, window: np.ndarray) -> tuple[float, float]:
+    """Global translation from a to b by phase correlation, with a subpixel peak fit."""
+    fa = np.fft.rfft2((a - a.mean()) * window)
+    fb = np.fft.rfft2((b - b.mean()) * window)
+    cross = fb * np.conj(fa)
+    cross /= np.abs(cross) + 1e-9
+    corr = np.fft.irfft2(cross, s=a.shape)
+    h, w = corr.shape
+    iy, ix = np.unravel_index(int(np.argmax(corr)), corr.shape)
+
+    def sub(c_m: float, c_0: float, c_p: float) -> float:
+        d = c_m - 2 * c_0 + c_p
+        return 0.5 * (c_m - c_p) / d if abs(d) > 1e-12 else 0.0
+
+    dy = iy + sub(corr[(iy - 1) % h, ix], corr[iy, ix], corr[(iy + 1) % h, ix])
+    dx = ix + sub(corr[iy, (ix - 1) % w], corr[iy, ix], corr[iy, (ix + 1) % w])
+    if dy > h / 2:
+        dy -= h
+    if dx > w / 2:
+        dx -= w
+    return float(dx), float(dy)
+
+
+def _audio_rms_db(path: Path) -> float | None:
+    import av
+
+    with av.open(str(path)) as c:
+        if not c.streams.audio:
+            return None
+        acc = 0.0
+        n = 0
+        for frame in c.decode(audio=0):
+            x = frame.to_ndarray().astype(np.float64)
+            if x.dtype.kind in "iu" or np.abs(x).max(initial=0) > 1.5:
+                x = x / 32768.0
+            acc += float(np.square(x).sum())
+            n += x.size
+    if n == 0:
+        return -math.inf
+    rms = math.sqrt(acc / n)
+    return 20 * math.log10(rms) if rms > 0 else -math.inf
+
+
+def measure(path: str | Path, config: ReviewConfig | None = None) -> TakeMetrics:
+    """Decode one take and compute its metrics."""
+    cfg = config or ReviewConfig()
+    p = Path(path)
+    info = probe(p)
+    if info.video is None:
+        raise MediaError(p, "has no video stream to review")
+    frames, times = _gray_frames(p, cfg.analysis_width)
+    if not frames:
+        raise MediaError(p, "has no decodable video frame")
+    n = len(frames)
+    dt = info.duration / n if n else 0.04
+    black = [float((g < cfg.black_luma).mean()) >= cfg.black_pixel_ratio for g in frames]
+    black_total, black_long = _runs(black, dt)
+    diffs = [float(np.abs(b - a).mean()) for a, b in zip(frames, frames[1:])]
+    frozen = [d < cfg.freeze_noise and not (black[i] and black[i + 1]) for i, d in enumerate(diffs)]
+    frozen_total, frozen_long = _runs(frozen, dt)
+    means = np.array([g.mean() for g in frames])
+    flicker = float(np.median(np.abs(np.diff(means)))) if n > 1 else 0.0
+    jitter = 0.0
+    if n > 3:
+        h, w = frames[0].shape
+        window = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
+        motion = np.array([_shift(a, b, window) for a, b in zip(frames, frames[1:])])
+        accel = np.diff(motion, axis=0)
+        jitter = float(np.sqrt((accel**2).sum(axis=1).mean()))
+    sharp = float(np.mean([_laplacian_var(g) for g in frames]))
+    clipped = float(np.mean([((g <= 1) | (g >= 254)).mean() for g in frames]))
+    v = info.video
+    dw, dh = v.display_size
+    return TakeMetrics(
+        duration=info.duration,
+        frames=n,
+        width=dw,
+        height=dh,
+        black_seconds=black_total,
+        longest_black=black_long,
+        frozen_seconds=frozen_total,
+        longest_freeze=frozen_long,
+        flicker=flicker,
+        jitter=jitter,
+        sharpness=sharp,
+        clipped=clipped,
+        audio_rms_db=_audio_rms_db(p) if info.has_audio else None,
+    )
+
+
+def review(
+    path: str | Path,
+    *,
+    duration: float | None = None,
+    aspect: float | None = None,
+    want_audio: bool = False,
+    config: ReviewConfig | None = None,
+) -> TakeReview:
+    """Measure a take and judge it against the request (duration, aspect w/h, audio)."""
+    cfg = config or ReviewConfig()
+    m = measure(path, cfg)
+    fails: list[str] = []
+    notes: list[str] = []
+    if m.longest_black > cfg.black_max_seconds:
+        fails.append(f"black for {m.longest_black:.2f} s (limit {cfg.black_max_seconds:.2f} s)")
+    if m.longest_freeze >= cfg.freeze_min_seconds:
+        fails.append(f"frozen for {m.longest_freeze:.2f} s (limit {cfg.freeze_min_seconds:.2f} s)")
+    if m.flicker > cfg.flicker_max:
+        fails.append(f"flicker {m.flicker:.1f} (limit {cfg.flicker_max:.1f})")
+    if m.jitter > cfg.jitter_max:
+        fails.append(f"camera jitter {m.jitter:.2f} px (limit {cfg.jitter_max:.2f})")
+    if m.clipped > cfg.clip_max:
+        fails.append(f"{m.clipped:.0%} of pixels clipped (limit {cfg.clip_max:.0%})")
+    if cfg.min_sharpness and m.sharpness < cfg.min_sharpness:
+        fails.append(f"soft: sharpness {m.sharpness:.0f} (floor {cfg.min_sharpness:.0f})")
+    if duration is not None and abs(m.duration - duration) > cfg.duration_tolerance:
+        fails.append(f"duration {m.duration:.2f} s, asked {duration:.2f} s")
+    if aspect is not None and m.height:
+        got = m.width / m.height
+        if abs(got - aspect) / aspect > cfg.aspect_tolerance:
+            fails.append(f"aspect {got:.3f}, asked {aspect:.3f}")
+    if want_audio:
+        if m.audio_rms_db is None:
+            fails.append("no audio track, audio was asked for")
+        elif m.audio_rms_db < cfg.silence_db:
+            fails.append(f"audio silent ({m.audio_rms_db:.0f} dBFS)")
+    # Rank: sharpness on a log scale, minus penalties for flicker, jitter and clipping.
+    score = math.log1p(m.sharpness) - 0.5 * m.flicker - 1.0 * m.jitter - 5.0 * m.clipped
+    if m.black_seconds:
+        notes.append(f"{m.black_seconds:.2f} s black in all")
+    return TakeReview(str(path), m, tuple(fails), score, tuple(notes))
+
+
+def choose(reviews: list[TakeReview]) -> Choice:
+    """Pick the best passing take; explain every decision."""
+    ranked = sorted(reviews, key=lambda r: (r.passed, r.score), reverse=True)
+    reasons: dict[str, str] = {}
+    chosen = ranked[0] if ranked and ranked[0].passed else None
+    for r in ranked:
+        if r is chosen:
+            others = [x for x in ranked if x is not r and x.passed]
+            reasons[r.path] = (
+                "chosen: best score"
+                + (f" {r.score:.2f} vs {others[0].score:.2f}" if others else "")
+                + " among passing takes"
+            )
+        elif not r.passed:
+            reasons[r.path] = "rejected: " + "; ".join(r.failures)
+        else:
+            reasons[r.path] = f"passed, not chosen: score {r.score:.2f}"
+    return Choice(chosen, tuple(ranked), reasons)
