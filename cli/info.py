@@ -69,8 +69,9 @@ def doctor_cmd(as_json: bool) -> None:
         if "path" in ff
         else f"ffmpeg   NOT FOUND: {ff.get('error')}"
     )
-    for name, ok in report["encoders"].items():
-        click.echo(f"  encoder {name:<11} {'yes' if ok else 'no'}")
+    for name, e in report["encoders"].items():
+        state = "yes" if e["works"] else ("built in, but no device/driver" if e["built_in"] else "no")
+        click.echo(f"  encoder {name:<11} {state}")
     click.echo(f"PyAV     {report['pyav']}")
     t = report["torch"]
     click.echo(
@@ -83,15 +84,15 @@ def doctor_cmd(as_json: bool) -> None:
 
 def doctor_report() -> dict[str, Any]:
     from shotline.core.errors import ShotlineError
-    from shotline.core.ffmpeg import encoders, find_ffmpeg
+    from shotline.core.ffmpeg import encoder_works, encoders, find_ffmpeg
 
     ff: dict[str, object]
-    enc: dict[str, bool] = {}
+    enc: dict[str, dict[str, bool]] = {}
     try:
         b = find_ffmpeg()
         ff = {"path": b.path, "source": b.source, "version": b.version}
         have = encoders()
-        enc = {name: name in have for name in DOCTOR_ENCODERS}
+        enc = {name: {"built_in": name in have, "works": encoder_works(name)} for name in DOCTOR_ENCODERS}
     except ShotlineError as exc:
         ff = {"error": str(exc)}
     try:

@@ -83,3 +83,34 @@ def filters() -> frozenset[str]:
         if len(parts) >= 3 and "->" in parts[2]:
             names.add(parts[1])
     return frozenset(names)
+
+
+@functools.cache
+def encoder_works(name: str) -> bool:
+    """Whether ``name`` can really encode here (hardware encoders are compiled in but need a device)."""
+    if name not in encoders():
+        return False
+    kind = "a" if name in ("aac", "libmp3lame", "libopus", "flac") else "v"
+    src = "anullsrc=r=48000:cl=stereo" if kind == "a" else "color=c=gray:s=256x256:r=25"
+    argv = [
+        ffmpeg_path(),
+        "-hide_banner",
+        "-nostdin",
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        src,
+        "-frames:" + kind,
+        "3",
+        f"-c:{kind}",
+        name,
+    ]
+    if name == "gif":
+        argv += ["-pix_fmt", "rgb8"]
+    argv += ["-f", "null", "-"]
+    try:
+        return subprocess.run(argv, capture_output=True, timeout=60, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
