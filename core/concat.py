@@ -1,0 +1,193 @@
+"""Concatenate clips: stream copy when every stream matches, else one normalizing pass.
+
+* **copy**: the concat demuxer reads a list file (names quoted and escaped, so quotes,
+  spaces and unicode are safe) and ffmpeg copies the packets. Only possible when every
+  clip has the same codec, size, SAR, pixel format, frame rate, time base, rotation
+  and the same audio parameters (or no audio anywhere).
+* **normalize**: one ffmpeg command decodes every clip, brings it to a common target
+  (core.normalize: scale/pad, fps, SAR 1, pix_fmt, 48 kHz stereo, silence where a clip
+  has none) and joins them with the concat filter, encoding once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from .encode import DEFAULT, EncodeSettings
+from .errors import UsageError
+from .normalize import Target, choose_target, normalize_graph
+from .plan import OUT, Plan, Step, work
+from .probe import MediaInfo, probe
+from .runner import ProgressCallback, run
+
+
+@dataclass(frozen=True)
+class ConcatResult:
+    output: Path
+    mode: str  # "copy" or "normalize"
+    inputs: int
+    duration: float
+    elapsed: float
+    reasons: tuple[str, ...]  # why a stream copy was not possible (empty for copy)
+
+
+def concat_list(paths: list[Path] | tuple[Path, ...]) -> str:
+    """Concat-demuxer list text. Each name is single-quoted; a quote becomes '\\''."""
+    lines = ["ffconcat version 1.0"]
+    for p in paths:
+        name = str(Path(p).resolve())
+        if "\n" in name or "\r" in name:
+            raise UsageError(f"{p}: file names with line breaks cannot be concatenated by stream copy")
+        lines.append("file '" + name.replace("'", "'\\''") + "'")
+    return "\n".join(lines) + "\n"
+
+
+def _signature(info: MediaInfo) -> dict[str, object]:
+    v, a = info.video, info.audio
+    sig: dict[str, object] = {"video": None, "audio": None}
+    if v is not None:
+        sig["video"] = {
+            "codec": v.codec,
+            "size": (v.width, v.height),
+            "sar": v.sar,
+            "pix_fmt": v.pix_fmt,
+            "rate": v.rate,
+            "time_base": v.time_base,
+            "rotation": v.rotation,
+            "vfr": v.vfr,
+        }
+    if a is not None:
+        sig["audio"] = {"codec": a.codec, "sample_rate": a.sample_rate, "channels": a.channels}
+    return sig
+
+
+def mismatches(infos: list[MediaInfo]) -> list[str]:
+    """Reasons the clips cannot be joined by stream copy (empty list: they can)."""
+    reasons: list[str] = []
+    first = _signature(infos[0])
+    for info in infos[1:]:
+        sig = _signature(info)
+        for kind in ("video", "audio"):
+            f, s = first[kind], sig[kind]
+            if f is None or s is None:
+                if (f is None) != (s is None):
+                    reasons.append(f"{Path(info.path).name}: {kind} stream present in some clips only")
+                continue
+            assert isinstance(f, dict) and isinstance(s, dict)
+            for key in f:
+                if f[key] != s[key]:
+                    reasons.append(f"{Path(info.path).name}: {kind} {key} {_fmt(s[key])} != {_fmt(f[key])}")
+    if infos[0].video is None:
+        reasons.append(f"{Path(infos[0].path).name}: no video stream")
+    if not reasons and Path(infos[0].path).suffix.lower() not in (".mp4", ".mov", ".m4v", ".mkv"):
+        reasons.append(f"{Path(infos[0].path).name}: container is not mp4/mov/mkv")
+    return reasons
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, Fraction):
+        return f"{v.numerator}/{v.denominator}"
+    if isinstance(v, tuple):
+        return "x".join(str(x) for x in v)
+    return str(v)
+
+
+def plan_concat(
+    inputs: list[Path] | tuple[Path, ...],
+    output: Path,
+    *,
+    mode: str = "auto",
+    settings: EncodeSettings = DEFAULT,
+    size: tuple[int, int] | None = None,
+    rate: Fraction | None = None,
+    infos: list[MediaInfo] | None = None,
+) -> Plan:
+    """Plan a concat. ``mode``: "auto" (copy if possible), "copy" (fail if not), "normalize"."""
+    if len(inputs) < 2:
+        raise UsageError("concat needs at least two input clips")
+    if mode not in ("auto", "copy", "normalize"):
+        raise UsageError(f"unknown concat mode {mode!r} (auto, copy or normalize)")
+    paths = [Path(p) for p in inputs]
+    infos = infos if infos is not None else [probe(p) for p in paths]
+    reasons = mismatches(infos)
+    output = Path(output)
+    total = sum(i.duration for i in infos)
+    if mode == "copy" and reasons:
+        raise UsageError("clips differ, stream copy impossible: " + "; ".join(reasons[:5]))
+    if mode != "normalize" and not reasons:
+        return _plan_copy(paths, infos, output, total)
+    return _plan_normalize(paths, infos, output, settings, choose_target(infos, size, rate), tuple(reasons))
+
+
+def _plan_copy(paths: list[Path], infos: list[MediaInfo], output: Path, total: float) -> Plan:
+    args = ["-f", "concat", "-safe", "0", "-i", work("list.ffconcat"), "-map", "0:v:0"]
+    if infos[0].has_audio:
+        args += ["-map", "0:a:0"]
+    args += ["-c", "copy"]
+    if output.suffix.lower() in (".mp4", ".mov", ".m4v"):
+        args += ["-movflags", "+faststart"]
+    step = Step(
+        tuple(args), OUT, total, "concat (stream copy)", files=(("list.ffconcat", concat_list(paths)),)
+    )
+    return Plan(
+        (step,),
+        output,
+        tuple(paths),
+        f"concat {len(paths)} clips by stream copy",
+        {"mode": "copy", "duration": total, "reasons": ()},
+    )
+
+
+def _plan_normalize(
+    paths: list[Path],
+    infos: list[MediaInfo],
+    output: Path,
+    settings: EncodeSettings,
+    target: Target,
+    reasons: tuple[str, ...],
+) -> Plan:
+    g = normalize_graph(infos, target)
+    n = len(paths)
+    joined = "".join(f"{v}{a}" for v, a in zip(g.video, g.audio))
+    graph = [*g.graph, f"{joined}concat=n={n}:v=1:a=1[vout][aout]"]
+    args: list[str] = []
+    for p in paths:
+        args += ["-i", str(p)]
+    total = float(Fraction(sum(g.frames)) / target.rate)
+    args += ["-filter_complex", ";".join(graph), "-map", "[vout]", "-map", "[aout]"]
+    args += settings.video_args(float(target.rate)) + ["-r", target.rate_str]
+    args += settings.audio_args() + ["-ac", "2"]
+    args += settings.container_args(str(output))
+    return Plan(
+        (Step(tuple(args), OUT, total, "concat (normalize)"),),
+        output,
+        tuple(paths),
+        f"concat {n} clips, normalized to {target.width}x{target.height} @ {target.rate_str} fps",
+        {"mode": "normalize", "duration": total, "reasons": reasons, "target": target},
+    )
+
+
+def concat(
+    inputs: list[Path] | tuple[Path, ...],
+    output: Path,
+    *,
+    mode: str = "auto",
+    settings: EncodeSettings = DEFAULT,
+    size: tuple[int, int] | None = None,
+    rate: Fraction | None = None,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+) -> ConcatResult:
+    """Join ``inputs`` end to end into ``output`` (see the module docstring)."""
+    plan = plan_concat(inputs, output, mode=mode, settings=settings, size=size, rate=rate)
+    res = run(plan, overwrite=overwrite, progress=progress)
+    return ConcatResult(
+        res.output,
+        str(plan.meta["mode"]),
+        len(inputs),
+        float(plan.meta["duration"]),  # type: ignore[arg-type]
+        res.elapsed,
+        tuple(plan.meta["reasons"]),  # type: ignore[call-overload]
+    )
