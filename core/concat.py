@@ -183,11 +183,6 @@ def concat(
     """Join ``inputs`` end to end into ``output`` (see the module docstring)."""
     plan = plan_concat(inputs, output, mode=mode, settings=settings, size=size, rate=rate)
     res = run(plan, overwrite=overwrite, progress=progress)
-    return ConcatResult(
-        res.output,
-        str(plan.meta["mode"]),
-        len(inputs),
-        float(plan.meta["duration"]),  # type: ignore[arg-type]
-        res.elapsed,
-        tuple(plan.meta["reasons"]),  # type: ignore[call-overload]
-    )
+    duration, reasons = plan.meta["duration"], plan.meta["reasons"]
+    assert isinstance(duration, float) and isinstance(reasons, tuple)
+    return ConcatResult(res.output, str(plan.meta["mode"]), len(inputs), duration, res.elapsed, reasons)
