@@ -108,6 +108,15 @@ class Provider(ABC):
     def fetch(self, status: TaskStatus, dest: Path) -> Path:
         """Download the task's output to ``dest`` (atomically, checksummed by the caller)."""
 
+    def find_task(self, request: GenerationRequest) -> str | None:
+        """The id of a task this exact request already created, where the service can tell.
+
+        The orchestrator asks this after a crash left a create in doubt (a ledger row in
+        'submitting' with no task id). None means "cannot tell", and the take is then held
+        as uncertain instead of paying twice.
+        """
+        return None
+
     def cancel(self, task_id: str) -> None:  # noqa: B027 - optional for services without cancel
         """Cancel a remote task where the service allows it."""
 
