@@ -1,0 +1,11 @@
+"""Upscaling: Real-ESRGAN (PyTorch or ncnn), Topaz Video AI and ffmpeg lanczos, on a streaming,
+resumable segment pipeline. The public entry points are :func:`upscale` and :func:`describe`.
+"""
+
+from __future__ import annotations
+
+from .api import BACKENDS, UpscaleOptions, UpscaleReport, describe, upscale
+from .ffmpeg_backends import TopazOptions
+from .models import MODELS
+
+__all__ = ["BACKENDS", "MODELS", "TopazOptions", "UpscaleOptions", "UpscaleReport", "describe", "upscale"]

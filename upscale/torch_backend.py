@@ -1,0 +1,122 @@
+"""Real-ESRGAN in PyTorch: uint8 frames in, uint8 frames out, batched, tiled when asked.
+
+Frames travel as uint8 both ways (a quarter of the bytes of float32), the float conversion,
+clamp and rounding happen on the device, and on CUDA the host buffers are pinned so copies are
+asynchronous. Tiling cuts the (pre-padded) frame into ``tile``-pixel squares, runs each with
+``tile_pad`` pixels of real context around it and keeps only the centre: with a pad at least
+the network's receptive radius (18 px for the compact net) the result equals the untiled one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from shotline.core.errors import DependencyError, UsageError
+
+from .models import LoadedModel
+
+log = logging.getLogger("shotline.upscale")
+
+
+@dataclass(frozen=True)
+class TorchOptions:
+    device: str = "cpu"  # "cpu", "cuda", "cuda:1"
+    precision: str = "auto"  # auto (fp16 on CUDA, fp32 on CPU), fp32, fp16, bf16
+    tile: int = 0  # 0 = whole frame
+    tile_pad: int = 24
+    pre_pad: int = 10  # reflect padding around the frame, as the ncnn build does
+    channels_last: bool = True
+    compile: bool = False  # torch.compile the network (pays off on long CUDA runs)
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise DependencyError("--device cuda: this PyTorch build sees no CUDA device; use --device cpu")
+    if not device.startswith(("cpu", "cuda")):
+        raise UsageError(f"unknown device {device!r}; use cpu, cuda or cuda:N")
+    return device
+
+
+class TorchUpscaler:
+    """Callable on (N, H, W, 3) uint8 RGB arrays; returns (N, H*s, W*s, 3) uint8."""
+
+    def __init__(self, model: LoadedModel, options: TorchOptions | None = None) -> None:
+        self.options = opts = options or TorchOptions()
+        self.model = model
+        self.scale = model.scale
+        self.device = torch.device(resolve_device(opts.device))
+        cuda = self.device.type == "cuda"
+        prec = opts.precision if opts.precision != "auto" else ("fp16" if cuda else "fp32")
+        self.dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[prec]
+        self.precision = prec
+        net = model.net.to(self.device, self.dtype).eval()
+        if opts.channels_last:
+            net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.net = torch.compile(net) if opts.compile else net
+        self.cuda = cuda
+        if cuda:
+            torch.backends.cudnn.benchmark = True
+
+    def describe(self) -> str:
+        tile = f"tile {self.options.tile}+{self.options.tile_pad}" if self.options.tile else "no tiling"
+        return f"torch {torch.__version__} on {self.device} ({self.precision}, {tile})"
+
+    @torch.inference_mode()
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        out = self.run_tensor(self.upload(frames))
+        host = torch.empty(out.shape, dtype=torch.uint8, pin_memory=self.cuda)
+        host.copy_(out, non_blocking=self.cuda)
+        if self.cuda:
+            torch.cuda.current_stream(self.device).synchronize()
+        return host.numpy()
+
+    def upload(self, frames: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(np.ascontiguousarray(frames))
+        if self.cuda:
+            t = t.pin_memory().to(self.device, non_blocking=True)
+        return t
+
+    @torch.inference_mode()
+    def run_tensor(self, frames: torch.Tensor) -> torch.Tensor:
+        """(N, H, W, 3) uint8 on the device -> (N, H*s, W*s, 3) uint8 on the device."""
+        n, h, w, _ = frames.shape
+        x = frames.permute(0, 3, 1, 2).to(self.dtype).div_(255.0)
+        pad = min(self.options.pre_pad, h - 1, w - 1)
+        if pad > 0:
+            x = F.pad(x, (pad, pad, pad, pad), mode="reflect")
+        if self.options.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        y = self.forward_tiled(x) if self.options.tile else self.net(x)
+        if self.model.post_scale:
+            y = F.interpolate(
+                y.float(), scale_factor=self.model.post_scale, mode="bicubic", align_corners=False
+            )
+        s = self.scale
+        if pad > 0:
+            y = y[:, :, pad * s : pad * s + h * s, pad * s : pad * s + w * s]
+        y = y.clamp_(0, 1).mul_(255.0).round_().to(torch.uint8)
+        return y.permute(0, 2, 3, 1).contiguous()
+
+    def forward_tiled(self, x: torch.Tensor) -> torch.Tensor:
+        tile, tpad = self.options.tile, self.options.tile_pad
+        s = self.model.arch.scale
+        n, c, h, w = x.shape
+        out = torch.empty((n, c, h * s, w * s), dtype=x.dtype, device=x.device)
+        for y0 in range(0, h, tile):
+            for x0 in range(0, w, tile):
+                y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+                py0, px0 = max(y0 - tpad, 0), max(x0 - tpad, 0)
+                py1, px1 = min(y1 + tpad, h), min(x1 + tpad, w)
+                piece = self.net(x[:, :, py0:py1, px0:px1])
+                oy, ox = (y0 - py0) * s, (x0 - px0) * s
+                out[:, :, y0 * s : y1 * s, x0 * s : x1 * s] = piece[
+                    :, :, oy : oy + (y1 - y0) * s, ox : ox + (x1 - x0) * s
+                ]
+        return out
