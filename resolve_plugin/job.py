@@ -1,0 +1,300 @@
+"""Write the job file the Resolve script reads: timeline, project settings, looks, markers, renders.
+
+The job is plain JSON (schema ``shotline.resolve-job``, version 1) so that the script,
+which runs in Resolve's bare Python, can read it with the standard library. Its
+validator lives in the script (``shotline_resolve.validate_job``) and is used here
+too: one definition of what a valid job is.
+
+Render jobs come from the platform presets in ``shotline.core.presets``, mapped to
+Resolve's own render settings: the format and codec *ids* Resolve wants (``'mp4'``,
+``'H264'``, never the descriptions ``'MP4'``, ``'H.264'``), the frame size, and a
+quality word, because Resolve treats integer ``VideoQuality`` values as a list index
+rather than a bitrate (measured), so the preset's CRF maps to "Best"/"High"/"Medium".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import opentimelineio as otio
+
+from shotline.core.errors import MediaError, TimelineError, UsageError
+from shotline.core.presets import get_preset
+from shotline.core.runner import atomic_output
+
+from . import shotline_resolve as script
+
+# OTIO marker colours -> the 16 marker colours Resolve accepts
+MARKER_COLORS = {
+    "RED": "Red",
+    "PINK": "Pink",
+    "ORANGE": "Sand",
+    "YELLOW": "Yellow",
+    "GREEN": "Green",
+    "CYAN": "Cyan",
+    "BLUE": "Blue",
+    "PURPLE": "Purple",
+    "MAGENTA": "Fuchsia",
+    "BLACK": "Cocoa",
+    "WHITE": "Cream",
+}
+
+_RATE_NAMES = {
+    Fraction(24000, 1001): "23.976",
+    Fraction(30000, 1001): "29.97",
+    Fraction(48000, 1001): "47.952",
+    Fraction(60000, 1001): "59.94",
+    Fraction(96000, 1001): "95.904",
+    Fraction(120000, 1001): "119.88",
+}
+
+
+@dataclass(frozen=True)
+class RenderTarget:
+    """One Resolve render job made from a platform preset."""
+
+    preset: str
+    format: str  # Resolve's extension id, as GetRenderFormats() values give it
+    codec: str  # Resolve's codec id, as GetRenderCodecs(format) values give it
+    width: int
+    height: int
+    quality: str
+
+    def to_job(self, target_dir: str, file_name: str) -> dict[str, Any]:
+        return {
+            "preset": self.preset,
+            "format": self.format,
+            "codec": self.codec,
+            "width": self.width,
+            "height": self.height,
+            "target_dir": target_dir,
+            "file_name": file_name,
+            "quality": self.quality,
+            "export_audio": True,
+        }
+
+
+def render_target(name: str) -> RenderTarget:
+    """Map a platform preset (name or alias) to Resolve render settings; UsageError if unknown."""
+    preset = get_preset(name)
+    quality = "Best" if preset.crf <= 18 else "High" if preset.crf <= 21 else "Medium"
+    # every platform preset is H.264 in MP4 (see core.presets); Resolve names them 'mp4'/'H264'
+    return RenderTarget(preset.name, "mp4", "H264", preset.width, preset.height, quality)
+
+
+def resolve_rate(rate: Fraction | float) -> str:
+    """A frame rate as Resolve's timelineFrameRate string ('23.976', '25', '29.97'...)."""
+    value = Fraction(rate).limit_denominator(1001)
+    name = _RATE_NAMES.get(value) or (str(value.numerator) if value.denominator == 1 else None)
+    if name is None or name not in script.RESOLVE_RATES:
+        raise UsageError(
+            f"Resolve timelines cannot run at {float(value):.3f} fps; "
+            f"use one of {', '.join(script.RESOLVE_RATES)}"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class TimelineFacts:
+    """What the job needs to know about the .otio: name, rate, size, shot names, markers."""
+
+    name: str
+    rate: Fraction
+    width: int | None
+    height: int | None
+    shots: tuple[str, ...]
+    video_tracks: int
+    markers: tuple[dict[str, Any], ...]
+
+
+def read_timeline(path: Path) -> TimelineFacts:
+    """Read a .otio file with OpenTimelineIO; TimelineError naming the file if it is unusable."""
+    if not path.is_file():
+        raise MediaError(path, "timeline file not found")
+    try:
+        timeline = otio.adapters.read_from_file(str(path))
+    except Exception as exc:  # OTIO raises many types for a bad file
+        raise TimelineError(f"{path}: not a readable OTIO timeline ({exc})") from exc
+    if not isinstance(timeline, otio.schema.Timeline):
+        raise TimelineError(f"{path}: holds a {type(timeline).__name__}, not a Timeline")
+    video = [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video]
+    clips = [c for t in video for c in t.find_clips(shallow_search=True)]
+    if not clips:
+        raise TimelineError(f"{path}: the timeline has no video clips")
+    meta = timeline.metadata.get("shotline") or {}
+    rate = _timeline_rate(timeline, meta, clips)
+    markers: list[dict[str, Any]] = []
+    for track in video:
+        for clip in track.find_clips(shallow_search=True):
+            record = track.range_of_child(clip).start_time
+            src_start = (
+                clip.source_range.start_time if clip.source_range else otio.opentime.RationalTime(0, rate)
+            )
+            for m in clip.markers:
+                at = record + (m.marked_range.start_time - src_start)
+                markers.append(_marker(m, int(round(at.rescaled_to(float(rate)).value)), clip.name))
+    for m in timeline.tracks.markers:
+        markers.append(_marker(m, int(round(m.marked_range.start_time.rescaled_to(float(rate)).value)), ""))
+    return TimelineFacts(
+        name=timeline.name or path.stem,
+        rate=rate,
+        width=_int_or_none(meta.get("width")),
+        height=_int_or_none(meta.get("height")),
+        shots=tuple(_shot_id(c) for c in clips),
+        video_tracks=len(video),
+        markers=tuple(markers),
+    )
+
+
+def _timeline_rate(timeline: otio.schema.Timeline, meta: Mapping[str, Any], clips: list[Any]) -> Fraction:
+    if meta.get("rate"):
+        return Fraction(str(meta["rate"]))
+    if timeline.global_start_time is not None:
+        return Fraction(timeline.global_start_time.rate).limit_denominator(1001)
+    sr = clips[0].source_range
+    return Fraction(sr.duration.rate if sr else clips[0].duration().rate).limit_denominator(1001)
+
+
+def _int_or_none(value: object) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _shot_id(clip: Any) -> str:
+    meta = clip.metadata.get("shotline") or {}
+    for key in ("shot_id", "shot", "id"):
+        if isinstance(meta.get(key), str) and meta[key]:
+            return str(meta[key])
+    return str(clip.name)
+
+
+def _marker(m: Any, frame: int, clip_name: str) -> dict[str, Any]:
+    custom = json.dumps(m.metadata.get("shotline") or {}, sort_keys=True)
+    return {
+        "frame": max(0, frame),
+        "color": MARKER_COLORS.get(str(m.color).upper(), "Blue"),
+        "name": m.name or clip_name or "marker",
+        "note": m.comment or "",
+        "duration": max(1, int(round(m.marked_range.duration.value))),
+        "custom_data": custom if len(custom) <= 2000 else "",
+    }
+
+
+def write_fcp7_xml(timeline_path: Path, output: Path, overwrite: bool = False) -> Path:
+    """The FCP7 XML fallback for Resolve versions or setups where the OTIO import fails."""
+    timeline = otio.adapters.read_from_file(str(timeline_path))
+    with atomic_output(output, [timeline_path], overwrite) as tmp:
+        try:
+            text = otio.adapters.write_to_string(timeline, adapter_name="fcp_xml")
+        except Exception as exc:
+            raise TimelineError(f"{timeline_path}: cannot be written as FCP7 XML ({exc})") from exc
+        tmp.write_text(text, encoding="utf-8")
+    return output
+
+
+def build_job(
+    timeline_path: Path,
+    *,
+    name: str | None = None,
+    project: str | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    drx: Path | None = None,
+    drx_shots: Mapping[str, Path] | None = None,
+    drx_tracks: Mapping[int, Path] | None = None,
+    grade_mode: int = 0,
+    lut: Path | None = None,
+    presets: Iterable[str] = (),
+    render_dir: Path | None = None,
+    start_render: bool = False,
+    wait: bool = True,
+    fallback_xml: Path | None = None,
+    timeout_s: float = 24 * 3600,
+) -> dict[str, Any]:
+    """The job dict for ``timeline_path``; every file is checked and every path made absolute."""
+    timeline_path = Path(timeline_path).resolve()
+    facts = read_timeline(timeline_path)
+    w, h = width or facts.width, height or facts.height
+    if not w or not h:
+        raise UsageError(
+            f"{timeline_path}: the timeline does not say its frame size; pass --width and --height"
+        )
+    grades: dict[str, Any] = {"all": None, "shots": {}, "tracks": {}, "mode": grade_mode}
+    if drx is not None:
+        grades["all"] = str(_existing(drx, "DRX grade"))
+    for shot, p in (drx_shots or {}).items():
+        if shot not in facts.shots:
+            raise UsageError(
+                f"--drx-shot {shot}: no shot of that name; the timeline has {', '.join(facts.shots)}"
+            )
+        grades["shots"][shot] = str(_existing(p, "DRX grade"))
+    for track, p in (drx_tracks or {}).items():
+        if not 1 <= track <= facts.video_tracks:
+            raise UsageError(f"--drx-track {track}: the timeline has {facts.video_tracks} video track(s)")
+        grades["tracks"][str(track)] = str(_existing(p, "DRX grade"))
+    targets = [render_target(p) for p in presets]
+    base = (name or facts.name).strip() or "shotline"
+    out_dir = str(Path(render_dir or timeline_path.parent / "renders").resolve())
+    job: dict[str, Any] = {
+        "schema": script.SCHEMA,
+        "version": script.SCHEMA_VERSION,
+        "timeline": {
+            "path": str(timeline_path),
+            "name": base,
+            "format": "auto",
+            "fallback_xml": str(Path(fallback_xml).resolve()) if fallback_xml else None,
+        },
+        "project": {
+            "name": project,
+            "frame_rate": resolve_rate(facts.rate),
+            "width": int(w),
+            "height": int(h),
+        },
+        "grades": grades,
+        "luts": {"all": str(_existing(lut, "LUT")) if lut else None, "shots": {}, "tracks": {}},
+        "markers": list(facts.markers),
+        "render": {
+            "jobs": [t.to_job(out_dir, _file_name(base, t.preset)) for t in targets],
+            "start": bool(start_render),
+            "wait": bool(wait),
+            "timeout_s": float(timeout_s),
+            "poll_s": 2.0,
+        },
+        "add_missing_transitions": True,
+    }
+    problems = script.validate_job(job)
+    if problems:  # a bug here, not a user error: the builder must only write valid jobs
+        raise TimelineError("internal: the job does not validate: " + "; ".join(problems))
+    return job
+
+
+def _existing(path: Path, what: str) -> Path:
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise MediaError(p, f"{what} file not found")
+    return p.resolve()
+
+
+def _file_name(base: str, preset: str) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in " -_." else "_" for ch in base).strip() or "shotline"
+    return f"{safe} - {preset}"
+
+
+def write_job(job: Mapping[str, Any], output: Path, overwrite: bool = False) -> Path:
+    """Validate ``job`` and write it atomically as JSON; refuses to replace an input or an existing file."""
+    problems = script.validate_job(dict(job))
+    if problems:
+        raise UsageError("invalid job: " + "; ".join(problems))
+    inputs = [Path(job["timeline"]["path"])]
+    with atomic_output(Path(output), inputs, overwrite) as tmp:
+        tmp.write_text(json.dumps(job, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return Path(output)
+
+
+def result_path(job_path: Path) -> Path:
+    """Where the script writes its result: ``<job>.result.json`` beside the job."""
+    return Path(script.Report(str(job_path)).path())

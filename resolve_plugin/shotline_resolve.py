@@ -1,0 +1,1261 @@
+"""shotline: import a shotline timeline into DaVinci Resolve and queue its render jobs.
+
+This one file runs inside Resolve's own Python (3.6 to 3.14) from Workspace > Scripts,
+or from a terminal against a running Resolve Studio:
+
+    python shotline_resolve.py path/to/job.json
+
+It uses only the standard library (Resolve's Python has no opentimelineio), so it
+reads the OTIO JSON or FCP7 XML itself for its verification step. The code keeps
+to Python 3.6 syntax on purpose: no ``from __future__ import annotations``, no
+dataclasses, no walrus, no annotations that would be evaluated.
+
+What it does, each step checked and reported in a result file beside the job
+(``<job>.result.json``): connect; open or create the project; set frame rate and
+resolution before import; import the timeline under a unique name (OTIO, with the
+FCP7 XML fallback); verify clips, durations and transitions against the file; on
+21.1+ add transitions the import dropped; apply DRX grades and LUTs per item;
+add markers; add one render job per preset; optionally render and wait.
+
+It never deletes or changes the user's other timelines, render jobs or media.
+Resolve's API fails silently (False/None); every call is checked here.
+"""
+
+import json
+import os
+import sys
+import time
+import xml.etree.ElementTree as ET
+from fractions import Fraction
+
+SCHEMA = "shotline.resolve-job"
+SCHEMA_VERSION = 1
+RESULT_SCHEMA = "shotline.resolve-result"
+
+MARKER_COLORS = (
+    "Blue",
+    "Cyan",
+    "Green",
+    "Yellow",
+    "Red",
+    "Pink",
+    "Purple",
+    "Fuchsia",
+    "Rose",
+    "Lavender",
+    "Sky",
+    "Mint",
+    "Lemon",
+    "Sand",
+    "Cocoa",
+    "Cream",
+)
+RESOLVE_RATES = (
+    "23.976",
+    "24",
+    "25",
+    "29.97",
+    "30",
+    "47.952",
+    "48",
+    "50",
+    "59.94",
+    "60",
+    "95.904",
+    "96",
+    "100",
+    "119.88",
+    "120",
+)
+QUALITIES = ("Least", "Low", "Medium", "High", "Best")
+TRANSITION_NAMES = (
+    "Cross Dissolve",
+    "Dissolve",
+    "Additive Dissolve",
+    "Blur Dissolve",
+    "Dip To Color Dissolve",
+)
+DONE_STATES = ("Complete", "Failed", "Cancelled", "Background Render Cancelled", "Remote Render Cancelled")
+
+
+class JobError(Exception):
+    """The job file cannot be used; the message says which field and why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Job schema and validation (also imported by the shotline CLI, which writes the job)
+# ---------------------------------------------------------------------------------------------
+
+_STR = ("str",)
+_OPT_STR = ("str", "none")
+_INT = ("int",)
+_NUM = ("int", "float")
+_BOOL = ("bool",)
+
+
+def _type_name(value):
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+_TIMELINE_FIELDS = {
+    "path": _STR,
+    "name": _STR,
+    "format": _STR,
+    "fallback_xml": _OPT_STR,
+}
+_PROJECT_FIELDS = {
+    "name": _OPT_STR,
+    "frame_rate": _STR,
+    "width": _INT,
+    "height": _INT,
+}
+_LOOK_FIELDS = {
+    "all": _OPT_STR,
+    "shots": ("object",),
+    "tracks": ("object",),
+}
+_GRADE_FIELDS = dict(_LOOK_FIELDS, mode=_INT)
+_MARKER_FIELDS = {
+    "frame": _INT,
+    "color": _STR,
+    "name": _STR,
+    "note": _STR,
+    "duration": _INT,
+    "custom_data": _STR,
+}
+_RENDER_JOB_FIELDS = {
+    "preset": _STR,
+    "format": _STR,
+    "codec": _STR,
+    "width": _INT,
+    "height": _INT,
+    "target_dir": _STR,
+    "file_name": _STR,
+    "quality": _STR,
+    "export_audio": _BOOL,
+}
+_RENDER_FIELDS = {
+    "jobs": ("list",),
+    "start": _BOOL,
+    "wait": _BOOL,
+    "timeout_s": _NUM,
+    "poll_s": _NUM,
+}
+_TOP_FIELDS = {
+    "schema": _STR,
+    "version": _INT,
+    "timeline": ("object",),
+    "project": ("object",),
+    "grades": ("object",),
+    "luts": ("object",),
+    "markers": ("list",),
+    "render": ("object",),
+    "add_missing_transitions": _BOOL,
+}
+_REQUIRED = {
+    "": ("schema", "version", "timeline", "project"),
+    "timeline": ("path", "name"),
+    "project": ("frame_rate", "width", "height"),
+    "marker": ("frame", "name"),
+    "render_job": ("preset", "format", "codec", "width", "height", "target_dir", "file_name"),
+}
+
+
+def _check_fields(obj, fields, where, required, problems):
+    if not isinstance(obj, dict):
+        problems.append("{}: must be an object, got {}".format(where or "job", _type_name(obj)))
+        return False
+    for key in sorted(obj):
+        if key not in fields:
+            problems.append(f"{_join(where, key)}: unknown field")
+            continue
+        kind = _type_name(obj[key])
+        if kind not in fields[key]:
+            problems.append(
+                "{}: must be {}, got {}".format(_join(where, key), " or ".join(fields[key]), kind)
+            )
+    for key in required:
+        if key not in obj:
+            problems.append(f"{_join(where, key)}: required field is missing")
+    return True
+
+
+def _join(where, key):
+    return f"{where}.{key}" if where else str(key)
+
+
+def _check_look(obj, where, fields, problems):
+    if obj is None:
+        return
+    if not _check_fields(obj, fields, where, (), problems):
+        return
+    for part in ("shots", "tracks"):
+        table = obj.get(part) or {}
+        if not isinstance(table, dict):
+            continue
+        for key, value in sorted(table.items()):
+            if not isinstance(value, str):
+                problems.append(f"{where}.{part}.{key}: must be a file path (str)")
+            if part == "tracks" and not (key.isdigit() and int(key) >= 1):
+                problems.append(f"{where}.tracks.{key}: track keys are video track numbers from 1")
+    if "mode" in obj and obj["mode"] not in (0, 1, 2):
+        problems.append(f"{where}.mode: must be 0, 1 or 2 (Resolve's DRX grade modes)")
+
+
+def validate_job(job):
+    """Return a list of problems ("field: what is wrong"); an empty list means the job is valid."""
+    problems = []
+    if not _check_fields(job, _TOP_FIELDS, "", _REQUIRED[""], problems):
+        return problems
+    if "schema" in job and job["schema"] != SCHEMA:
+        problems.append("schema: must be {!r}, got {!r}".format(SCHEMA, job["schema"]))
+    if isinstance(job.get("version"), int) and job["version"] != SCHEMA_VERSION:
+        problems.append(
+            "version: this script reads version {}, the job is version {}".format(
+                SCHEMA_VERSION, job["version"]
+            )
+        )
+    tl = job.get("timeline")
+    if isinstance(tl, dict) and _check_fields(
+        tl, _TIMELINE_FIELDS, "timeline", _REQUIRED["timeline"], problems
+    ):
+        if tl.get("format", "auto") not in ("auto", "otio", "fcp7xml"):
+            problems.append("timeline.format: must be 'auto', 'otio' or 'fcp7xml'")
+        if isinstance(tl.get("name"), str) and not tl["name"].strip():
+            problems.append("timeline.name: must not be empty")
+    pr = job.get("project")
+    if isinstance(pr, dict) and _check_fields(pr, _PROJECT_FIELDS, "project", _REQUIRED["project"], problems):
+        if isinstance(pr.get("frame_rate"), str) and pr["frame_rate"] not in RESOLVE_RATES:
+            problems.append(
+                "project.frame_rate: {!r} is not a Resolve timeline rate ({})".format(
+                    pr["frame_rate"], ", ".join(RESOLVE_RATES)
+                )
+            )
+        for key in ("width", "height"):
+            value = pr.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and not 16 <= value <= 16384:
+                problems.append(f"project.{key}: must be between 16 and 16384")
+    _check_look(job.get("grades"), "grades", _GRADE_FIELDS, problems)
+    _check_look(job.get("luts"), "luts", _LOOK_FIELDS, problems)
+    for i, marker in enumerate(job.get("markers") or []):
+        where = f"markers[{i}]"
+        if _check_fields(marker, _MARKER_FIELDS, where, _REQUIRED["marker"], problems):
+            if "color" in marker and marker["color"] not in MARKER_COLORS:
+                problems.append("{}.color: must be one of {}".format(where, ", ".join(MARKER_COLORS)))
+            if isinstance(marker.get("frame"), int) and marker["frame"] < 0:
+                problems.append(f"{where}.frame: must be >= 0")
+            if isinstance(marker.get("duration"), int) and marker["duration"] < 1:
+                problems.append(f"{where}.duration: must be >= 1")
+    render = job.get("render")
+    if isinstance(render, dict) and _check_fields(render, _RENDER_FIELDS, "render", (), problems):
+        for key in ("timeout_s", "poll_s"):
+            value = render.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
+                problems.append(f"render.{key}: must be > 0")
+        names = set()
+        for i, rj in enumerate(render.get("jobs") or []):
+            where = f"render.jobs[{i}]"
+            if not _check_fields(rj, _RENDER_JOB_FIELDS, where, _REQUIRED["render_job"], problems):
+                continue
+            if "quality" in rj and rj["quality"] not in QUALITIES:
+                problems.append("{}.quality: must be one of {}".format(where, ", ".join(QUALITIES)))
+            for key in ("width", "height"):
+                value = rj.get(key)
+                if isinstance(value, int) and not 16 <= value <= 16384:
+                    problems.append(f"{where}.{key}: must be between 16 and 16384")
+            name = rj.get("file_name")
+            if isinstance(name, str) and (not name or "/" in name or "\\" in name):
+                problems.append(f"{where}.file_name: must be a plain file name without folders")
+            if name in names:
+                problems.append(f"{where}.file_name: {name!r} is used by another render job")
+            names.add(name)
+    return problems
+
+
+def load_job(path):
+    """Read and validate a job file; raise JobError naming the file and every problem."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            job = json.load(fh)
+    except OSError as exc:
+        raise JobError(f"{path}: cannot read the job file ({exc})") from None
+    except ValueError as exc:
+        raise JobError(f"{path}: not valid JSON ({exc})") from None
+    problems = validate_job(job)
+    if problems:
+        raise JobError("{}: invalid job file: {}".format(path, "; ".join(problems)))
+    return job
+
+
+def job_files(job, job_dir):
+    """Every file the job names, resolved against the job's folder: [(field, absolute path)]."""
+    files = [("timeline.path", _abs(job_dir, job["timeline"]["path"]))]
+    if job["timeline"].get("fallback_xml"):
+        files.append(("timeline.fallback_xml", _abs(job_dir, job["timeline"]["fallback_xml"])))
+    for part in ("grades", "luts"):
+        look = job.get(part) or {}
+        if look.get("all"):
+            files.append((f"{part}.all", _abs(job_dir, look["all"])))
+        for table in ("shots", "tracks"):
+            for key, value in sorted((look.get(table) or {}).items()):
+                files.append((f"{part}.{table}.{key}", _abs(job_dir, value)))
+    return files
+
+
+def _abs(job_dir, path):
+    path = os.path.expanduser(path)
+    return os.path.normpath(path if os.path.isabs(path) else os.path.join(job_dir, path))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the timeline file with the standard library (for verification)
+# ---------------------------------------------------------------------------------------------
+
+
+def _rt_frames(rt, rate):
+    """An OTIO RationalTime dict -> frames at ``rate`` (Fraction), rounded to the nearest frame."""
+    if not rt:
+        return 0
+    value = Fraction(str(rt.get("value", 0)))
+    src_rate = Fraction(str(rt.get("rate", 1))) or Fraction(1)
+    return int(round(value / src_rate * rate))
+
+
+def parse_rate(text):
+    """'29.97' -> Fraction(30000, 1001); integer rates stay exact."""
+    ntsc = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001), "47.952": Fraction(48000, 1001)}
+    ntsc.update(
+        {"59.94": Fraction(60000, 1001), "95.904": Fraction(96000, 1001), "119.88": Fraction(120000, 1001)}
+    )
+    text = str(text).replace("DF", "").strip()
+    if text in ntsc:
+        return ntsc[text]
+    value = Fraction(text)
+    for known in ntsc.values():
+        if abs(float(value) - float(known)) < 0.001:
+            return known
+    return value
+
+
+def _shot_id(clip_name, metadata):
+    meta = (metadata or {}).get("shotline") or {}
+    for key in ("shot_id", "shot", "id"):
+        if isinstance(meta.get(key), str) and meta[key]:
+            return meta[key]
+    return clip_name
+
+
+def read_otio(path, rate):
+    """Expected video tracks from an OTIO JSON file: [{'clips': [...], 'transitions': [...]}]."""
+    with open(path, encoding="utf-8") as fh:
+        doc = json.load(fh)
+    stack = doc.get("tracks") or {}
+    tracks = []
+    for track in stack.get("children") or []:
+        if not str(track.get("OTIO_SCHEMA", "")).startswith("Track") or track.get("kind", "Video") != "Video":
+            continue
+        pos = 0
+        clips = []
+        transitions = []
+        for child in track.get("children") or []:
+            schema = str(child.get("OTIO_SCHEMA", ""))
+            if schema.startswith("Transition"):
+                transitions.append(
+                    {
+                        "cut": pos,
+                        "in": _rt_frames(child.get("in_offset"), rate),
+                        "out": _rt_frames(child.get("out_offset"), rate),
+                    }
+                )
+                continue
+            sr = child.get("source_range") or {}
+            dur = _rt_frames(sr.get("duration"), rate)
+            if schema.startswith("Clip"):
+                clips.append(
+                    {
+                        "start": pos,
+                        "duration": dur,
+                        "shot": _shot_id(child.get("name") or "", child.get("metadata")),
+                    }
+                )
+            pos += dur
+        tracks.append({"clips": clips, "transitions": transitions})
+    return tracks
+
+
+def read_fcp7(path, rate):
+    """Expected video tracks from an FCP7 XML (xmeml) file, in the same shape as read_otio."""
+    root = ET.parse(path).getroot()
+    seq = root.find(".//sequence")
+    if seq is None:
+        raise ValueError("no <sequence> in the XML")
+    seq_rate = _xml_rate(seq.find("rate")) or rate
+    tracks = []
+    for track in seq.findall("./media/video/track"):
+        elements = [el for el in track if el.tag in ("clipitem", "transitionitem")]
+        clips = []
+        transitions = []
+        for i, el in enumerate(elements):
+            if el.tag == "transitionitem":
+                cut = _xml_cut(el)
+                start = _xml_int(el, "start")
+                transitions.append(
+                    {
+                        "cut": _conv(cut, seq_rate, rate),
+                        "in": _conv(cut - start, seq_rate, rate),
+                        "out": _conv(_xml_int(el, "end") - cut, seq_rate, rate),
+                    }
+                )
+                continue
+            # a clip that meets a transition has start or end -1: its edit point is the cut
+            start, end = _xml_int(el, "start"), _xml_int(el, "end")
+            length = _xml_int(el, "out") - _xml_int(el, "in")
+            if start < 0:
+                before = elements[i - 1] if i > 0 else None
+                start = _xml_cut(before) if before is not None and before.tag == "transitionitem" else 0
+            if end < 0:
+                after = elements[i + 1] if i + 1 < len(elements) else None
+                end = (
+                    _xml_cut(after) if after is not None and after.tag == "transitionitem" else start + length
+                )
+            clips.append(
+                {
+                    "start": _conv(start, seq_rate, rate),
+                    "duration": _conv(end - start, seq_rate, rate),
+                    "shot": el.findtext("name") or "",
+                }
+            )
+        tracks.append({"clips": clips, "transitions": transitions})
+    return tracks
+
+
+def _xml_cut(el):
+    """The cut under an FCP7 transitionitem, from its start, end and alignment."""
+    start, end = _xml_int(el, "start"), _xml_int(el, "end")
+    align = (el.findtext("alignment") or "center").strip()
+    return (
+        start
+        if align in ("start", "start-black")
+        else end
+        if align in ("end", "end-black")
+        else (start + end) // 2
+    )
+
+
+def _xml_int(el, tag):
+    text = el.findtext(tag)
+    return int(text) if text not in (None, "") else -1
+
+
+def _xml_rate(el):
+    if el is None:
+        return None
+    timebase = Fraction(el.findtext("timebase") or "0")
+    if timebase and (el.findtext("ntsc") or "").upper() == "TRUE":
+        return timebase * 1000 / 1001
+    return timebase or None
+
+
+def _conv(frames, src_rate, dst_rate):
+    return int(round(Fraction(frames) / src_rate * dst_rate)) if src_rate != dst_rate else int(frames)
+
+
+# ---------------------------------------------------------------------------------------------
+# The run: steps and the result file
+# ---------------------------------------------------------------------------------------------
+
+
+class Report:
+    """Collects what each step did; written to ``<job>.result.json`` whatever happens."""
+
+    def __init__(self, job_path):
+        self.job_path = job_path
+        self.data = {
+            "schema": RESULT_SCHEMA,
+            "version": SCHEMA_VERSION,
+            "job": job_path,
+            "ok": False,
+            "resolve": None,
+            "project": None,
+            "timeline": None,
+            "steps": [],
+            "render_jobs": [],
+            "changes": [],
+        }
+
+    def step(self, name, status, detail="", **extra):
+        entry = {"step": name, "status": status, "detail": detail}
+        entry.update(extra)
+        self.data["steps"].append(entry)
+        say("[{}] {}{}".format(status, name, ": " + detail if detail else ""))
+        return entry
+
+    def change(self, what):
+        """Something in the user's project that this run changed (listed so it can be undone)."""
+        self.data["changes"].append(what)
+
+    def path(self):
+        base = self.job_path[:-5] if self.job_path.lower().endswith(".json") else self.job_path
+        return base + ".result.json"
+
+    def write(self):
+        self.data["ok"] = bool(self.data["steps"]) and all(
+            s["status"] in ("ok", "skipped", "warning") for s in self.data["steps"]
+        )
+        target = self.path()
+        tmp = target + ".tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(self.data, fh, indent=2, sort_keys=False)
+                fh.write("\n")
+            os.replace(tmp, target)
+        except OSError as exc:
+            say(f"could not write the result file {target}: {exc}")
+            return None
+        return target
+
+
+def say(text):
+    print("shotline: " + text)
+    sys.stdout.flush()
+
+
+class Stop(Exception):
+    """A step failed in a way that makes the following steps pointless."""
+
+
+def has(obj, name):
+    """Feature test: Resolve objects answer hasattr() with True for any name, dir() is honest."""
+    try:
+        return obj is not None and name in dir(obj)
+    except Exception:  # a proxy that cannot list itself has nothing to offer
+        return False
+
+
+def version_tuple(resolve):
+    try:
+        fields = resolve.GetVersion() or []
+    except Exception:
+        fields = []
+    nums = []
+    for value in list(fields)[:3]:
+        try:
+            nums.append(int(value))
+        except (TypeError, ValueError):
+            break
+    while len(nums) < 3:
+        nums.append(0)
+    return tuple(nums)
+
+
+class Runner:
+    """Runs one job against a live ``resolve`` object, reporting every step."""
+
+    def __init__(self, resolve, job, job_path, report):
+        self.resolve = resolve
+        self.job = job
+        self.job_dir = os.path.dirname(os.path.abspath(job_path))
+        self.report = report
+        self.version = version_tuple(resolve)
+        self.rate = parse_rate(job["project"]["frame_rate"])
+        self.project = None
+        self.timeline = None
+        self.expected = []
+        self.items = {}  # (track, record start) -> (item, shot id)
+
+    # -- helpers --
+    def path(self, p):
+        return _abs(self.job_dir, p)
+
+    def run(self):
+        for step in (
+            self.connect,
+            self.open_project,
+            self.project_settings,
+            self.import_timeline,
+            self.verify,
+            self.transitions,
+            self.grades,
+            self.luts,
+            self.markers,
+            self.render_jobs,
+            self.render,
+        ):
+            step()
+
+    def connect(self):
+        product = self.resolve.GetProductName() if has(self.resolve, "GetProductName") else "DaVinci Resolve"
+        version = self.resolve.GetVersionString() if has(self.resolve, "GetVersionString") else ""
+        self.report.data["resolve"] = {"product": product, "version": version}
+        self.report.step("connect", "ok", f"{product} {version}".strip())
+
+    def open_project(self):
+        pm = self.resolve.GetProjectManager()
+        if pm is None:
+            self.report.step(
+                "project", "failed", "Resolve returned no project manager (is a modal dialog open?)"
+            )
+            raise Stop()
+        wanted = self.job["project"].get("name")
+        current = pm.GetCurrentProject()
+        if not wanted:
+            if current is None:
+                self.report.step("project", "failed", "no project is open and the job names none")
+                raise Stop()
+            self.project = current
+            how = "using the open project"
+        elif current is not None and current.GetName() == wanted:
+            self.project = current
+            how = "already open"
+        elif wanted in (pm.GetProjectListInCurrentFolder() or []):
+            self.project = pm.LoadProject(wanted)
+            how = "loaded"
+        else:
+            self.project = pm.CreateProject(wanted)
+            how = "created"
+            if self.project is not None:
+                self.report.change(f"created project {wanted!r}")
+        if self.project is None:
+            self.report.step(
+                "project",
+                "failed",
+                "could not {} project {!r}".format("create" if how == "created" else "load", wanted),
+            )
+            raise Stop()
+        self.report.data["project"] = {"name": self.project.GetName(), "how": how}
+        self.report.step("project", "ok", f"{self.project.GetName()!r} ({how})")
+
+    def _get_setting(self, key):
+        if has(self.project, "GetSettings") and not has(self.project, "GetSetting"):
+            return (self.project.GetSettings() or {}).get(key)
+        return self.project.GetSetting(key)
+
+    def _set_setting(self, key, value):
+        if has(self.project, "SetSettings"):
+            return bool(self.project.SetSettings({key: value}))
+        return bool(self.project.SetSetting(key, value))
+
+    def project_settings(self):
+        pr = self.job["project"]
+        wanted = (
+            ("timelineFrameRate", pr["frame_rate"]),
+            ("timelineResolutionWidth", str(pr["width"])),
+            ("timelineResolutionHeight", str(pr["height"])),
+        )
+        failed = []
+        for key, value in wanted:
+            now = self._get_setting(key)
+            if _same_setting(key, now, value):
+                continue
+            if self._set_setting(key, value):
+                self.report.change(f"project setting {key} {now!r} -> {value!r}")
+            else:
+                failed.append(f"{key} is {now!r}, wanted {value!r}")
+        if failed:
+            hint = " (Resolve locks the frame rate once the project has timelines: use a new project)"
+            self.report.step("project settings", "failed", "; ".join(failed) + hint)
+            raise Stop()
+        self.report.step(
+            "project settings", "ok", "{} fps, {}x{}".format(pr["frame_rate"], pr["width"], pr["height"])
+        )
+
+    def _timeline_names(self):
+        names = []
+        for i in range(1, int(self.project.GetTimelineCount() or 0) + 1):
+            tl = self.project.GetTimelineByIndex(i)
+            if tl is not None:
+                names.append(tl.GetName())
+        return names
+
+    def import_timeline(self):
+        tl_job = self.job["timeline"]
+        existing = self._timeline_names()
+        name = unique_name(tl_job["name"], existing)
+        if name != tl_job["name"]:
+            self.report.step(
+                "timeline name", "warning", "{!r} exists; importing as {!r}".format(tl_job["name"], name)
+            )
+        attempts = []
+        fmt = tl_job.get("format", "auto")
+        otio_ok = self.version >= (18, 5, 0)
+        if fmt in ("auto", "otio") and otio_ok:
+            attempts.append(("otio", self.path(tl_job["path"]), {"importSourceClips": True}))
+            if self.version >= (21, 1, 0):
+                # measured on 21.1: media already in the pool makes the OTIO import cancel unless
+                # importSourceClips is False
+                attempts.append(("otio", self.path(tl_job["path"]), {"importSourceClips": False}))
+        elif fmt == "otio":
+            self.report.step("import", "warning", "Resolve before 18.5 cannot import OTIO; trying FCP7 XML")
+        if tl_job.get("fallback_xml") and fmt in ("auto", "fcp7xml", "otio"):
+            attempts.append(("fcp7xml", self.path(tl_job["fallback_xml"]), {"importSourceClips": True}))
+        if fmt == "fcp7xml" and not tl_job.get("fallback_xml"):
+            attempts.append(("fcp7xml", self.path(tl_job["path"]), {"importSourceClips": True}))
+        pool = self.project.GetMediaPool()
+        tried = []
+        for kind, path, options in attempts:
+            opts = dict(options, timelineName=name)
+            timeline = pool.ImportTimelineFromFile(path, opts)
+            tried.append(
+                "{} ({}, importSourceClips={})".format(
+                    os.path.basename(path), kind, options["importSourceClips"]
+                )
+            )
+            if timeline is not None:
+                self.timeline = timeline
+                self.kind, self.file = kind, path
+                break
+        if self.timeline is None:
+            self.report.step(
+                "import",
+                "failed",
+                "Resolve returned None for {} (it gives no reason: check media paths and the Import Log)".format(
+                    " then ".join(tried) or "no importable file"
+                ),
+            )
+            raise Stop()
+        self.report.change(f"imported timeline {self.timeline.GetName()!r}")
+        self.project.SetCurrentTimeline(self.timeline)
+        self.report.data["timeline"] = {
+            "name": self.timeline.GetName(),
+            "format": self.kind,
+            "file": self.file,
+        }
+        self.report.step("import", "ok", f"{self.timeline.GetName()!r} from {os.path.basename(self.file)}")
+
+    # -- verification --
+    def _resolve_tracks(self):
+        tracks = []
+        start = int(self.timeline.GetStartFrame())
+        for index in range(1, int(self.timeline.GetTrackCount("video") or 0) + 1):
+            clips, transitions = [], []
+            for item in self.timeline.GetItemListInTrack("video", index) or []:
+                if is_transition(item):
+                    transitions.append(item)
+                else:
+                    clips.append(item)
+            tracks.append((index, start, clips, transitions))
+        return tracks
+
+    def verify(self):
+        reader = read_otio if self.kind == "otio" else read_fcp7
+        try:
+            self.expected = reader(self.file, self.rate)
+        except (OSError, ValueError, ET.ParseError) as exc:
+            self.report.step("verify", "failed", f"cannot read {self.file} to verify: {exc}")
+            return
+        got = self._resolve_tracks()
+        problems = []
+        if len(got) < len(self.expected):
+            problems.append(f"{len(got)} video tracks came in, the file has {len(self.expected)}")
+        n_clips = n_trans = 0
+        for (index, start, items, trans), exp in zip(got, self.expected):
+            n_clips += len(items)
+            n_trans += len(trans)
+            if len(items) != len(exp["clips"]):
+                problems.append("V{}: {} clips, the file has {}".format(index, len(items), len(exp["clips"])))
+            for item, clip in zip(items, exp["clips"]):
+                rec = int(round(item.GetStart())) - start
+                dur = int(round(item.GetDuration()))
+                self.items[(index, clip["start"])] = (item, clip["shot"])
+                if rec != clip["start"] or dur != clip["duration"]:
+                    problems.append(
+                        "V{} {!r}: at frame {} for {} frames, the file says {} for {}".format(
+                            index, clip["shot"], rec, dur, clip["start"], clip["duration"]
+                        )
+                    )
+        want_trans = sum(len(t["transitions"]) for t in self.expected)
+        self.missing_transitions = want_trans - n_trans
+        detail = f"{n_clips} clips, {n_trans} of {want_trans} transitions"
+        if problems:
+            self.report.step("verify", "failed", detail + "; " + "; ".join(problems[:10]))
+        else:
+            self.report.step("verify", "ok", detail)
+
+    def transitions(self):
+        missing = getattr(self, "missing_transitions", 0)
+        if missing <= 0:
+            self.report.step(
+                "transitions", "ok" if self.expected else "skipped", "all came in with the timeline"
+            )
+            return
+        if self.job.get("add_missing_transitions", True) is False:
+            self.report.step("transitions", "failed", f"{missing} transitions did not come in")
+            return
+        if not self.items or not has(next(iter(self.items.values()))[0], "AddTransition"):
+            self.report.step(
+                "transitions",
+                "failed",
+                "{} transitions did not come in, and this Resolve ({}) has no TimelineItem.AddTransition "
+                "(21.1+): add them by hand".format(missing, ".".join(str(v) for v in self.version)),
+            )
+            return
+        added, failed = 0, []
+        for index, start, items, trans in self._resolve_tracks():
+            have = set(int(round(t.GetStart())) - start + int(round(t.GetDuration())) // 2 for t in trans)
+            exp = self.expected[index - 1] if index - 1 < len(self.expected) else {"transitions": []}
+            for t in exp["transitions"]:
+                if any(abs(t["cut"] - h) <= 1 for h in have):
+                    continue
+                outgoing = [i for i in items if int(round(i.GetEnd())) - start == t["cut"]]
+                incoming = [i for i in items if int(round(i.GetStart())) - start == t["cut"]]
+                if not outgoing or not incoming:
+                    failed.append("V{} cut at {}: no clips meet there".format(index, t["cut"]))
+                    continue
+                need_tail, need_head = t["in"], t["out"]
+                right = outgoing[0].GetRightOffset()
+                left = incoming[0].GetLeftOffset()
+                if (right or 0) < need_tail and (left or 0) < need_head:
+                    failed.append("V{} cut at {}: the clips have no handles".format(index, t["cut"]))
+                    continue
+                align = "center" if need_tail and need_head else ("right" if not need_tail else "left")
+                opts = {
+                    "type": "Cross Dissolve",
+                    "category": "simple",
+                    "position": "end",
+                    "alignment": align,
+                    "duration": int(need_tail + need_head),
+                }
+                if outgoing[0].AddTransition(opts) is None:
+                    failed.append("V{} cut at {}: AddTransition returned None".format(index, t["cut"]))
+                else:
+                    added += 1
+        if added:
+            self.report.change(f"added {added} transitions")
+        if failed:
+            self.report.step("transitions", "failed", f"added {added}; " + "; ".join(failed))
+        else:
+            self.report.step("transitions", "ok", f"added {added} the import dropped")
+
+    # -- looks --
+    def _pick(self, look, track, shot):
+        shots = look.get("shots") or {}
+        tracks = look.get("tracks") or {}
+        if shot in shots:
+            return shots[shot]
+        if str(track) in tracks:
+            return tracks[str(track)]
+        return look.get("all")
+
+    def _assignments(self, look):
+        out = []
+        for (track, _rec), (item, shot) in sorted(self.items.items(), key=lambda kv: kv[0]):
+            path = self._pick(look, track, shot)
+            if path:
+                out.append((item, shot, track, self.path(path)))
+        return out
+
+    def grades(self):
+        look = self.job.get("grades") or {}
+        todo = self._assignments(look)
+        if not todo:
+            self.report.step("grades", "skipped", "no DRX in the job")
+            return
+        mode = int(look.get("mode", 0))
+        failed, done = [], 0
+        missing = sorted(set(p for _, _, _, p in todo if not os.path.isfile(p)))
+        if missing:
+            self.report.step("grades", "failed", "DRX file not found: " + ", ".join(missing))
+            todo = [t for t in todo if t[3] not in missing]
+        per_item = all(has(t[0], "GetNodeGraph") for t in todo)
+        graphs = [(t, t[0].GetNodeGraph() if per_item else None) for t in todo]
+        if per_item and all(has(g, "ApplyGradeFromDRX") for _, g in graphs):
+            for (_item, shot, track, path), graph in graphs:
+                if graph.ApplyGradeFromDRX(path, mode):
+                    done += 1
+                else:
+                    failed.append(f"{os.path.basename(path)} on V{track} {shot!r}")
+        elif has(self.timeline, "ApplyGradeFromDRX"):
+            # Resolve before 19.1: one call per DRX file on the timeline, with the items
+            by_path = {}
+            for item, shot, track, path in todo:
+                by_path.setdefault(path, []).append((item, shot, track))
+            for path, group in sorted(by_path.items()):
+                if self.timeline.ApplyGradeFromDRX(path, mode, [g[0] for g in group]):
+                    done += len(group)
+                else:
+                    failed.extend(f"{os.path.basename(path)} on V{t} {s!r}" for _, s, t in group)
+        elif todo:
+            failed.append("this Resolve offers no DRX call on items or timelines")
+        if done:
+            self.report.change(f"applied DRX grades to {done} items")
+        if failed:
+            self.report.step(
+                "grades", "failed", "applied {}; Resolve refused: {}".format(done, "; ".join(failed))
+            )
+        elif todo:
+            self.report.step("grades", "ok", f"applied to {done} items (mode {mode})")
+
+    def luts(self):
+        look = self.job.get("luts") or {}
+        todo = self._assignments(look)
+        if not todo:
+            self.report.step("luts", "skipped", "no LUT in the job")
+            return
+        if has(self.project, "RefreshLUTList"):
+            self.project.RefreshLUTList()
+        failed, done = [], 0
+        for item, shot, track, path in todo:
+            if has(item, "GetNodeGraph"):
+                graph = item.GetNodeGraph()
+                ok = graph is not None and graph.SetLUT(int(graph.GetNumNodes() or 1), path)
+            else:
+                ok = item.SetLUT(1, path)
+            if ok:
+                done += 1
+            else:
+                failed.append(f"{os.path.basename(path)} on V{track} {shot!r}")
+        if done:
+            self.report.change(f"set LUTs on {done} items")
+        if failed:
+            self.report.step(
+                "luts",
+                "failed",
+                "set {}; Resolve refused {} (LUTs must sit in Resolve's LUT folder)".format(
+                    done, "; ".join(failed)
+                ),
+            )
+        else:
+            self.report.step("luts", "ok", f"set on {done} items")
+
+    def markers(self):
+        markers = self.job.get("markers") or []
+        if not markers:
+            self.report.step("markers", "skipped", "no markers in the job")
+            return
+        present = set(int(round(float(k))) for k in (self.timeline.GetMarkers() or {}))
+        added, kept, failed = 0, 0, []
+        for m in markers:
+            if m["frame"] in present:
+                kept += 1
+                continue
+            ok = self.timeline.AddMarker(
+                m["frame"],
+                m.get("color", "Blue"),
+                m["name"],
+                m.get("note", ""),
+                m.get("duration", 1),
+                m.get("custom_data", ""),
+            )
+            if ok:
+                added += 1
+                present.add(m["frame"])
+            else:
+                failed.append("{!r} at frame {}".format(m["name"], m["frame"]))
+        detail = f"added {added}, {kept} already there"
+        if failed:
+            self.report.step("markers", "failed", detail + "; Resolve refused " + ", ".join(failed))
+        else:
+            self.report.step("markers", "ok", detail)
+
+    # -- render --
+    def render_jobs(self):
+        render = self.job.get("render") or {}
+        jobs = render.get("jobs") or []
+        if not jobs:
+            self.report.step("render jobs", "skipped", "no render presets in the job")
+            return
+        self.project.SetCurrentTimeline(self.timeline)
+        for rj in jobs:
+            entry = {
+                "preset": rj["preset"],
+                "job_id": None,
+                "output": None,
+                "status": "not added",
+                "error": None,
+            }
+            self.report.data["render_jobs"].append(entry)
+            problem = self._add_render_job(rj, entry)
+            if problem:
+                entry["error"] = problem
+                self.report.step("render job " + rj["preset"], "failed", problem)
+            else:
+                entry["status"] = "queued"
+                self.report.change("added render job {} ({})".format(entry["job_id"], rj["preset"]))
+                self.report.step(
+                    "render job " + rj["preset"], "ok", "{} -> {}".format(entry["job_id"], entry["output"])
+                )
+
+    def _add_render_job(self, rj, entry):
+        p = self.project
+        if has(p, "SetCurrentRenderMode"):
+            p.SetCurrentRenderMode(1)
+        if not p.SetCurrentRenderFormatAndCodec(rj["format"], rj["codec"]):
+            formats = p.GetRenderFormats() or {}
+            if rj["format"] not in formats.values():
+                return "render format {!r} is not offered here (have: {})".format(
+                    rj["format"], ", ".join(sorted(str(v) for v in formats.values()))
+                )
+            codecs = p.GetRenderCodecs(rj["format"]) or {}
+            return "codec {!r} is not offered for {} here (have: {})".format(
+                rj["codec"], rj["format"], ", ".join(sorted(str(v) for v in codecs.values()))
+            )
+        target = self.path(rj["target_dir"])
+        if not os.path.isdir(target):
+            try:
+                os.makedirs(target)
+            except OSError as exc:
+                return f"cannot create the target folder {target}: {exc}"
+        settings = (
+            ("SelectAllFrames", True),
+            ("ExportVideo", True),
+            ("ExportAudio", bool(rj.get("export_audio", True))),
+            ("FormatWidth", int(rj["width"])),
+            ("FormatHeight", int(rj["height"])),
+            ("TargetDir", target),
+            ("CustomName", rj["file_name"]),
+            ("VideoQuality", rj.get("quality", "High")),
+        )
+        for key, value in settings:
+            # one key per call: a dict with one refused key fails as a whole, without saying which
+            if not p.SetRenderSettings({key: value}):
+                return f"Resolve refused render setting {key}={value!r}"
+        job_id = p.AddRenderJob()
+        if not job_id:
+            job_id = p.AddRenderJob()  # measured: the first call may return ""
+        if not job_id:
+            return "AddRenderJob returned no job id"
+        entry["job_id"] = job_id
+        for info in p.GetRenderJobList() or []:
+            if info.get("JobId") == job_id:
+                entry["output"] = os.path.join(
+                    info.get("TargetDir") or target, info.get("OutputFilename") or ""
+                )
+                break
+        else:
+            entry["output"] = os.path.join(target, "{}.{}".format(rj["file_name"], rj["format"]))
+        return None
+
+    def render(self):
+        render = self.job.get("render") or {}
+        queued = [e for e in self.report.data["render_jobs"] if e["job_id"]]
+        if not render.get("start") or not queued:
+            self.report.step(
+                "render", "skipped", "not asked to render" if queued else "no render jobs queued"
+            )
+            return
+        ids = [e["job_id"] for e in queued]
+        if not self.project.StartRendering(ids):
+            self.report.step("render", "failed", "StartRendering returned False")
+            return
+        self.report.change("started rendering {}".format(", ".join(ids)))
+        if not render.get("wait", True):
+            self.report.step("render", "ok", f"started {len(ids)} jobs; not waiting")
+            return
+        timeout = float(render.get("timeout_s", 24 * 3600))
+        poll = float(render.get("poll_s", 2))
+        deadline = time.time() + timeout
+        last = {}
+        while True:
+            pending = 0
+            for e in queued:
+                status = self.project.GetRenderJobStatus(e["job_id"])
+                if not isinstance(status, dict):
+                    status = {"JobStatus": "Failed", "Error": str(status)}
+                state = status.get("JobStatus", "")
+                e["status"] = state
+                pct = status.get("CompletionPercentage", 0)
+                if state == "Failed":
+                    e["error"] = status.get("Error") or "Resolve reports Failed without a reason"
+                if state not in DONE_STATES:
+                    pending += 1
+                if last.get(e["job_id"]) != (state, pct):
+                    last[e["job_id"]] = (state, pct)
+                    say("render {} {}: {} {}%".format(e["preset"], e["job_id"], state, pct))
+            if not pending:
+                break
+            if time.time() > deadline:
+                self.project.StopRendering()
+                for e in queued:
+                    if e["status"] not in DONE_STATES:
+                        e["error"] = f"stopped after {timeout:.0f} s"
+                self.report.step("render", "failed", f"timed out after {timeout:.0f} s; rendering stopped")
+                return
+            time.sleep(poll)
+        failed = []
+        for e in queued:
+            if e["status"] == "Complete":
+                size = os.path.getsize(e["output"]) if e["output"] and os.path.isfile(e["output"]) else 0
+                e["bytes"] = size
+                if not size:
+                    e["error"] = "Resolve says Complete but {} is missing or empty".format(e["output"])
+            if e["error"]:
+                failed.append("{}: {}".format(e["preset"], e["error"]))
+        if failed:
+            self.report.step("render", "failed", "; ".join(failed))
+        else:
+            self.report.step("render", "ok", f"{len(queued)} files written")
+
+
+def is_transition(item):
+    if has(item, "GetType"):
+        return item.GetType() == "transition"
+    return item.GetMediaPoolItem() is None and item.GetName() in TRANSITION_NAMES
+
+
+def unique_name(name, existing):
+    """``name``, or ``name 2``, ``name 3``... whichever is not taken (Resolve refuses duplicates)."""
+    taken = set(existing)
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name} {n}" in taken:
+        n += 1
+    return f"{name} {n}"
+
+
+def _same_setting(key, now, wanted):
+    if now is None or now == "":
+        return False
+    if key == "timelineFrameRate":
+        try:
+            return abs(float(str(now).replace("DF", "")) - float(wanted)) < 0.0005
+        except ValueError:
+            return False
+    return str(now) == str(wanted)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points: finding Resolve, finding the job, the dialog
+# ---------------------------------------------------------------------------------------------
+
+
+def run_job(resolve, job_path):
+    """Run the job at ``job_path`` against ``resolve``; write and return the result path."""
+    job_path = os.path.abspath(job_path)
+    report = Report(job_path)
+    try:
+        if resolve is None:
+            report.step(
+                "connect",
+                "failed",
+                "cannot reach DaVinci Resolve: start it, set Preferences > System > General > "
+                "External scripting to Local, and note that external scripting needs Resolve Studio "
+                "(on the free edition run this script from Workspace > Scripts)",
+            )
+            raise Stop()
+        try:
+            job = load_job(job_path)
+        except JobError as exc:
+            report.step("job", "failed", str(exc))
+            raise Stop() from None
+        missing = [
+            f"{path} ({field})"
+            for field, path in job_files(job, os.path.dirname(job_path))
+            if not os.path.isfile(path)
+        ]
+        if missing:
+            report.step("job", "failed", "file not found: " + ", ".join(missing))
+            raise Stop()
+        report.step("job", "ok", os.path.basename(job_path))
+        Runner(resolve, job, job_path, report).run()
+    except Stop:
+        pass
+    except Exception as exc:  # report anything unexpected instead of losing the run
+        report.step("unexpected", "failed", f"{type(exc).__name__}: {exc}")
+    return report.write()
+
+
+def find_resolve(env):
+    """The ``resolve`` object: the global Resolve gives menu scripts, else external scripting."""
+    resolve = env.get("resolve")
+    if resolve is not None and has(resolve, "GetProjectManager"):
+        return resolve
+    app = env.get("app") or env.get("fusion")
+    if app is not None and has(app, "GetResolve"):
+        resolve = app.GetResolve()
+        if resolve is not None:
+            return resolve
+    try:
+        import DaVinciResolveScript as dvr_script
+    except ImportError:
+        return None
+    return dvr_script.scriptapp("Resolve")
+
+
+def ask_for_job(env):
+    """A small UIManager dialog to pick a job file; None when cancelled or the UI is unavailable."""
+    fusion = env.get("fusion") or env.get("app")
+    bmd = env.get("bmd")
+    if fusion is None or bmd is None:
+        return None
+    try:
+        ui = fusion.UIManager
+        ui = ui() if callable(ui) else ui
+        dispatcher = bmd.UIDispatcher(ui)
+        win = dispatcher.AddWindow(
+            {"ID": "ShotlineJob", "WindowTitle": "shotline: import a job", "Geometry": [200, 200, 560, 120]},
+            ui.VGroup(
+                [
+                    ui.Label({"Text": "Job file written by 'shotline resolve job':"}),
+                    ui.LineEdit({"ID": "JobPath", "PlaceholderText": "/path/to/job.json"}),
+                    ui.HGroup(
+                        [
+                            ui.Button({"ID": "Run", "Text": "Import"}),
+                            ui.Button({"ID": "Cancel", "Text": "Cancel"}),
+                        ]
+                    ),
+                ]
+            ),
+        )
+    except Exception:  # free Resolve 19.1+ refuses script UIs
+        return None
+    if win is None:
+        return None
+    chosen = {"path": None}
+
+    def on_run(ev):
+        chosen["path"] = (win.GetItems()["JobPath"].Text or "").strip() or None
+        dispatcher.ExitLoop()
+
+    def on_cancel(ev):
+        dispatcher.ExitLoop()
+
+    win.On.Run.Clicked = on_run
+    win.On.Cancel.Clicked = on_cancel
+    win.On.ShotlineJob.Close = on_cancel
+    win.Show()
+    dispatcher.RunLoop()
+    win.Hide()
+    return chosen["path"]
+
+
+def main(argv, env):
+    args = [a for a in argv[1:] if a]
+    job_path = args[0] if args else os.environ.get("SHOTLINE_RESOLVE_JOB")
+    if not job_path:
+        job_path = ask_for_job(env)
+    if not job_path:
+        say(
+            "no job file: run 'shotline resolve job TIMELINE -o job.json', then run this script with the "
+            "job path as its argument or SHOTLINE_RESOLVE_JOB set to it"
+        )
+        return 2
+    result = run_job(find_resolve(env), job_path)
+    ok = False
+    if result:
+        with open(result, encoding="utf-8") as fh:
+            ok = bool(json.load(fh).get("ok"))
+    say("{}; result in {}".format("done" if ok else "finished with problems", result))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__" or globals().get("resolve") is not None:
+    # Resolve runs menu scripts with ``resolve``, ``fusion`` and ``bmd`` as globals; exiting
+    # there would reach Resolve's own interpreter, so only a terminal run sets the exit status
+    _code = main(sys.argv, globals())
+    if globals().get("resolve") is None:
+        sys.exit(_code)
