@@ -21,7 +21,7 @@ from pathlib import Path
 from .concat import concat_list
 from .encode import DEFAULT, EncodeSettings
 from .errors import UsageError
-from .normalize import video_duration
+from .normalize import choose_target, normalize_graph, video_duration
 from .plan import OUT, Plan, Step, work
 from .probe import MediaInfo, probe
 from .runner import ProgressCallback, run
@@ -233,10 +233,29 @@ def plan_loop(
         )
         meta: dict[str, object] = {"mode": "copy", "plays": whole, "duration": whole * length}
         return Plan((step,), output, (src,), f"loop {whole} times by stream copy", meta)
-    loops = max(0, math.ceil(plays) - 1)
-    args = ["-stream_loop", str(loops), "-i", str(src), "-map", "0:v?", "-map", "0:a?", "-t", f"{target:.6f}"]
+    # not a whole number of plays: decode the clip once per play and cut the last one exactly
+    plays_n = max(1, math.ceil(plays - Fraction(1, 1000)))
+    one = video_duration(info)
+    lengths = [one] * (plays_n - 1) + [target - one * (plays_n - 1)]
+    tgt = choose_target([info])
+    g = normalize_graph([info] * plays_n, tgt, with_audio=info.has_audio, durations=lengths)
+    n = len(lengths)
+    if info.has_audio:
+        joined = "".join(f"{v}{a}" for v, a in zip(g.video, g.audio))
+        graph = [*g.graph, f"{joined}concat=n={n}:v=1:a=1[vout][aout]"]
+    else:
+        graph = [*g.graph, f"{''.join(g.video)}concat=n={n}:v=1:a=0[vout]"]
+    args = []
+    for _ in range(n):
+        args += ["-i", str(src)]
+    args += ["-filter_complex", ";".join(graph), "-map", "[vout]"]
+    if info.has_audio:
+        args += ["-map", "[aout]"]
     args += _full_encode_args(settings, info, output)
-    return _one(args, output, src, target, f"loop to {target:.3f} s", {"mode": "encode", "duration": target})
+    seconds = float(Fraction(sum(g.frames)) / tgt.rate)
+    return _one(
+        args, output, src, seconds, f"loop to {target:.3f} s", {"mode": "encode", "duration": seconds}
+    )
 
 
 def loop(
@@ -310,7 +329,7 @@ def plan_speed(
         vf.append(f"framerate=fps={rate_s}")
     elif f < 1 and smooth == "mci":
         vf.append(f"minterpolate=fps={rate_s}:mi_mode=mci:mc_mode=aobmc:vsbmc=1")
-    vf.append(f"fps={rate_s}")
+    vf.append(f"fps={rate_s}:round=up")  # sample and hold: slot k shows source frame floor(k*f)
     args = ["-i", str(src), "-map", "0:v:0", "-vf", ",".join(vf)]
     if info.has_audio:
         args += ["-map", "0:a:0", "-af", f"asetpts=PTS-STARTPTS,{atempo_chain(f)}"]

@@ -158,9 +158,17 @@ class NormalizedGraph:
     samples: list[int]
 
 
-def normalize_graph(infos: list[MediaInfo], target: Target, with_audio: bool = True) -> NormalizedGraph:
-    """Filter statements that bring input i (``[i:v]``/``[i:a]``) to the target, exactly timed."""
-    counts = frame_counts([video_duration(i) for i in infos], target.rate)
+def normalize_graph(
+    infos: list[MediaInfo],
+    target: Target,
+    with_audio: bool = True,
+    durations: list[float] | None = None,
+) -> NormalizedGraph:
+    """Filter statements that bring input i (``[i:v]``/``[i:a]``) to the target, exactly timed.
+
+    ``durations`` (seconds per input) cuts inputs shorter than their full length."""
+    lengths = durations if durations is not None else [video_duration(i) for i in infos]
+    counts = frame_counts(lengths, target.rate)
     graph: list[str] = []
     vlabels: list[str] = []
     alabels: list[str] = []
