@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..errors import ProviderError, UsageError
+from .base import Capabilities, Provider, ShotKind, TaskStatus
 
 log = logging.getLogger("shotline.providers")
 
@@ -186,8 +187,10 @@ class ApiClient:
         allow_http_loopback: bool = False,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        classify: Callable[[httpx.Response, RemoteError], RemoteError] | None = None,
     ) -> None:
         self.service = service
+        self._classify = classify
         self.base_url = api_base(base_url, allow_http_loopback=allow_http_loopback)
         self.allow_http_loopback = allow_http_loopback
         self._auth = auth
@@ -261,13 +264,14 @@ class ApiClient:
         if should in ("true", "false"):
             retryable = should == "true"
         maybe_created = create and status >= 500 and status not in CREATE_SAFE_STATUS
-        return RemoteError(
+        err = RemoteError(
             f"{self.service}: HTTP {status}: {error_message(response)}",
             status=status,
             retryable=retryable,
             maybe_created=maybe_created,
             retry_after=parse_retry_after(response.headers),
         )
+        return self._classify(response, err) if self._classify else err
 
     def json(self, response: httpx.Response) -> dict[str, Any]:
         """Parse a JSON object body or raise a retryable RemoteError (proxies sometimes garble them)."""
@@ -446,3 +450,115 @@ def fetch_with_refresh(
             log.info("output URL of task %s expired; re-reading the task", status.task_id)
             status = repoll(status.task_id)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def ratio_to_size(ratio: str, sizes: tuple[str, ...], sep: str = "x") -> str | None:
+    """Map "1280:720", "1280x720" or an aspect like "16:9" onto one of ``sizes`` ("WxH")."""
+    norm = ratio.replace(":", sep).replace("x", sep)
+    if norm in sizes:
+        return norm
+    try:
+        w, h = (float(v) for v in norm.split(sep))
+    except ValueError:
+        return None
+    for size in sizes:
+        sw, sh = (float(v) for v in size.split(sep))
+        if h and sh and abs((sw / sh) - (w / h)) / (w / h) < 0.01:
+            return size
+    return None
+
+
+class HttpProvider(Provider):
+    """Common frame of the httpx-based providers: one ApiClient, safe downloads, close()."""
+
+    env_base_url: str | None = None
+    default_base_url = ""
+    default_poll_interval = 5.0
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        poll_interval: float | None = None,
+        max_concurrency: int = 2,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD,
+        allow_http_loopback: bool = False,
+        timeout: float = 60.0,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        url = base_url or (env_key(self.env_base_url) if self.env_base_url else None) or self.default_base_url
+        self.base_url = api_base(url, allow_http_loopback=allow_http_loopback)
+        self.poll_interval = self.default_poll_interval if poll_interval is None else poll_interval
+        self.max_concurrency = max_concurrency
+        self.max_download_bytes = max_download_bytes
+        self.allow_http_loopback = allow_http_loopback
+        self.timeout = timeout
+        self.policy = policy or RetryPolicy()
+        self._api: ApiClient | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def auth_headers(self) -> dict[str, str]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def check_key(self) -> None:
+        """Raise ProviderError naming the environment variable when the key is missing."""
+
+    @property
+    def api(self) -> ApiClient:
+        if self._api is None:
+            self.check_key()
+            self._api = ApiClient(
+                self.name,
+                self.base_url,
+                self.auth_headers,
+                policy=self.policy,
+                timeout=httpx.Timeout(self.timeout, connect=5.0),
+                allow_http_loopback=self.allow_http_loopback,
+                classify=self.classify_error,
+            )
+        return self._api
+
+    def classify_error(self, response: httpx.Response, err: RemoteError) -> RemoteError:
+        """Refine a status error from the service's own error body (Kling's ``code``)."""
+        return err
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+
+    def fetch(self, status: TaskStatus, dest: Path) -> Path:
+        return fetch_with_refresh(
+            status,
+            dest,
+            repoll=self.poll,
+            max_bytes=self.max_download_bytes,
+            allow_http_loopback=self.allow_http_loopback,
+        ).path
+
+    def capabilities_for(self, models: dict[str, dict[str, Any]], key_env: str) -> Capabilities:
+        kinds = frozenset(ShotKind(k) for m in models.values() for k in m.get("kinds", ()))
+        return Capabilities(
+            kinds=kinds,
+            models=models,
+            needs_key=key_env,
+            poll_interval=self.poll_interval,
+            max_concurrency=self.max_concurrency,
+        )
+
+
+def image_data(path: Path, *, where: str, max_bytes: int, formats: tuple[str, ...]) -> tuple[bytes, str]:
+    """Read a local source image for upload: (bytes, mime). UsageError when missing, too big or wrong type."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{where}: {path}: no such file")
+    ext = path.suffix.lower().lstrip(".")
+    if ext not in formats:
+        raise UsageError(f"{where}: {path.name}: use one of {', '.join(formats)}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise UsageError(f"{where}: {path.name} is {size} bytes; the service accepts at most {max_bytes}")
+    mime = "image/jpeg" if ext in ("jpg", "jpeg") else f"image/{ext}"
+    return path.read_bytes(), mime

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from shotline.core.providers.base import GenerationRequest, Provider, ShotKind, TaskStatus
+
 from .base import LocalServer
+from .others import FalApp, KlingApp, LumaApp, SoraApp
 from .runway import RunwayApp
 
 # Distinctive fake secrets: test_secrets.py greps every output for them.
@@ -25,3 +30,55 @@ def runway_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
     monkeypatch.delenv("RUNWAYML_BASE_URL", raising=False)
     with LocalServer(RunwayApp(RUNWAY_KEY)) as server:
         yield server
+
+
+@pytest.fixture
+def sora_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with LocalServer(SoraApp(OPENAI_KEY)) as server:
+        yield server
+
+
+@pytest.fixture
+def luma_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
+    monkeypatch.setenv("LUMAAI_API_KEY", LUMA_KEY)
+    monkeypatch.delenv("LUMAAI_BASE_URL", raising=False)
+    with LocalServer(LumaApp(LUMA_KEY)) as server:
+        yield server
+
+
+@pytest.fixture
+def kling_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
+    monkeypatch.setenv("KLINGAI_ACCESS_KEY", KLING_AK)
+    monkeypatch.setenv("KLINGAI_SECRET_KEY", KLING_SK)
+    with LocalServer(KlingApp(KLING_AK, KLING_SK)) as server:
+        yield server
+
+
+@pytest.fixture
+def fal_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
+    monkeypatch.setenv("FAL_KEY", FAL_KEY)
+    with LocalServer(FalApp(FAL_KEY)) as server:
+        yield server
+
+
+def make_req(kind: ShotKind, model: str, **kw: Any) -> GenerationRequest:
+    base: dict[str, Any] = dict(
+        shot_id="s1", take=1, kind=kind, prompt="a lighthouse at dusk", model=model, duration=5, ratio="16:9"
+    )
+    base.update(kw)
+    return GenerationRequest(**base)
+
+
+def wait_done(p: Provider, task_id: str, limit: int = 500) -> tuple[TaskStatus, list[str]]:
+    """Poll until terminal (bounded); return the final status and the distinct raw states seen."""
+    seen: list[str] = []
+    for _ in range(limit):
+        st = p.poll(task_id)
+        if not seen or seen[-1] != st.raw_state:
+            seen.append(st.raw_state)
+        if st.state.terminal:
+            return st, seen
+        time.sleep(0.01)
+    raise AssertionError(f"task {task_id} never finished: {seen}")
