@@ -14,6 +14,11 @@ from .base import Provider
 
 PROVIDERS: dict[str, str] = {
     "local": "shotline.core.providers.local:LocalProvider",
+    "runway": "shotline.core.providers.runway:RunwayProvider",
+    "sora": "shotline.core.providers.sora:SoraProvider",
+    "luma": "shotline.core.providers.luma:LumaProvider",
+    "kling": "shotline.core.providers.kling:KlingProvider",
+    "pika": "shotline.core.providers.pika:PikaProvider",
 }
 
 
