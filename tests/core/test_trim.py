@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shotline.core.errors import MediaError, UsageError
+from shotline.core.probe import probe
+from shotline.core.smart import index_frames, keyframe_times, split
+from shotline.core.trim import plan_trim, trim
+from tests.mediakit import audio_samples, ffmpeg, read_barcodes
+
+
+@pytest.fixture(scope="module")
+def bframes(tmp_path_factory: pytest.TempPathFactory, clips) -> Path:
+    """3 s, 30000/1001 fps, barcoded, H.264 with B-frames and a GOP of 12 frames."""
+    src = clips(duration=3.0, rate="30000/1001", barcode=True, source="color=c=gray")
+    dst = tmp_path_factory.mktemp("trim") / "clip ünï.mp4"
+    ffmpeg(
+        "-i", str(src), "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "12",
+        "-keyint_min", "12", "-sc_threshold", "0", "-c:a", "copy", str(dst),
+    )  # fmt: skip
+    return dst
+
+
+def test_keyframe_index(bframes: Path):
+    idx = index_frames(bframes)
+    assert idx.frames == 89 and idx.keyframes[:3] == (0, 12, 24)
+    assert keyframe_times(bframes)[1] == pytest.approx(12 * 1001 / 30000, abs=1e-6)
+    segs = split(idx, 5, 50)
+    assert [(s.start, s.end, s.copy) for s in segs] == [(5, 12, False), (12, 48, True), (48, 50, False)]
+    assert [(s.start, s.end, s.copy) for s in split(idx, 0, 89, [(30, 40)])] == [
+        (0, 24, True),
+        (24, 48, False),
+        (48, 89, True),
+    ]
+
+
+def test_smart_trim_is_frame_exact(bframes: Path, out: Path):
+    before = hashlib.sha256(bframes.read_bytes()).hexdigest()
+    fps = 30000 / 1001
+    res = trim(bframes, out / "t.mp4", start=5 / fps, end=50 / fps)
+    assert res.mode == "smart" and res.copied_frames == 36 and res.frames == 45
+    assert read_barcodes(res.output) == list(range(5, 50))
+    info = probe(res.output)
+    assert info.duration == pytest.approx(45 / fps, abs=1 / fps)
+    pcm = audio_samples(res.output)
+    assert len(pcm) / 48000 == pytest.approx(45 / fps, abs=0.025)
+    assert np.abs(pcm[4800:9600]).max() > 0.1
+    assert hashlib.sha256(bframes.read_bytes()).hexdigest() == before
+
+
+def test_exact_trim_with_duration(bframes: Path, out: Path):
+    fps = 30000 / 1001
+    res = trim(bframes, out / "e.mp4", start=1.0, duration=0.5, mode="exact")
+    first = round(1.0 * fps)  # frame 29.97 -> the first frame at or after 1.0 s is frame 30
+    assert res.mode == "exact"
+    assert read_barcodes(res.output) == list(range(first, first + 15))
+
+
+def test_fast_trim_snaps_to_keyframes(bframes: Path, out: Path):
+    fps = 30000 / 1001
+    res = trim(bframes, out / "f.mp4", start=5 / fps, end=50 / fps, mode="fast")
+    assert res.mode == "fast" and res.copied_frames == res.frames == 60
+    assert res.start == pytest.approx(0.0) and res.end == pytest.approx(60 / fps)
+    assert read_barcodes(res.output) == list(range(0, 60))
+    assert probe(res.output).has_audio
+
+
+def test_trim_of_non_h264_uses_exact(clips, out: Path):
+    src = clips(duration=1.0, codec="mpeg4", barcode=True, container="mkv")
+    plan = plan_trim(src, out / "x.mp4", start=0.2, end=0.6)
+    assert plan.meta["mode"] == "exact"
+    res = trim(src, out / "x.mp4", start=0.2, end=0.6)
+    assert read_barcodes(res.output) == list(range(5, 15))
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"start": 5.0}, "past the end"),
+        ({"start": 1.0, "end": 0.5}, "after the start"),
+        ({"start": 0.0, "end": 9.0}, "past the end"),
+        ({"start": -1.0}, "zero or positive"),
+        ({"start": 0.0, "end": 1.0, "duration": 1.0}, "not both"),
+        ({"mode": "quick"}, "unknown trim mode"),
+    ],
+)
+def test_impossible_trims(bframes: Path, out: Path, kw, match):
+    with pytest.raises(UsageError, match=match):
+        trim(bframes, out / "x.mp4", **kw)
+    assert list(out.iterdir()) == []
+
+
+def test_trim_truncated_input(bframes: Path, out: Path, tmp_path: Path):
+    cut = tmp_path / "truncated.mp4"
+    cut.write_bytes(bframes.read_bytes()[: bframes.stat().st_size // 3])
+    with pytest.raises(MediaError, match="truncated.mp4"):
+        trim(cut, out / "x.mp4", start=0.1, end=0.5)
+    assert list(out.iterdir()) == []
