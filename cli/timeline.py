@@ -1,0 +1,308 @@
+"""``shotline timeline``: build an OTIO timeline, export it to NLE formats (and render it, when installed)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import emit_json, with_examples
+
+STORYBOARD_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@click.group("timeline")
+def timeline_group() -> None:
+    """Build, export and render OpenTimelineIO timelines."""
+
+
+def _index_value(text: str, what: str) -> tuple[int, float]:
+    index, sep, value = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(index), float(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r}: expected SHOT:{what}, e.g. 2:{'0.5' if what == 'FACTOR' else '1.5'}"
+        ) from None
+
+
+def _parse_rate(text: str | None) -> Fraction | None:
+    if not text:
+        return None
+    aliases = {"23.976": "24000/1001", "29.97": "30000/1001", "59.94": "60000/1001", "47.952": "48000/1001"}
+    try:
+        rate = Fraction(aliases.get(text, text))
+    except (ValueError, ZeroDivisionError):
+        raise click.BadParameter(f"{text!r}: a frame rate such as 24, 25, 30000/1001 or 29.97") from None
+    if rate <= 0:
+        raise click.BadParameter(f"{text!r}: the frame rate must be positive")
+    return rate
+
+
+def _summary(timeline: Any) -> dict[str, Any]:
+    import opentimelineio as otio
+
+    tracks = list(timeline.tracks)
+    return {
+        "name": timeline.name,
+        "duration": round(timeline.duration().to_seconds(), 6),
+        "rate": timeline.duration().rate,
+        "video_tracks": sum(1 for t in tracks if t.kind == otio.schema.TrackKind.Video),
+        "audio_tracks": sum(1 for t in tracks if t.kind == otio.schema.TrackKind.Audio),
+        "clips": sum(1 for t in timeline.video_tracks() for c in t.find_clips()),
+        "transitions": sum(
+            1 for t in timeline.video_tracks() for c in t if isinstance(c, otio.schema.Transition)
+        ),
+    }
+
+
+def _echo_report(report: Any) -> None:
+    for line in report.dropped:
+        click.echo(f"dropped: {line}", err=True)
+    for line in report.changed:
+        click.echo(f"changed: {line}", err=True)
+
+
+@timeline_group.command("build")
+@with_examples(
+    "shotline timeline build a.mp4 b.mp4 c.mp4 --transition dissolve:0.5 -o film.otio",
+    "shotline timeline build a.mp4 b.mp4 --fade-in 1 --fade-out 2 --music score.wav -o film.otioz",
+    "shotline timeline build a.mp4 b.mp4 --speed 2:0.5 --freeze 1:1.5 -o film.otio",
+    "shotline timeline build film.shotline.yaml --media-dir renders/ -o film.otio",
+)
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The timeline to write: .otio, .otioz (media bundled), or any export suffix.",
+)
+@click.option(
+    "--transition",
+    "transition",
+    default="cut",
+    show_default=True,
+    help="At every cut: dissolve:SECONDS, an xfade name such as wipeleft:1, or cut.",
+)
+@click.option("--fade-in", type=float, default=0.0, help="Fade from black at the start (seconds).")
+@click.option("--fade-out", type=float, default=0.0, help="Fade to black at the end (seconds).")
+@click.option("--rate", help="Timeline frame rate (default: the first clip's, or the storyboard's).")
+@click.option("--name", help="Timeline name.")
+@click.option(
+    "--speed",
+    "speeds",
+    multiple=True,
+    metavar="SHOT:FACTOR",
+    help="Play shot N (1-based) at FACTOR speed; negative plays it in reverse. Repeatable.",
+)
+@click.option(
+    "--freeze",
+    "freezes",
+    multiple=True,
+    metavar="SHOT:SECONDS",
+    help="Make shot N a hold of its first frame for SECONDS. Repeatable.",
+)
+@click.option("--music", type=click.Path(path_type=Path), help="A music bed on its own audio track.")
+@click.option("--voiceover", type=click.Path(path_type=Path), help="A voice-over on its own audio track.")
+@click.option(
+    "--media-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Storyboard: folder holding <shot id>.mp4 files (default: shots/ beside it).",
+)
+@click.option(
+    "--ledger",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Storyboard: the generation ledger naming each shot's chosen take.",
+)
+@click.option("--allow-missing", is_flag=True, help="Storyboard: shots without media become offline clips.")
+@click.option(
+    "--for", "for_app", type=click.Choice(["resolve"]), help="Write the shape this application imports."
+)
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def build_cmd(
+    inputs: tuple[Path, ...],
+    output: Path,
+    transition: str,
+    fade_in: float,
+    fade_out: float,
+    rate: str | None,
+    name: str | None,
+    speeds: tuple[str, ...],
+    freezes: tuple[str, ...],
+    music: Path | None,
+    voiceover: Path | None,
+    media_dir: Path | None,
+    ledger: Path | None,
+    allow_missing: bool,
+    for_app: str | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Build an OpenTimelineIO timeline from clips or from a storyboard.
+
+    With clips, every file is used whole, in order, with the same transition at
+    every cut. Transitions are centred on the cut and take their frames from the
+    clips' ends (as ffmpeg's xfade does), so the edit is the clips' total length
+    minus the transitions. With a storyboard, its shots, transitions and music
+    are used, and each clip carries the prompt, seed, provider, model and take.
+    """
+    from shotline.core.errors import UsageError
+    from shotline.otio_adapters.build import AudioBed, Shot, build_timeline, parse_transition
+    from shotline.otio_adapters.export import export_timeline
+
+    if fade_in < 0 or fade_out < 0:
+        raise UsageError("--fade-in and --fade-out take seconds, zero or more")
+    is_storyboard = len(inputs) == 1 and inputs[0].name.lower().endswith(STORYBOARD_SUFFIXES)
+    if is_storyboard:
+        if speeds or freezes or transition != "cut":
+            raise UsageError(
+                "--speed, --freeze and --transition apply to clip lists; a storyboard sets its own"
+            )
+        result = _build_storyboard(inputs[0], media_dir, ledger, allow_missing, fade_in, fade_out)
+    else:
+        if ledger or media_dir or allow_missing:
+            raise UsageError("--ledger, --media-dir and --allow-missing apply to a storyboard input")
+        speed_map = dict(_index_value(s, "FACTOR") for s in speeds)
+        freeze_map = dict(_index_value(s, "SECONDS") for s in freezes)
+        for idx in (*speed_map, *freeze_map):
+            if not 1 <= idx <= len(inputs):
+                raise UsageError(f"shot {idx}: there are {len(inputs)} clips (shots count from 1)")
+        shots = [
+            Shot(
+                path=p,
+                speed=speed_map.get(i + 1, 1.0),
+                freeze=freeze_map.get(i + 1),
+            )
+            for i, p in enumerate(inputs)
+        ]
+        beds = []
+        if music:
+            beds.append(AudioBed(music, "music"))
+        if voiceover:
+            beds.append(AudioBed(voiceover, "voiceover"))
+        result = build_timeline(
+            shots,
+            transitions=parse_transition(transition),
+            fade_in=fade_in,
+            fade_out=fade_out,
+            rate=_parse_rate(rate),
+            name=name or output.stem,
+            beds=beds,
+            metadata={"source": "clips"},
+        )
+    if name:
+        result.timeline.name = name
+    report = export_timeline(result.timeline, output, for_resolve=for_app == "resolve", overwrite=force)
+    summary = _summary(result.timeline)
+    if as_json:
+        emit_json(
+            {"output": str(output), "timeline": summary, "notes": result.notes, "export": report.to_dict()}
+        )
+        return
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    _echo_report(report)
+    click.echo(
+        f"wrote {output}: {summary['clips']} clips, {summary['transitions']} transitions, "
+        f"{summary['duration']:.3f} s at {summary['rate']:g} fps"
+    )
+
+
+def _build_storyboard(
+    path: Path,
+    media_dir: Path | None,
+    ledger: Path | None,
+    allow_missing: bool,
+    fade_in: float,
+    fade_out: float,
+) -> Any:
+    from shotline.core.storyboard import load_storyboard
+    from shotline.otio_adapters.build import build_from_storyboard, takes_from_folder, takes_from_ledger
+
+    sb = load_storyboard(path)
+    ids = [s.id for s in sb.shots]
+    notes: list[str] = []
+    if ledger is not None:
+        takes, notes = takes_from_ledger(ledger, ids)
+    else:
+        folder = media_dir or (path.resolve().parent / "shots")
+        if not folder.is_dir():
+            folder = path.resolve().parent
+        takes = takes_from_folder(folder, ids)
+    result = build_from_storyboard(sb, takes, allow_missing=allow_missing, fade_in=fade_in, fade_out=fade_out)
+    result.notes[:0] = notes
+    return result
+
+
+@timeline_group.command("export")
+@with_examples(
+    "shotline timeline export film.otio -f edl -o film.edl",
+    "shotline timeline export film.otio -f fcp7 --for resolve -o film.xml",
+    "shotline timeline export film.otio -f otioz -o film.otioz",
+    "shotline timeline export film.edl -f otio -o film.otio",
+)
+@click.argument("timeline", type=click.Path(path_type=Path))
+@click.option(
+    "-f", "--format", "fmt", help="edl, fcp7, fcpxml, aaf, otio or otioz (default: from -o's suffix)."
+)
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output file."
+)
+@click.option(
+    "--for", "for_app", type=click.Choice(["resolve"]), help="Write the shape this application imports."
+)
+@click.option("--strict", is_flag=True, help="Fail instead of writing when the format would drop anything.")
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def export_cmd(
+    timeline: Path,
+    fmt: str | None,
+    output: Path,
+    for_app: str | None,
+    strict: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Export TIMELINE (any file OTIO reads) to an NLE format through OTIO's adapters.
+
+    Each format's limits are handled explicitly: what a format cannot carry is
+    listed ("dropped: ..."), what it carries differently is listed ("changed: ..."),
+    never lost silently.
+    """
+    from shotline.core.errors import TimelineError
+    from shotline.otio_adapters.export import export_timeline, format_for, prepare, read_timeline
+
+    f = format_for(fmt, output)
+    tl = read_timeline(timeline)
+    if strict:
+        _, preview = prepare(tl, f, for_resolve=for_app == "resolve")
+        if preview.dropped:
+            raise TimelineError(f"{f.label} would drop: " + "; ".join(preview.dropped))
+    report = export_timeline(
+        tl, output, f.name, for_resolve=for_app == "resolve", overwrite=force, inputs=(timeline,)
+    )
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    _echo_report(report)
+    click.echo(f"wrote {output} ({f.label})")
+
+
+def _add_render() -> None:
+    """The conform renderer lives in its own module; it appears here once that module exists."""
+    try:
+        from .timeline_render import render_cmd
+    except ImportError as exc:
+        if exc.name != "shotline.cli.timeline_render":
+            raise
+        return
+    timeline_group.add_command(render_cmd)
+
+
+_add_render()

@@ -1,0 +1,483 @@
+"""Export a timeline to NLE formats through OTIO's own adapter plugins.
+
+Each format keeps a different part of the edit. Before writing, a per-format
+``prepare`` step adapts a copy of the timeline to what the adapter can carry and
+records every loss or substitution in an ``ExportReport``: nothing is dropped
+silently. What each adapter keeps was measured (otio-cmx3600-adapter 1.0,
+otio-fcp-adapter 1.0, otio-fcpx-xml-adapter 1.0, otio-aaf-adapter 2.0):
+
+* EDL (CMX 3600): one video track, cuts, dissolves as D events, fades as dissolves
+  from/to black (BL), speed as M2, markers as LOC comments. No sound, no metadata,
+  reel names of at most 8 characters.
+* FCP7 XML: every track, dissolves, fades, markers; no shotline metadata.
+* FCPXML: tracks and markers; this writer drops every transition.
+* AAF: tracks and dissolves, once each transition carries the AAF operation metadata the
+  writer needs (filled in here); non-dissolve transitions become dissolves.
+* OTIO / OTIOZ: everything (OTIOZ also carries the media).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import opentimelineio as otio
+
+from shotline.core.errors import DependencyError, TimelineError, UsageError
+from shotline.core.runner import atomic_output
+
+from .build import NAMESPACE
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    suffix: str
+    adapter: str
+    label: str
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("otio", ".otio", "otio_json", "OpenTimelineIO JSON"),
+        Format("otioz", ".otioz", "otioz", "OpenTimelineIO bundle with media"),
+        Format("edl", ".edl", "cmx_3600", "CMX 3600 EDL"),
+        Format("fcp7", ".xml", "fcp_xml", "Final Cut Pro 7 XML (Premiere, Resolve)"),
+        Format("fcpxml", ".fcpxml", "fcpx_xml", "Final Cut Pro X XML"),
+        Format("aaf", ".aaf", "AAF", "Avid AAF"),
+    )
+}
+EDL_REEL_LEN = 8
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote, and exactly what it could not carry."""
+
+    output: Path | None
+    format: str
+    dropped: list[str] = field(default_factory=list)  # parts of the edit not in the file
+    changed: list[str] = field(default_factory=list)  # parts written differently from the timeline
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": str(self.output) if self.output else None,
+            "format": self.format,
+            "dropped": self.dropped,
+            "changed": self.changed,
+        }
+
+
+def format_for(name: str | None, output: Path | None = None) -> Format:
+    """The export format by name, or guessed from the output's suffix."""
+    if name:
+        key = name.lower()
+        aliases = {"xml": "fcp7", "fcp": "fcp7", "premiere": "fcp7", "cmx3600": "edl", "fcpx": "fcpxml"}
+        key = aliases.get(key, key)
+        if key not in FORMATS:
+            raise UsageError(f"format {name!r}: choose one of {', '.join(FORMATS)}")
+        return FORMATS[key]
+    if output is not None:
+        for f in FORMATS.values():
+            if output.name.lower().endswith(f.suffix):
+                return f
+    raise UsageError(f"{output}: cannot tell the format from the name; give -f {'|'.join(FORMATS)}")
+
+
+def read_timeline(path: Path | str, extract_to: Path | None = None) -> otio.schema.Timeline:
+    """Read any file OTIO has an adapter for; a clear TimelineError when it cannot."""
+    p = Path(path)
+    if not p.exists():
+        raise TimelineError(f"{p}: no such file")
+    if p.is_dir():
+        raise TimelineError(f"{p}: is a folder, not a timeline file")
+    kwargs: dict[str, Any] = {}
+    if p.suffix.lower() == ".otioz" and extract_to is not None:
+        kwargs["extract_to_directory"] = str(extract_to)
+    try:
+        result = otio.adapters.read_from_file(str(p), **kwargs)
+    except otio.exceptions.NoKnownAdapterForExtensionError:
+        raise TimelineError(
+            f"{p}: no OTIO adapter reads {p.suffix or 'files without a suffix'} "
+            "(known: .otio .otioz .edl .xml .fcpxml .aaf .shotline.yaml)"
+        ) from None
+    except Exception as exc:  # adapters raise anything from ValueError to their own parse errors
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TimelineError(f"{p}: OTIO cannot read this timeline ({type(exc).__name__}: {detail})") from exc
+    if isinstance(result, otio.schema.SerializableCollection):
+        timelines = list(result.find_children(descended_from_type=otio.schema.Timeline))
+        if not timelines:
+            raise TimelineError(f"{p}: holds no timeline")
+        result = timelines[0]
+    if not isinstance(result, otio.schema.Timeline):
+        raise TimelineError(f"{p}: holds a {type(result).__name__}, not a timeline")
+    return result
+
+
+def check_exportable(timeline: otio.schema.Timeline, where: str = "timeline") -> None:
+    """Refuse timelines no format can carry: no tracks, or nothing on them."""
+    if len(timeline.tracks) == 0:
+        raise TimelineError(f"{where}: has no tracks; nothing to export")
+    if not any(isinstance(c, otio.schema.Clip) for c in timeline.find_clips()):
+        raise TimelineError(f"{where}: has no clips on any track; nothing to export")
+
+
+def _shot_metadata_present(timeline: otio.schema.Timeline) -> bool:
+    for clip in timeline.find_clips():
+        meta = clip.metadata.get(NAMESPACE) or {}
+        if any(k not in ("shot", "role") for k in meta):
+            return True
+    return False
+
+
+def _transitions(track: otio.schema.Track) -> list[tuple[int, otio.schema.Transition]]:
+    return [(i, c) for i, c in enumerate(track) if isinstance(c, otio.schema.Transition)]
+
+
+def _describe(track: otio.schema.Track, idx: int, t: otio.schema.Transition) -> str:
+    names = [
+        c.name
+        for c in (track[idx - 1] if idx > 0 else None, track[idx + 1] if idx + 1 < len(track) else None)
+        if c
+    ]
+    kind = (t.metadata.get(NAMESPACE) or {}).get("xfade") or t.transition_type
+    frames = int(round(t.in_offset.value + t.out_offset.value * t.in_offset.rate / (t.out_offset.rate or 1)))
+    where = " / ".join(names) if names else "?"
+    return f"{track.name or track.kind} transition {kind} ({frames} frames) at {where}"
+
+
+def _missing_media(timeline: otio.schema.Timeline) -> list[str]:
+    out = []
+    for clip in timeline.find_clips():
+        ref = clip.media_reference
+        if ref is None or isinstance(ref, otio.schema.MissingReference):
+            out.append(clip.name or "(unnamed clip)")
+    return out
+
+
+def _custom_to_dissolve(timeline: otio.schema.Timeline, report: ExportReport, fmt: str) -> None:
+    for track in timeline.tracks:
+        for idx, t in _transitions(track):
+            if t.transition_type != otio.schema.TransitionTypes.SMPTE_Dissolve:
+                report.changed.append(
+                    f"{_describe(track, idx, t)}: written as a dissolve ({fmt} has no such transition)"
+                )
+                t.transition_type = otio.schema.TransitionTypes.SMPTE_Dissolve
+
+
+def _drop_metadata_note(timeline: otio.schema.Timeline, report: ExportReport, fmt: str) -> None:
+    if _shot_metadata_present(timeline):
+        report.dropped.append(
+            f"shot metadata (prompt, seed, provider, model, take, task id, cost): {fmt} has no place for it"
+        )
+
+
+def _reel(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", name)[:EDL_REEL_LEN].upper() or "AX"
+
+
+def prepare_edl(timeline: otio.schema.Timeline, report: ExportReport) -> otio.schema.Timeline:
+    videos = [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video and t.enabled]
+    if not videos:
+        raise TimelineError("an EDL needs a video track and this timeline has none")
+    keep = videos[0]
+    for t in timeline.tracks:
+        if t is keep:
+            continue
+        clips = len(list(t.find_clips()))
+        what = "audio" if t.kind == otio.schema.TrackKind.Audio else "video"
+        why = (
+            "an EDL here carries one video track; use fcp7, aaf or otio for sound"
+            if what == "audio"
+            else ("an EDL carries one video track")
+        )
+        report.dropped.append(f"{what} track {t.name or '?'} ({clips} clips): {why}")
+    timeline.tracks[:] = [keep]
+    _custom_to_dissolve(timeline, report, "EDL")
+    # reel names: at most 8 characters, letters and digits, unique per source file
+    by_source: dict[str, str] = {}
+    used: set[str] = set()
+    for clip in keep.find_clips():
+        ref = clip.media_reference
+        source = getattr(ref, "target_url", None) or clip.name
+        if source not in by_source:
+            base = _reel(Path(str(source)).stem if getattr(ref, "target_url", None) else clip.name)
+            reel, n = base, 1
+            while reel in used:
+                suffix = str(n)
+                reel = base[: EDL_REEL_LEN - len(suffix)] + suffix
+                n += 1
+            used.add(reel)
+            by_source[source] = reel
+            full = Path(str(source)).stem if getattr(ref, "target_url", None) else clip.name
+            if reel != full:
+                report.changed.append(
+                    f"reel name {full!r} written as {reel!r} (EDL reels are {EDL_REEL_LEN} characters)"
+                )
+        clip.metadata.setdefault("cmx_3600", {})["reel"] = by_source[source]
+    for idx, t in _transitions(keep):
+        if idx == 0 or idx == len(keep) - 1:
+            report.changed.append(
+                f"{_describe(keep, idx, t)}: written as a dissolve {'from' if idx == 0 else 'to'} black (BL event); "
+                "OTIO's own EDL reader cannot read a transition at the start of a track back"
+            )
+    _drop_metadata_note(timeline, report, "EDL")
+    return timeline
+
+
+def _drop_time_effects(timeline: otio.schema.Timeline, report: ExportReport, fmt: str) -> None:
+    """Writers that ignore time effects would play the clip at normal speed: say so, per clip."""
+    for track in timeline.tracks:
+        for clip in track.find_clips():
+            for fx in list(clip.effects):
+                if isinstance(fx, otio.schema.TimeEffect):
+                    what = (
+                        "freeze frame"
+                        if isinstance(fx, otio.schema.FreezeFrame)
+                        else (f"speed x{getattr(fx, 'time_scalar', '?')}")
+                    )
+                    report.dropped.append(
+                        f"{track.name or track.kind} clip {clip.name}: {what} (the {fmt} writer does not carry time "
+                        "effects; the clip keeps its length and plays at normal speed from its in point)"
+                    )
+                    clip.effects.remove(fx)
+
+
+def prepare_fcp7(timeline: otio.schema.Timeline, report: ExportReport) -> otio.schema.Timeline:
+    _custom_to_dissolve(timeline, report, "FCP7 XML")
+    _drop_time_effects(timeline, report, "FCP7 XML")
+    _drop_metadata_note(timeline, report, "FCP7 XML")
+    return timeline
+
+
+def prepare_fcpxml(timeline: otio.schema.Timeline, report: ExportReport) -> otio.schema.Timeline:
+    for track in timeline.tracks:
+        for idx, t in _transitions(track):
+            report.dropped.append(
+                f"{_describe(track, idx, t)}: the FCPXML writer drops transitions (the cut stays at the "
+                "transition's centre); use fcp7 or otio to keep it"
+            )
+    _drop_time_effects(timeline, report, "FCPXML")
+    _drop_metadata_note(timeline, report, "FCPXML")
+    return timeline
+
+
+# AAF operation definitions (SMPTE/AAF SDK effect ids) for the transitions we write
+_AAF_DISSOLVE = {
+    otio.schema.TrackKind.Video: ("Video Dissolve", "0c3bea40-fc05-11d2-8a29-0050040ef7d2", "Picture"),
+    otio.schema.TrackKind.Audio: ("Mono Audio Dissolve", "0c3bea44-fc05-11d2-8a29-0050040ef7d2", "Sound"),
+}
+
+
+def aaf_transition_metadata(kind: str, transition: otio.schema.Transition) -> dict[str, Any]:
+    """The ``metadata['AAF']`` the AAF writer requires on a dissolve: operation, level ramp, cut point."""
+    name, ident, data_def = _AAF_DISSOLVE.get(kind, _AAF_DISSOLVE[otio.schema.TrackKind.Video])
+    return {
+        "CutPoint": int(round(transition.in_offset.value)),
+        "PointList": [{"Value": 0, "Time": 0}, {"Value": 1, "Time": 1}],
+        "OperationGroup": {
+            "Operation": {
+                "Name": name,
+                "Description": f"{name} (linear level ramp)",
+                "Identification": ident,
+                "IsTimeWarp": False,
+                "Bypass": 1,
+                "NumberInputs": 2,
+                "OperationCategory": "OperationCategory_Effect",
+                "DataDefinition": {"Name": data_def},
+            }
+        },
+    }
+
+
+def _aaf_mob_ids(timeline: otio.schema.Timeline) -> None:
+    """One AAF source MobID per media file, shared by that file's picture and sound clips."""
+    import aaf2.mobid
+
+    ids: dict[str, str] = {}
+    for clip in timeline.find_clips():
+        ref = clip.media_reference
+        if ref is None or isinstance(ref, otio.schema.MissingReference):
+            continue
+        meta = ref.metadata.get("AAF") or {}
+        if meta.get("MobID") or meta.get("SourceID"):
+            continue
+        key = getattr(ref, "target_url", None) or clip.name
+        if key not in ids:
+            ids[key] = str(aaf2.mobid.MobID.new())
+        ref.metadata["AAF"] = {**dict(meta), "MobID": ids[key]}
+
+
+def prepare_aaf(timeline: otio.schema.Timeline, report: ExportReport) -> otio.schema.Timeline:
+    _custom_to_dissolve(timeline, report, "AAF")
+    _drop_time_effects(timeline, report, "AAF")
+    rate = _timeline_rate(timeline)
+    _aaf_mob_ids(timeline)
+    for track in timeline.tracks:
+        for idx, t in reversed(_transitions(track)):
+            if idx == 0 or idx == len(track) - 1:
+                # an AAF transition overlaps two segments; this writer puts no filler at a sequence edge
+                report.dropped.append(
+                    f"{_describe(track, idx, t)}: this AAF writer cannot place a fade at the sequence edge"
+                )
+                del track[idx]
+                continue
+            t.metadata["AAF"] = aaf_transition_metadata(track.kind, t)
+        for item in track:
+            if isinstance(item, otio.schema.Clip):
+                _rescale_clip(item, rate, report)
+            elif isinstance(item, otio.schema.Gap) and item.source_range is not None:
+                sr = item.source_range
+                item.source_range = otio.opentime.TimeRange(
+                    sr.start_time.rescaled_to(rate), sr.duration.rescaled_to(rate)
+                )
+    _drop_metadata_note(timeline, report, "AAF")
+    return timeline
+
+
+def _timeline_rate(timeline: otio.schema.Timeline) -> float:
+    meta = timeline.metadata.get(NAMESPACE) or {}
+    if meta.get("rate"):
+        num, _, den = str(meta["rate"]).partition("/")
+        return float(num) / float(den or 1)
+    return float(timeline.duration().rate)
+
+
+def _rescale_clip(clip: otio.schema.Clip, rate: float, report: ExportReport) -> None:
+    """AAF wants every clip and media range at the edit rate."""
+    sr = clip.source_range
+    if sr is not None and abs(sr.duration.rate - rate) > 1e-9:
+        report.changed.append(
+            f"clip {clip.name}: source range converted from {sr.duration.rate:g} to {rate:g} fps edit units"
+        )
+        clip.source_range = otio.opentime.TimeRange(
+            sr.start_time.rescaled_to(rate).round(), sr.duration.rescaled_to(rate).round()
+        )
+    ref = clip.media_reference
+    ar = getattr(ref, "available_range", None)
+    if ar is not None and abs(ar.duration.rate - rate) > 1e-9:
+        ref.available_range = otio.opentime.TimeRange(
+            ar.start_time.rescaled_to(rate).round(), ar.duration.rescaled_to(rate).round()
+        )
+
+
+_PREPARE = {"edl": prepare_edl, "fcp7": prepare_fcp7, "fcpxml": prepare_fcpxml, "aaf": prepare_aaf}
+
+
+def prepare(
+    timeline: otio.schema.Timeline, fmt: Format, for_resolve: bool = False
+) -> tuple[otio.schema.Timeline, ExportReport]:
+    """A copy of ``timeline`` shaped for ``fmt``, and the report of what that shaping cost."""
+    check_exportable(timeline)
+    report = ExportReport(output=None, format=fmt.name)
+    tl = copy.deepcopy(timeline)
+    missing = _missing_media(tl)
+    if missing:
+        report.changed.append(f"clips without media (written offline): {', '.join(missing)}")
+    step = _PREPARE.get(fmt.name)
+    if step is not None:
+        tl = step(tl, report)
+    if for_resolve:
+        from .resolve_shape import to_resolve_shape
+
+        if fmt.name not in ("otio", "fcp7", "otioz"):
+            raise UsageError(f"--for resolve applies to otio and fcp7 exports, not {fmt.name}")
+        if fmt.name != "otioz":
+            tl = to_resolve_shape(tl, report=report, bare_paths=fmt.name == "otio")
+    return tl, report
+
+
+def _adapter_kwargs(fmt: Format, timeline: otio.schema.Timeline) -> dict[str, Any]:
+    if fmt.name == "edl":
+        return {"rate": _timeline_rate(timeline), "reelname_len": EDL_REEL_LEN}
+    return {}
+
+
+def export_timeline(
+    timeline: otio.schema.Timeline,
+    output: Path,
+    fmt: str | None = None,
+    *,
+    for_resolve: bool = False,
+    overwrite: bool = False,
+    inputs: Iterable[Path] = (),
+) -> ExportReport:
+    """Write ``timeline`` to ``output`` in ``fmt`` atomically and say what the format could not carry."""
+    output = Path(output)
+    f = format_for(fmt, output)
+    if f.name == "aaf":
+        _require_aaf()
+    tl, report = prepare(timeline, f, for_resolve=for_resolve)
+    report.output = output
+    if f.name == "otioz":
+        from .bundle import write_otioz
+
+        write_otioz(tl, output, overwrite=overwrite, inputs=tuple(inputs))
+        return report
+    kwargs = _adapter_kwargs(f, tl)
+    with atomic_output(output, tuple(inputs), overwrite) as tmp:
+        try:
+            if f.name == "aaf":
+                # pyaaf2 writes a compound document: it needs a real file, not a string
+                otio.adapters.write_to_file(tl, str(tmp), adapter_name=f.adapter, **kwargs)
+                fix_aaf_sequence_lengths(tmp)
+            else:
+                text = otio.adapters.write_to_string(tl, adapter_name=f.adapter, **kwargs)
+                if for_resolve and f.name == "otio":
+                    _check_resolve(text, output)
+                tmp.write_text(text, encoding="utf-8")
+        except (TimelineError, UsageError):
+            raise
+        except Exception as exc:
+            msg = str(exc).strip().splitlines()
+            raise TimelineError(
+                f"{output}: the {f.label} writer refused this timeline ({type(exc).__name__}: "
+                f"{' '.join(msg[:3]) if msg else ''})"
+            ) from exc
+    return report
+
+
+def _check_resolve(text: str, output: Path) -> None:
+    from .resolve_shape import resolve_problems
+
+    problems = resolve_problems(text)
+    if problems:
+        raise TimelineError(f"{output}: Resolve would refuse this timeline silently: " + "; ".join(problems))
+
+
+def fix_aaf_sequence_lengths(path: Path) -> None:
+    """Set each composition Sequence's length to what its components add up to.
+
+    otio-aaf-adapter 2.0 writes picture sequences with length 0 and sound sequences with the
+    transitions counted as extra time; in AAF a transition overlaps its neighbours, so a
+    sequence lasts the sum of its segments minus its transitions.
+    """
+    import aaf2
+
+    with aaf2.open(str(path), "rw") as f:
+        for mob in f.content.compositionmobs():
+            for slot in mob.slots:
+                seg = slot.segment
+                seq = (
+                    seg.segments[0]
+                    if isinstance(seg, aaf2.components.OperationGroup) and seg.segments
+                    else seg
+                )
+                if not isinstance(seq, aaf2.components.Sequence):
+                    continue
+                comps = list(seq.components)
+                trans = sum(c.length for c in comps if isinstance(c, aaf2.components.Transition))
+                length = sum(c.length for c in comps if not isinstance(c, aaf2.components.Transition)) - trans
+                seq.length = length
+                if seg is not seq:
+                    seg.length = length
+
+
+def _require_aaf() -> None:
+    if "AAF" not in otio.adapters.available_adapter_names():
+        raise DependencyError("AAF export needs the optional AAF adapter: pip install 'shotline[aaf]'")

@@ -1,0 +1,76 @@
+"""shotline's storyboard as an OTIO adapter plugin: ``film.shotline.yaml`` reads as a timeline.
+
+Installed through the ``opentimelineio.plugins`` entry point (see plugin_manifest.json), so
+with shotline installed, and no shotline command involved::
+
+    otio.adapters.read_from_file("film.shotline.yaml")
+    otioconvert -i film.shotline.yaml -o film.edl
+
+Each shot's media is the newest finished take in the generation ledger given as the
+``ledger`` adapter argument; without one it is found by name (``<shot id>.mp4``, ``<shot id>_take2.mp4``...) in the
+``media_dir`` adapter argument, else in a ``shots/`` folder beside the storyboard, else
+beside the storyboard itself. Shots with no media yet become offline clips of the planned
+duration (``allow_missing=False`` makes that an error), so a storyboard reads as an
+animatic edit before anything is generated. Adapter arguments pass through
+``otioconvert -a media_dir=...``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import opentimelineio as otio
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("0", "false", "no", "off", "")
+    return bool(value)
+
+
+def _media_dir(base: Path, media_dir: str | Path | None) -> Path:
+    if media_dir:
+        return Path(media_dir)
+    shots = base / "shots"
+    return shots if shots.is_dir() else base
+
+
+def read_from_file(
+    filepath: str,
+    media_dir: str | None = None,
+    ledger: str | None = None,
+    allow_missing: Any = True,
+    **_: Any,
+) -> otio.schema.Timeline:
+    """Read a storyboard file (YAML or JSON) as the OTIO timeline of its edit."""
+    from shotline.core.storyboard import load_storyboard
+
+    sb = load_storyboard(filepath)
+    folder = _media_dir(Path(filepath).resolve().parent, media_dir)
+    return _timeline(sb, folder, _truthy(allow_missing), ledger)
+
+
+def read_from_string(
+    input_str: str, media_dir: str | None = None, allow_missing: Any = True, **_: Any
+) -> otio.schema.Timeline:
+    """Read storyboard text; relative paths resolve against the current folder."""
+    from shotline.core.storyboard import from_dict, parse_text
+
+    sb = from_dict(parse_text(input_str), base_dir=Path.cwd(), check_files=True)
+    return _timeline(sb, _media_dir(Path.cwd(), media_dir), _truthy(allow_missing), None)
+
+
+def _timeline(sb: Any, folder: Path, allow_missing: bool, ledger: str | None) -> otio.schema.Timeline:
+    from .build import build_from_storyboard, takes_from_folder, takes_from_ledger
+
+    ids = [s.id for s in sb.shots]
+    notes: list[str] = []
+    if ledger:
+        takes, notes = takes_from_ledger(Path(ledger), ids)
+    else:
+        takes = takes_from_folder(folder, ids)
+    result = build_from_storyboard(sb, takes, allow_missing=allow_missing)
+    if notes:
+        result.timeline.metadata["shotline"]["notes"] = notes + list(result.notes)
+    return result.timeline
