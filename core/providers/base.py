@@ -86,6 +86,10 @@ class Capabilities:
 class Provider(ABC):
     name: str = "provider"
     cost_unit: str = "credits"
+    # True when submitting the same request twice yields the same task at no extra cost
+    # (an idempotency key, or a deterministic local render): a create interrupted by a
+    # crash may then simply be sent again.
+    idempotent_submit: bool = False
 
     @abstractmethod
     def capabilities(self) -> Capabilities: ...

@@ -461,6 +461,7 @@ class LocalProvider(Provider):
 
     name = "local"
     cost_unit = "credits"
+    idempotent_submit = True  # the task id is derived from the request; a re-render is free
 
     def __init__(self, workdir: str | Path | None = None, render_delay: float = 0.0) -> None:
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="shotline-local-"))

@@ -1,0 +1,307 @@
+"""The orchestrator with the real local provider, and with service faults scripted on top of it."""
+
+from __future__ import annotations
+
+import collections
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from shotline.core.batch import BatchConfig, Orchestrator, TakeView, file_sha256
+from shotline.core.errors import UsageError
+from shotline.core.ledger import Ledger
+from shotline.core.probe import probe
+from shotline.core.providers.base import GenerationRequest, TaskState, TaskStatus
+from shotline.core.providers.http import ExpiredOutputError, RemoteError
+from shotline.core.providers.local import LocalProvider
+from shotline.core.storyboard import from_dict
+
+FAST = BatchConfig(poll_interval=0.01, backoff_base=0.01, backoff_max=0.05)
+
+
+def storyboard(tmp: Path, **extra: Any) -> Any:
+    img = tmp / "still.png"
+    if not img.exists():
+        Image.fromarray((np.random.default_rng(0).random((90, 160, 3)) * 255).astype(np.uint8)).save(img)
+    data = {
+        "output": {"width": 96, "height": 54, "fps": 24},
+        "style": "pencil sketch",
+        "characters": {"ana": {"description": "a girl with a red scarf", "image": "still.png"}},
+        "shots": [
+            {"id": "one", "subject": "a kite", "camera": "pan right", "duration": 0.5, "takes": 2},
+            {
+                "id": "two",
+                "kind": "i2v",
+                "prompt": "ana waves",
+                "characters": ["ana"],
+                "camera": "dolly in",
+                "duration": 0.5,
+                "audio": {"sfx": "whoosh of wind"},
+            },
+        ],
+        "music": {"prompt": "soft pad"},
+        **extra,
+    }
+    return from_dict(data, base_dir=tmp)
+
+
+def created_per_take(ledger_path: Path) -> collections.Counter[tuple[str, int]]:
+    with Ledger(ledger_path) as led:
+        rows = {r.id: (r.shot_id, r.take) for r in led.takes()}
+        return collections.Counter(rows[e.take_id] for e in led.events() if e.event in ("created", "found"))
+
+
+def test_generates_every_take_then_reuses_and_repairs(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    sb = storyboard(tmp_path)
+    views: list[TakeView] = []
+    orch = Orchestrator(out, config=FAST, on_update=views.append)
+    plans = orch.plan(sb)
+    assert [(p.request.shot_id, p.request.take) for p in plans] == [
+        ("one", 1),
+        ("one", 2),
+        ("two", 1),
+        ("_sfx.two", 1),
+        ("_music", 1),
+    ]
+    assert plans[0].request.seed != plans[1].request.seed  # takes differ
+    assert plans[2].request.source_image == tmp_path / "still.png"
+    result = orch.run(plans)
+    orch.close()
+    assert result.ok, result.outcomes
+    for o in result.outcomes:
+        assert o.output is not None and o.output.is_file() and out in o.output.parents
+        info = probe(o.output)
+        if o.shot_id in ("one", "two"):
+            assert (
+                info.video is not None
+                and info.video.frame_count == 12
+                and (info.video.width, info.video.height) == (96, 54)
+            )
+            assert info.audio is not None
+        else:
+            assert info.video is None and info.audio is not None
+        assert file_sha256(o.output) == o.checksum
+    music = next(o for o in result.outcomes if o.shot_id == "_music")
+    assert abs(probe(music.output).duration - sb.duration) < 0.01  # type: ignore[arg-type]
+    states = {v.state for v in views}
+    assert {"queued", "submitting", "done"} <= states
+
+    # second run: nothing generated again
+    orch = Orchestrator(out, config=FAST)
+    again = orch.run(orch.plan(sb))
+    orch.close()
+    assert all(o.reused for o in again.outcomes)
+    assert set(created_per_take(out / "ledger.sqlite").values()) == {1}
+
+    # a damaged output is fetched again from its task, not re-created
+    victim = result.outcomes[0].output
+    assert victim is not None
+    victim.write_bytes(b"broken")
+    orch = Orchestrator(out, config=FAST)
+    third = orch.run(orch.plan(sb))
+    orch.close()
+    assert not third.outcomes[0].reused and third.outcomes[0].checksum == result.outcomes[0].checksum
+    assert file_sha256(victim) == result.outcomes[0].checksum
+    assert set(created_per_take(out / "ledger.sqlite").values()) == {1}
+
+    # an edited shot is a new request: a new take row and file, the old file kept
+    sb2 = storyboard(tmp_path, style="watercolour")
+    orch = Orchestrator(out, config=FAST)
+    fourth = orch.run(orch.plan(sb2))
+    orch.close()
+    assert fourth.outcomes[0].output != victim and victim.is_file()
+
+
+class Scripted(LocalProvider):
+    """The local renderer behind a scripted service: throttling, transient errors, failures, expiry."""
+
+    def __init__(self, workdir: Path, script: dict[str, list[Any]], cost: float = 0.0) -> None:
+        super().__init__(workdir)
+        self.script = {k: list(v) for k, v in script.items()}
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.cancelled: list[str] = []
+        self.cost = cost
+        self.lock = threading.Lock()
+
+    idempotent_submit = False
+
+    def _next(self, what: str) -> Any:
+        with self.lock:
+            self.calls[what] += 1
+            queue = self.script.get(what)
+            return queue.pop(0) if queue else None
+
+    def estimate_cost(self, request: GenerationRequest) -> float:
+        return self.cost
+
+    def find_task(self, request: GenerationRequest) -> str | None:
+        return None  # like a service without a way to look tasks up
+
+    def submit(self, request: GenerationRequest) -> str:
+        step = self._next("submit")
+        if isinstance(step, Exception):
+            raise step
+        return super().submit(request) + f"#{self.calls['submit']}"
+
+    def poll(self, task_id: str) -> TaskStatus:
+        step = self._next("poll")
+        if isinstance(step, Exception):
+            raise step
+        if isinstance(step, TaskStatus):
+            return TaskStatus(
+                task_id,
+                step.state,
+                step.progress,
+                (),
+                step.cost,
+                step.failure,
+                step.failure_code,
+                step.retryable,
+                step.retry_after,
+                step.raw_state,
+            )
+        base = super().poll(task_id.split("#")[0])
+        return TaskStatus(task_id, base.state, 1.0, base.output_urls, 3.0, raw_state="SUCCEEDED")
+
+    def fetch(self, status: TaskStatus, dest: Path) -> Path:
+        step = self._next("fetch")
+        if isinstance(step, Exception):
+            raise step
+        return super().fetch(TaskStatus(status.task_id.split("#")[0], status.state), dest)
+
+    def cancel(self, task_id: str) -> None:
+        self.cancelled.append(task_id)
+
+
+def one_shot(tmp: Path) -> Any:
+    return from_dict(
+        {
+            "output": {"width": 64, "height": 36, "fps": 12},
+            "shots": [{"id": "x", "prompt": "a boat", "duration": 0.5, "provider": "svc"}],
+        },
+        base_dir=tmp,
+    )
+
+
+def run_with(tmp: Path, prov: Scripted, **cfg: Any) -> Any:
+    orch = Orchestrator(
+        tmp / "out",
+        providers={"svc": prov},
+        config=BatchConfig(poll_interval=0.01, backoff_base=0.01, backoff_max=0.05, **cfg),
+    )
+    try:
+        return orch.run(orch.plan(one_shot(tmp)))
+    finally:
+        orch.close()
+
+
+def events(tmp: Path) -> list[str]:
+    with Ledger(tmp / "out" / "ledger.sqlite") as led:
+        return [e.event for e in led.events()]
+
+
+def test_throttled_429_and_transient_poll_errors_are_waited_out(tmp_path: Path) -> None:
+    prov = Scripted(
+        tmp_path / "w",
+        {
+            "submit": [
+                RemoteError("HTTP 429", status=429, retryable=True, retry_after=0.01),
+                RemoteError("HTTP 503", status=503, retryable=True),
+            ],
+            "poll": [
+                TaskStatus("", TaskState.QUEUED, raw_state="THROTTLED", retry_after=0.02),
+                RemoteError("reset", retryable=True),
+                TaskStatus("", TaskState.RUNNING, 0.5, raw_state="RUNNING"),
+            ],
+            "fetch": [ExpiredOutputError("403", status=403, retryable=True)],
+        },
+    )
+    result = run_with(tmp_path, prov)
+    o = result.outcomes[0]
+    assert o.status == "done" and o.attempts == 3 and o.checksum == file_sha256(o.output)
+    assert prov.calls["submit"] == 3 and prov.calls["fetch"] == 2
+    ev = events(tmp_path)
+    assert ev.count("created") == 1 and ev.count("retry") == 2
+    assert "state" in ev and ev[-1] == "done"
+    with Ledger(tmp_path / "out" / "ledger.sqlite") as led:
+        row = led.takes()[0]
+    assert row.cost_actual == 3.0 and row.started_at is not None and row.status == "done"
+
+
+def test_retryable_task_failure_gets_one_new_task_and_bad_requests_none(tmp_path: Path) -> None:
+    prov = Scripted(
+        tmp_path / "a",
+        {
+            "poll": [
+                TaskStatus(
+                    "",
+                    TaskState.FAILED,
+                    failure="busy",
+                    failure_code="INTERNAL.BAD_OUTPUT.CODE01",
+                    retryable=True,
+                )
+            ]
+        },
+    )
+    o = run_with(tmp_path / "a", prov).outcomes[0]
+    assert o.status == "done" and prov.calls["submit"] == 2
+    assert events(tmp_path / "a").count("created") == 2
+
+    prov = Scripted(
+        tmp_path / "b",
+        {
+            "poll": [
+                TaskStatus("", TaskState.FAILED, failure="input refused", failure_code="SAFETY.INPUT.TEXT")
+            ]
+        },
+    )
+    o = run_with(tmp_path / "b", prov).outcomes[0]
+    assert o.status == "failed" and "input refused" in (o.error or "") and prov.calls["submit"] == 1
+    with Ledger(tmp_path / "b" / "out" / "ledger.sqlite") as led:
+        assert led.takes()[0].failure_code == "SAFETY.INPUT.TEXT"
+
+
+def test_a_create_that_may_have_landed_is_never_resent_blindly(tmp_path: Path) -> None:
+    maybe = RemoteError("timed out after sending", retryable=True, maybe_created=True)
+    prov = Scripted(tmp_path / "w", {"submit": [maybe]})
+    o = run_with(tmp_path, prov).outcomes[0]
+    assert o.status == "uncertain" and "--retry-uncertain" in (o.error or "")
+    # a plain re-run does not send it again
+    prov2 = Scripted(tmp_path / "w", {})
+    assert run_with(tmp_path, prov2).outcomes[0].status == "uncertain" and prov2.calls["submit"] == 0
+    # the user checked the dashboard and asks for it
+    prov3 = Scripted(tmp_path / "w", {})
+    assert run_with(tmp_path, prov3, retry_uncertain=True).outcomes[0].status == "done"
+    assert prov3.calls["submit"] == 1
+
+
+def test_budget_refuses_before_anything_is_sent(tmp_path: Path) -> None:
+    prov = Scripted(tmp_path / "w", {}, cost=25.0)
+    with pytest.raises(UsageError, match="estimated at 25 credits, over the budget of 20"):
+        run_with(tmp_path, prov, budget=20.0)
+    assert prov.calls["submit"] == 0
+    assert run_with(tmp_path, prov, budget=25.0).ok
+
+
+def test_stop_with_cancel_cancels_the_remote_task(tmp_path: Path) -> None:
+    prov = Scripted(tmp_path / "w", {"poll": [TaskStatus("", TaskState.RUNNING, raw_state="RUNNING")] * 50})
+    orch = Orchestrator(
+        tmp_path / "out",
+        providers={"svc": prov},
+        config=BatchConfig(poll_interval=0.01, cancel_on_interrupt=True),
+    )
+
+    def on_update(v: TakeView) -> None:
+        if v.state == "running":
+            orch.stop.set()
+
+    orch.on_update = on_update
+    result = orch.run(orch.plan(one_shot(tmp_path)))
+    orch.close()
+    assert result.outcomes[0].status == "cancelled" and len(prov.cancelled) == 1
+    assert events(tmp_path)[-1] == "cancelled"
