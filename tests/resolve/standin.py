@@ -130,6 +130,8 @@ class World:
         for spec in config.get("projects", [{"name": "Untitled Project"}]):
             project = Project(self, spec["name"])
             project._settings.update(spec.get("settings", {}))
+            for media in spec.get("pool", []):
+                project._pool._clip_for(media)
             for tl_name in spec.get("timelines", []):
                 tl = Timeline(self, project, tl_name)
                 project._timelines.append(tl)

@@ -1,0 +1,212 @@
+"""``shotline resolve``: write Resolve job files, install the Resolve script, uninstall it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from shotline.cli.common import emit_json, with_examples
+
+
+@click.group("resolve")
+def resolve_group() -> None:
+    """Hand a timeline to DaVinci Resolve: job files and the Workspace > Scripts script."""
+
+
+def _pairs(values: tuple[str, ...], option: str) -> list[tuple[str, Path]]:
+    out = []
+    for value in values:
+        key, sep, path = value.partition("=")
+        if not sep or not key or not path:
+            raise click.BadParameter(f"{value!r}: expected KEY=FILE", param_hint=option)
+        out.append((key, Path(path)))
+    return out
+
+
+@resolve_group.command("job")
+@click.argument("timeline", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Job file."
+)
+@click.option("--name", help="Timeline name in Resolve (default: the timeline's own name).")
+@click.option("--project", help="Resolve project to open or create (default: the open project).")
+@click.option("--width", type=click.IntRange(16, 16384), help="Timeline width (default: from the timeline).")
+@click.option(
+    "--height", type=click.IntRange(16, 16384), help="Timeline height (default: from the timeline)."
+)
+@click.option("--drx", type=click.Path(dir_okay=False, path_type=Path), help="DRX grade for every clip.")
+@click.option("--drx-shot", multiple=True, metavar="SHOT=FILE", help="DRX grade for one shot (repeatable).")
+@click.option(
+    "--drx-track", multiple=True, metavar="N=FILE", help="DRX grade for video track N (repeatable)."
+)
+@click.option(
+    "--grade-mode",
+    type=click.IntRange(0, 2),
+    default=0,
+    show_default=True,
+    help="0 no keyframes, 1 source timecode aligned, 2 start frames aligned.",
+)
+@click.option(
+    "--lut",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="LUT for every clip (in Resolve's LUT folder).",
+)
+@click.option(
+    "--preset", "presets", multiple=True, help="Platform preset to render (repeatable): youtube, tiktok..."
+)
+@click.option("--render-dir", type=click.Path(file_okay=False, path_type=Path), help="Render target folder.")
+@click.option(
+    "--render/--no-render", "start_render", default=False, help="Start rendering after queuing the jobs."
+)
+@click.option(
+    "--wait/--no-wait", default=True, show_default=True, help="With --render, wait until rendering ends."
+)
+@click.option(
+    "--xml/--no-xml", default=True, show_default=True, help="Also write the FCP7 XML fallback beside the job."
+)
+@click.option("--force", is_flag=True, help="Overwrite the job (and XML) if they exist.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--dry-run", is_flag=True, help="Print the job and write nothing.")
+@with_examples(
+    "shotline resolve job edit.otio --preset youtube --preset tiktok -o job.json",
+    "shotline resolve job edit.otio --drx look.drx --drx-shot hero=hero.drx --project Promo -o job.json",
+)
+def job_cmd(
+    timeline: Path,
+    output: Path,
+    name: str | None,
+    project: str | None,
+    width: int | None,
+    height: int | None,
+    drx: Path | None,
+    drx_shot: tuple[str, ...],
+    drx_track: tuple[str, ...],
+    grade_mode: int,
+    lut: Path | None,
+    presets: tuple[str, ...],
+    render_dir: Path | None,
+    start_render: bool,
+    wait: bool,
+    xml: bool,
+    force: bool,
+    as_json: bool,
+    dry_run: bool,
+) -> None:
+    """Write the job file that the Resolve script imports.
+
+    TIMELINE is a .otio (ideally written with `shotline timeline --for resolve`).
+    Run the job from Resolve's Workspace > Scripts > Shotline Import Job, or from a
+    terminal against Resolve Studio. The script writes JOB.result.json beside the job.
+    """
+    from shotline.core.errors import UsageError
+    from shotline.core.runner import check_output
+    from shotline.resolve_plugin.job import build_job, result_path, write_fcp7_xml, write_job
+
+    tracks = []
+    for key, path in _pairs(drx_track, "--drx-track"):
+        if not key.isdigit():
+            raise UsageError(f"--drx-track {key}={path}: N must be a video track number from 1")
+        tracks.append((int(key), path))
+    xml_path = output.with_suffix(".xml") if xml else None
+    job = build_job(
+        timeline,
+        name=name,
+        project=project,
+        width=width,
+        height=height,
+        drx=drx,
+        drx_shots=dict(_pairs(drx_shot, "--drx-shot")),
+        drx_tracks=dict(tracks),
+        grade_mode=grade_mode,
+        lut=lut,
+        presets=presets,
+        render_dir=render_dir,
+        start_render=start_render,
+        wait=wait,
+        fallback_xml=xml_path,
+    )
+    if dry_run:
+        emit_json(job)
+        return
+    # check both outputs before writing either, so a refusal leaves nothing half-written
+    check_output(output, [timeline], force)
+    if xml_path is not None:
+        check_output(xml_path, [timeline], force)
+        write_fcp7_xml(Path(job["timeline"]["path"]), xml_path, overwrite=force)
+    write_job(job, output, overwrite=force)
+    summary = {
+        "job": str(output),
+        "fallback_xml": str(xml_path) if xml_path else None,
+        "result_file": str(result_path(output)),
+        "timeline": job["timeline"]["name"],
+        "render_jobs": [j["preset"] for j in job["render"]["jobs"]],
+    }
+    if as_json:
+        emit_json(summary)
+    else:
+        presets_text = ", ".join(summary["render_jobs"]) or "no render jobs"
+        click.echo(f"wrote {output} ({job['timeline']['name']!r}, {presets_text})")
+
+
+def _scope_root(scope: str, dest: Path | None) -> Path:
+    from shotline.resolve_plugin.install import scripts_dir
+
+    return dest if dest is not None else Path(scripts_dir(scope))
+
+
+_scope = click.option(
+    "--user/--system",
+    "user",
+    default=True,
+    help="This user's Scripts folder (default) or the one for all users.",
+)
+_dest = click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Use this Fusion/Scripts folder instead (e.g. the Mac App Store build's).",
+)
+
+
+@resolve_group.command("install")
+@_scope
+@_dest
+@click.option(
+    "--force", is_flag=True, help="Replace a script of the same name that shotline did not install."
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be copied and copy nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@with_examples("shotline resolve install", "shotline resolve install --system --dry-run")
+def install_cmd(user: bool, dest: Path | None, force: bool, dry_run: bool, as_json: bool) -> None:
+    """Copy the script into Resolve's Scripts folder (Workspace > Scripts > Shotline Import Job)."""
+    from shotline.resolve_plugin.install import install
+
+    result = install(_scope_root("user" if user else "system", dest), force=force, dry_run=dry_run)
+    if as_json:
+        emit_json(result)
+        return
+    verb = "would copy" if dry_run else "installed"
+    for path in result.written:
+        click.echo(f"{verb} {path}")
+    if not dry_run:
+        click.echo("restart Resolve, then run Workspace > Scripts > Shotline Import Job")
+
+
+@resolve_group.command("uninstall")
+@_scope
+@_dest
+@click.option("--dry-run", is_flag=True, help="Say what would be removed and remove nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def uninstall_cmd(user: bool, dest: Path | None, dry_run: bool, as_json: bool) -> None:
+    """Remove the script shotline installed (only files it installed and nobody changed)."""
+    from shotline.resolve_plugin.install import uninstall
+
+    result = uninstall(_scope_root("user" if user else "system", dest), dry_run=dry_run)
+    if as_json:
+        emit_json(result)
+        return
+    verb = "would remove" if dry_run else "removed"
+    for path in result.removed:
+        click.echo(f"{verb} {path}")
+    for note in result.kept:
+        click.echo(f"kept {note}")

@@ -1,0 +1,425 @@
+"""The real Resolve script, run in a subprocess against the strict stand-in of each Resolve version."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.resolve.conftest import VERSIONS, Edit, RunResolve, make_edit
+
+ORIGINAL = {"name": "Promo Edit", "render_jobs": 1}
+
+
+def user_world(version: str, **extra: object) -> dict:
+    """A Resolve with the user's own project open: one timeline and one queued render job."""
+    world = {
+        "version": version,
+        "projects": [
+            {"name": "Client Job", "timelines": ["Assembly"], "render_jobs": 1},
+        ],
+        "current_project": "Client Job",
+    }
+    world.update(extra)
+    return world
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_clean_run_on_each_version(version, edit: Edit, drx, write_job, run_resolve: RunResolve, tmp_path):
+    job = write_job(edit, drx=drx, presets=["youtube", "tiktok"], start_render=True)
+    run = run_resolve(user_world(version), job)
+
+    assert run.result is not None and run.result["ok"], json.dumps(run.result["steps"], indent=1)
+    assert run.missing_calls() == []  # never touched a method this version lacks
+
+    # the timeline came in cut for cut: record positions, durations, the dissolve
+    tl = run.timeline("Promo Edit")
+    items = tl["video"][0]
+    clips = [i for i in items if i["kind"] == "clip"]
+    assert [(c["name"], c["start"] - tl["start"], c["duration"]) for c in clips] == edit.clips
+    trans = [i for i in items if i["kind"] == "transition"]
+    assert len(trans) == 1 and trans[0]["duration"] == 12 and trans[0]["start"] - tl["start"] == 36 - 6
+    assert [c["media"] for c in clips] == [str(p) for p in edit.media]
+
+    # project settings were set before the import, at the media's rate and the timeline's size
+    assert run.project["name"] == "shotline test"
+    assert run.project["settings"]["timelineFrameRate"] == "24"
+    assert run.project["settings"]["timelineResolutionWidth"] == "160"
+
+    # the DRX went on every clip, through the call this version has
+    assert all(c["grades"] == ["look.drx"] for c in clips)
+    if version < "19.1":
+        assert run.called("Timeline", "ApplyGradeFromDRX") and not run.called("Graph", "ApplyGradeFromDRX")
+    else:
+        assert len(run.called("Graph", "ApplyGradeFromDRX")) == 2
+
+    # markers from the shots, at record frames relative to the timeline start
+    assert sorted(int(k) for k in tl["markers"]) == [2, 36 + 2]
+
+    # one render job per preset, with Resolve's ids and the preset sizes; rendered and checked
+    mine = [j for j in run.project["render_jobs"] if j["TimelineName"] == "Promo Edit"]
+    assert [(j["VideoCodec"], j["FormatWidth"], j["FormatHeight"]) for j in mine] == [
+        ("H264", 1920, 1080),
+        ("H264", 1080, 1920),
+    ]
+    assert all(j["JobStatus"] == "Complete" for j in mine)
+    formats = run.called("Project", "SetCurrentRenderFormatAndCodec")
+    assert {tuple(c["args"]) for c in formats} == {("mp4", "H264")}
+    for entry in run.result["render_jobs"]:
+        assert entry["status"] == "Complete" and entry["bytes"] > 0
+        assert Path(entry["output"]).is_file()
+        assert entry["job_id"] in {j["JobId"] for j in mine}
+
+
+@pytest.mark.parametrize("version", ["18.6", "21.1"])
+def test_users_project_is_left_alone(version, edit, write_job, run_resolve, tmp_path):
+    """Importing into the open project: its timeline and render job survive; changes are listed."""
+    job = write_job(edit, project=None, presets=["x"])
+    world = user_world(version)
+    world["projects"][0]["settings"] = {"timelineFrameRate": "24"}
+    run = run_resolve(world, job)
+
+    assert run.result["ok"], run.result["steps"]
+    names = [t["name"] for t in run.project["timelines"]]
+    assert names == ["Assembly", "Promo Edit"]
+    jobs = run.project["render_jobs"]
+    assert jobs[0]["RenderJobName"] == "user job 1" and jobs[0]["JobStatus"] == "Ready"
+    assert len(jobs) == 2
+    assert not run.called("Project", "DeleteRenderJob") and not run.called("Project", "DeleteAllRenderJobs")
+    assert not run.called("ProjectManager", "DeleteProject")
+    changes = run.result["changes"]
+    assert any("imported timeline 'Promo Edit'" in c for c in changes)
+    assert any("timelineResolutionWidth" in c for c in changes)  # 1920 -> 160, reported
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_timeline_name_clash_gets_a_unique_name(version, edit, write_job, run_resolve):
+    job = write_job(edit)
+    world = {
+        "version": version,
+        "projects": [{"name": "shotline test", "timelines": ["Promo Edit", "Promo Edit 2"]}],
+    }
+    run = run_resolve(world, job)
+
+    assert run.result["ok"], run.result["steps"]
+    assert [t["name"] for t in run.project["timelines"]] == ["Promo Edit", "Promo Edit 2", "Promo Edit 3"]
+    assert run.project["timelines"][0]["video"] == []  # the user's timeline is untouched
+    assert run.step("timeline name")["status"] == "warning"
+    imports = run.called("MediaPool", "ImportTimelineFromFile")
+    assert imports[0]["args"][1]["timelineName"] == "Promo Edit 3"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_missing_drx_is_reported_and_nothing_else_breaks(version, edit, drx, write_job, run_resolve):
+    job = write_job(edit, drx=drx)
+    drx.unlink()
+    run = run_resolve(user_world(version), job)
+
+    # the job refers to a file that is gone: stop before touching Resolve
+    assert run.result["ok"] is False
+    step = run.step("job")
+    assert step["status"] == "failed" and str(drx) in step["detail"] and "grades.all" in step["detail"]
+    assert [t["name"] for t in run.project["timelines"]] == ["Assembly"]
+    assert not run.called("MediaPool", "ImportTimelineFromFile")
+
+
+def test_drx_refused_by_resolve_is_reported_per_item(edit, tmp_path, write_job, run_resolve):
+    bad = tmp_path / "broken.drx"
+    bad.write_text("this is not a DRX still")
+    job = write_job(edit, drx=bad)
+    run = run_resolve(user_world("20.3"), job)
+
+    step = run.step("grades")
+    assert step["status"] == "failed" and "broken.drx on V1 'shot1'" in step["detail"]
+    assert run.result["ok"] is False
+    assert run.step("import")["status"] == "ok"  # the timeline is there and reported
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_import_returning_none_falls_back_to_fcp7_xml(version, edit, write_job, run_resolve):
+    job = write_job(edit)
+    run = run_resolve(user_world(version, faults={"import_none": ["otio"]}), job)
+
+    assert run.result["ok"], run.result["steps"]
+    assert run.result["timeline"]["format"] == "fcp7xml"
+    tl = run.timeline("Promo Edit")
+    clips = [i for i in tl["video"][0] if i["kind"] == "clip"]
+    assert [(c["name"], c["start"] - tl["start"], c["duration"]) for c in clips] == edit.clips
+    assert sum(i["kind"] == "transition" for i in tl["video"][0]) == 1
+
+
+@pytest.mark.parametrize("version", ["18.6", "21.1"])
+def test_import_returning_none_everywhere_fails_cleanly(version, edit, write_job, run_resolve):
+    job = write_job(edit, presets=["youtube"])
+    run = run_resolve(user_world(version, faults={"import_none": ["otio", "fcp7xml"]}), job)
+
+    step = run.step("import")
+    assert step["status"] == "failed" and "returned None" in step["detail"]
+    assert run.result["ok"] is False
+    # nothing after the failed import ran: no render job queued, no timeline half-made
+    assert run.project["name"] == "shotline test"
+    assert run.project["render_jobs"] == [] and run.project["timelines"] == []
+    user = run.state["projects"]["Client Job"]
+    assert len(user["render_jobs"]) == 1 and [t["name"] for t in user["timelines"]] == ["Assembly"]
+    assert run.result["render_jobs"] == []
+    changes = run.result["changes"]  # every change is reported: a new project, its settings
+    assert changes[0] == "created project 'shotline test'"
+    assert all(c.startswith("project setting timelineResolution") for c in changes[1:])
+
+
+@pytest.mark.parametrize("version", ["19.1", "21.1"])
+def test_media_already_in_the_pool(version, edit, write_job, run_resolve):
+    """21.1 cancels an OTIO import whose media is pooled unless importSourceClips is False: retry so."""
+    job = write_job(edit)
+    world = {
+        "version": version,
+        "projects": [{"name": "shotline test", "pool": [str(p) for p in edit.media]}],
+    }
+    run = run_resolve(world, job)
+
+    assert run.result["ok"], run.result["steps"]
+    assert run.result["timeline"]["format"] == "otio"
+    options = [c["args"][1]["importSourceClips"] for c in run.called("MediaPool", "ImportTimelineFromFile")]
+    if version == "21.1":
+        assert options == [True, False]
+        assert run.project["pool"] == [
+            str(p) for p in edit.media
+        ]  # linked to the pooled clips, no duplicates
+    else:
+        assert options == [True]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_render_failure_is_reported_with_resolves_error(version, edit, write_job, run_resolve):
+    job = write_job(edit, presets=["youtube", "tiktok"], start_render=True)
+    world = user_world(version, faults={"render_fail": {"Job 2": "Disk full"}})
+    run = run_resolve(world, job)
+
+    assert run.result["ok"] is False
+    entries = {e["preset"]: e for e in run.result["render_jobs"]}
+    assert entries["youtube-1080p"]["status"] == "Complete" and entries["youtube-1080p"]["error"] is None
+    assert entries["tiktok"]["status"] == "Failed" and entries["tiktok"]["error"] == "Disk full"
+    assert not Path(entries["tiktok"]["output"]).exists()
+    assert "tiktok: Disk full" in run.step("render")["detail"]
+    # status dicts carried only the documented keys for their state
+    assert run.called("Project", "GetRenderJobStatus")
+
+
+def test_unknown_render_codec_names_what_resolve_offers(edit, write_job, run_resolve):
+    job = write_job(edit, presets=["youtube"])
+    data = json.loads(job.read_text())
+    data["render"]["jobs"][0]["codec"] = "H.264"  # the description, which Resolve refuses
+    job.write_text(json.dumps(data))
+    run = run_resolve(user_world("19.1"), job)
+
+    step = run.step("render job youtube-1080p")
+    assert step["status"] == "failed"
+    assert "codec 'H.264' is not offered for mp4" in step["detail"] and "H264" in step["detail"]
+    assert run.project["render_jobs"] == []
+    assert len(run.state["projects"]["Client Job"]["render_jobs"]) == 1  # the user's, untouched
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda j: j.update(colour="red"), "colour: unknown field"),
+        (lambda j: j["project"].update(frame_rate=24), "project.frame_rate: must be str, got int"),
+        (lambda j: j["project"].update(frame_rate="23.98"), "project.frame_rate: '23.98' is not a Resolve"),
+        (lambda j: j["timeline"].pop("path"), "timeline.path: required field is missing"),
+        (lambda j: j["render"]["jobs"][0].update(quality=90), "render.jobs[0].quality: must be str, got int"),
+        (lambda j: j["render"]["jobs"][0].update(file_name="a/b"), "file_name: must be a plain file name"),
+        (lambda j: j["markers"][0].update(color="Orange"), "markers[0].color: must be one of"),
+        (lambda j: j["grades"].update(mode=3), "grades.mode: must be 0, 1 or 2"),
+        (lambda j: j.update(version=2), "version: this script reads version 1"),
+    ],
+)
+def test_bad_job_fields_are_refused_before_resolve_is_touched(mutate, expected, edit, write_job, run_resolve):
+    job = write_job(edit, presets=["youtube"])
+    data = json.loads(job.read_text())
+    mutate(data)
+    job.write_text(json.dumps(data))
+    run = run_resolve(user_world("19.1"), job)
+
+    step = run.step("job")
+    assert step["status"] == "failed" and expected in step["detail"] and str(job) in step["detail"]
+    assert run.result["ok"] is False
+    touched = [c for c in run.state["calls"] if c["class"] in ("MediaPool", "Project", "ProjectManager")]
+    assert touched == []
+
+
+def test_job_that_is_not_json(tmp_path, run_resolve):
+    job = tmp_path / "job.json"
+    job.write_text("{ not json")
+    run = run_resolve(user_world("20.3"), job)
+    assert run.result["ok"] is False and "not valid JSON" in run.step("job")["detail"]
+
+
+def test_missing_timeline_file(edit, write_job, run_resolve):
+    job = write_job(edit, xml=False)
+    edit.path.unlink()
+    run = run_resolve(user_world("21.1"), job)
+    detail = run.step("job")["detail"]
+    assert "file not found" in detail and "timeline.path" in detail and str(edit.path) in detail
+
+
+@pytest.mark.parametrize(
+    ("world", "why"),
+    [
+        ({"version": "21.1", "studio": False}, "free edition"),
+        ({"version": "19.1", "running": False}, "not running"),
+    ],
+)
+def test_external_run_without_studio_or_resolve(world, why, edit, write_job, run_resolve):
+    job = write_job(edit)
+    run = run_resolve(world, job, mode="external")
+
+    assert run.returncode == 1
+    step = run.step("connect")
+    assert (
+        step["status"] == "failed" and "Studio" in step["detail"] and "Workspace > Scripts" in step["detail"]
+    )
+    assert run.state["calls"] == []  # nothing was done to any project
+
+
+def test_external_run_on_studio(edit, write_job, run_resolve):
+    job = write_job(edit)
+    run = run_resolve({"version": "20.3"}, job, mode="external")
+    assert run.returncode == 0 and run.result["ok"], run.result["steps"]
+    assert run.missing_calls() == []
+
+
+@pytest.mark.parametrize("version", ["21.1"])
+def test_21_1_adds_transitions_the_import_dropped(version, edit, write_job, run_resolve):
+    job = write_job(edit)
+    run = run_resolve(user_world(version, faults={"drop_transitions": True}), job)
+
+    assert run.result["ok"], run.result["steps"]
+    assert run.step("verify")["detail"].startswith("2 clips, 0 of 1 transitions")
+    added = run.called("TimelineItem", "AddTransition")
+    assert added[0]["args"] == [
+        {
+            "type": "Cross Dissolve",
+            "category": "simple",
+            "position": "end",
+            "alignment": "center",
+            "duration": 12,
+        }
+    ]
+    tl = run.timeline("Promo Edit")
+    trans = [i for i in tl["video"][0] if i["kind"] == "transition"]
+    assert [(t["start"] - tl["start"], t["duration"]) for t in trans] == [(30, 12)]
+
+
+@pytest.mark.parametrize("version", ["18.6", "19.1", "20.3"])
+def test_dropped_transitions_before_21_1_are_reported_not_invented(version, edit, write_job, run_resolve):
+    job = write_job(edit)
+    run = run_resolve(user_world(version, faults={"drop_transitions": True}), job)
+
+    step = run.step("transitions")
+    assert step["status"] == "failed" and "no TimelineItem.AddTransition" in step["detail"]
+    assert run.missing_calls() == []  # it checked dir(), it did not call a missing method
+
+
+def test_21_1_without_handles_cannot_add_transitions(clips, tmp_path, write_job, run_resolve):
+    a = clips(duration=1.0, width=160, height=90, rate="24", audio=None)
+    b = clips(duration=1.0, width=160, height=90, rate="24", audio=None, source="smptebars")
+    folder = tmp_path / "nohandles"
+    folder.mkdir()
+    # every frame of both clips is used: a dissolve has no media to eat into
+    e = make_edit(folder, [a, b], [(0, 24), (0, 24)], [12])
+    job = write_job(e)
+    run = run_resolve(user_world("21.1", faults={"drop_transitions": True}), job)
+    step = run.step("transitions")
+    assert step["status"] == "failed" and "no handles" in step["detail"]
+
+
+@pytest.mark.parametrize("version", ["18.6", "20.3"])
+def test_luts_only_from_resolves_lut_folder(version, edit, tmp_path, write_job, run_resolve):
+    lut_dir = tmp_path / "LUT"
+    lut_dir.mkdir()
+    good = lut_dir / "film.cube"
+    good.write_text("LUT_3D_SIZE 2\n" + "0 0 0\n" * 8)
+    outside = tmp_path / "mine.cube"
+    outside.write_text("LUT_3D_SIZE 2\n" + "0 0 0\n" * 8)
+
+    run = run_resolve(user_world(version, lut_dir=str(lut_dir)), write_job(edit, lut=good))
+    assert run.step("luts")["status"] == "ok"
+    clips = [i for i in run.timeline("Promo Edit")["video"][0] if i["kind"] == "clip"]
+    assert all(c["luts"] == {"1": str(good)} for c in clips)
+
+    run = run_resolve(user_world(version, lut_dir=str(lut_dir)), write_job(edit, name="j2.json", lut=outside))
+    step = run.step("luts")
+    assert step["status"] == "failed" and "LUT folder" in step["detail"]
+
+
+def test_per_shot_and_per_track_grades(edit, tmp_path, drx, write_job, run_resolve):
+    hero = tmp_path / "hero.drx"
+    hero.write_text(drx.read_text())
+    job = write_job(edit, drx=drx, drx_shots={"shot2": hero})
+    run = run_resolve(user_world("21.1"), job)
+    clips = [i for i in run.timeline("Promo Edit")["video"][0] if i["kind"] == "clip"]
+    assert [c["grades"] for c in clips] == [["look.drx"], ["hero.drx"]]
+
+
+def test_frame_rate_locked_in_a_project_with_timelines(edit, write_job, run_resolve):
+    """The user's project runs at 25 with timelines in it: stop, say why, change nothing."""
+    job = write_job(edit, project=None)
+    world = user_world("19.1")
+    world["projects"][0]["settings"] = {"timelineFrameRate": "25"}
+    run = run_resolve(world, job)
+    step = run.step("project settings")
+    assert step["status"] == "failed" and "timelineFrameRate is '25', wanted '24'" in step["detail"]
+    assert [t["name"] for t in run.project["timelines"]] == ["Assembly"]
+    assert run.project["settings"]["timelineFrameRate"] == "25"
+
+
+@pytest.mark.parametrize("rate", ["25", "30000/1001"])
+def test_other_rates_and_awkward_names(rate, clips, tmp_path, write_job, run_resolve):
+    a = clips(
+        duration=1.0, width=160, height=90, rate=rate, audio="mono", name="shot 'one' \u00e9t\u00e9.mp4"
+    )
+    b = clips(
+        duration=1.0, width=160, height=90, rate=rate, audio=None, source="smptebars", name='b "two".mp4'
+    )
+    folder = tmp_path / "d\u00e9j\u00e0 vu 'proj'"
+    folder.mkdir()
+    e = make_edit(folder, [a, b], [(0, 20), (4, 16)], [8], name="Caf\u00e9 cut")
+    job = write_job(e)
+    run = run_resolve({"version": "20.3"}, job)
+    assert run.result["ok"], run.result["steps"]
+    want = "25" if rate == "25" else "29.97"
+    assert run.project["settings"]["timelineFrameRate"] == want
+    tl = run.timeline("Caf\u00e9 cut")
+    clips_in = [i for i in tl["video"][0] if i["kind"] == "clip"]
+    assert [(c["start"] - tl["start"], c["duration"]) for c in clips_in] == [(0, 20), (20, 16)]
+    assert [c["media"] for c in clips_in] == [str(a), str(b)]
+
+
+def test_menu_dialog_picks_the_job(edit, write_job, run_resolve):
+    job = write_job(edit)
+    run = run_resolve({"version": "19.1", "ui": "answer", "ui_answer": str(job)}, None)
+    assert [t["name"] for t in run.project["timelines"]] == ["Promo Edit"]
+    assert json.loads(Path(str(job)[:-5] + ".result.json").read_text())["ok"]
+
+
+@pytest.mark.parametrize("ui", ["refused", "answer"])
+def test_menu_without_a_job_degrades_to_a_message(ui, run_resolve):
+    """Free 19.1+ refuses script windows; a cancelled dialog is the same: a message, no work."""
+    run = run_resolve({"version": "19.1", "studio": False, "ui": ui, "ui_answer": ""}, None)
+    assert "no job file" in run.stdout and "shotline resolve job" in run.stdout
+    assert not [c for c in run.state["calls"] if c["class"] not in ("UIDispatcher",)]
+
+
+def test_env_var_names_the_job(edit, write_job, run_resolve):
+    job = write_job(edit)
+    env = dict(os.environ, SHOTLINE_RESOLVE_JOB=str(job))
+    run = run_resolve({"version": "21.1"}, None, env=env)
+    assert [t["name"] for t in run.project["timelines"]] == ["Promo Edit"]
+
+
+def test_script_runs_without_site_packages(edit, write_job, run_resolve):
+    run = run_resolve({"version": "19.1"}, write_job(edit))
+    loaded = set(run.state["imported_modules"])
+    assert not {"opentimelineio", "shotline", "click", "numpy"} & loaded
