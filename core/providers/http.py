@@ -323,7 +323,10 @@ def download(
     try:
         for attempt in range(attempts):
             have = part.stat().st_size if part.exists() else 0
-            req_headers = dict(headers or {})
+            req_headers = {
+                "Accept-Encoding": "identity",
+                **(headers or {}),
+            }  # byte offsets must be the file's
             if have:
                 req_headers["Range"] = f"bytes={have}-"
             try:
@@ -383,7 +386,7 @@ def _transfer(
             raise RemoteError(f"output {redact_url(url)} is {expected} bytes, over the {max_bytes}-byte cap")
         written = have
         with open(part, mode) as fh:
-            for chunk in response.iter_bytes(1 << 16):
+            for chunk in response.iter_raw():  # as received: a cut-off transfer keeps every byte it got
                 written += len(chunk)
                 if written > max_bytes:
                     raise RemoteError(f"output {redact_url(url)} is over the {max_bytes}-byte cap")

@@ -381,6 +381,8 @@ class RunwayProvider(Provider):
                 return str(created.id)
             except runwayml.APIError as exc:
                 err = self._error(exc, create=True)
+            except ValueError:  # a 200 whose body did not parse: the task probably exists
+                err = RemoteError("runway: the create answer was malformed JSON", maybe_created=True)
             if err.maybe_created or not err.retryable or attempt + 1 >= self.create_attempts:
                 raise err
             delay = min(0.5 * 2**attempt, 8.0) if err.retry_after is None else err.retry_after
@@ -394,6 +396,8 @@ class RunwayProvider(Provider):
             task = self.client.tasks.retrieve(task_id)
         except runwayml.APIError as exc:
             raise self._error(exc, create=False) from None
+        except ValueError:  # malformed JSON (a proxy's garbage page): poll again later
+            raise RemoteError(f"runway: task {task_id}: malformed answer", retryable=True) from None
         raw = str(getattr(task, "status", "") or "")
         state = _STATES.get(raw)
         if state is None:
