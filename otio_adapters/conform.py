@@ -29,7 +29,7 @@ import opentimelineio as otio
 from shotline.core.encode import DEFAULT, EncodeSettings
 from shotline.core.errors import UsageError
 from shotline.core.plan import OUT, Plan, Step
-from shotline.core.runner import ProgressCallback, run
+from shotline.core.runner import ProgressCallback, RunResult, run
 
 from .conform_graph import build_graph
 from .conform_model import Conform, build_conform, read_timeline
@@ -181,6 +181,11 @@ def render_timeline(
     with tempfile.TemporaryDirectory(prefix="shotline-conform-") as tmp:
         rp = plan_render(timeline, output, options, extract_dir=Path(tmp))
         result = run(rp.plan, overwrite=overwrite, progress=progress, cancel=cancel)
+    return finish(rp, result)
+
+
+def finish(rp: RenderPlan, result: RunResult) -> RenderResult:
+    """The RenderResult of a finished run of ``rp``."""
     c = rp.conform
     return RenderResult(
         output=result.output,

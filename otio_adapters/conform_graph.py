@@ -132,7 +132,7 @@ class GraphBuilder:
         self.font = font
         self.g = Graph(frames=self.end - self.start)
         self._n = 0
-        self._inputs: dict[tuple[str, str], int] = {}
+        self._inputs: dict[tuple[int, str], int] = {}
 
     def label(self, prefix: str) -> str:
         self._n += 1
@@ -166,8 +166,11 @@ class GraphBuilder:
 
     # ------------------------------------------------------------------ inputs
 
-    def input(self, path: Path, seek: Fraction) -> int:
-        key = (str(path), dec(seek))
+    def input(self, item: Item, seek: Fraction) -> int:
+        """The input decoding ``item`` (one per item, shared by its video and audio chains)."""
+        assert item.media is not None
+        path = item.media.path
+        key = (id(item), dec(seek))
         if key not in self._inputs:
             chunk = ["-ss", dec(seek)] if seek > 0 else []
             self.g.inputs.append([*chunk, "-i", str(path)])
@@ -276,15 +279,18 @@ class GraphBuilder:
         assert v is not None
         n = hi - lo
         seek = self.seek_for(item, lo, hi)
-        k = self.input(item.media.path, seek)
+        k = self.input(item, seek)
         src = v.rate or self.c.rate
-        eps = min(Fraction(1, 1000), 1 / (4 * max(src, self.c.rate)))
+        # a hair past the exact time, so a frame exactly on it is chosen despite rounding: half a
+        # tick of the file's time base (timestamps are exact to that), at least 10 us
+        eps = max(Fraction(1, 100000), (v.time_base or 0) / 2 + Fraction(1, 10**6))
+        eps = min(eps, 1 / (4 * max(src, self.c.rate)))
         speed = abs(item.speed)
         first = min(item.media_at(lo), item.media_at(hi - 1))  # forward order start
         offset = first + eps - seek
         count = 1 if speed == 0 else n
         chain = [f"settb=1/{FINE_TB}"]
-        shift = f"(PTS-{dec(offset)}/TB)"
+        shift = f"(PTS{'-' if offset >= 0 else '+'}{dec(abs(offset))}/TB)"
         chain.append(f"setpts={shift}" if speed in (0, 1) else f"setpts={shift}/{dec(speed)}")
         chain.append(f"fps=fps={frac(self.c.rate)}:start_time=0:round=up")
         chain.append(f"tpad=stop_mode=clone:stop=-1,trim=end_frame={count}")
@@ -301,17 +307,15 @@ class GraphBuilder:
         assert item.media is not None and item.media.info.video is not None
         v = item.media.info.video
         out: list[str] = []
-        if v.sar and v.sar != 1:
-            out.append("scale=trunc(iw*sar/2)*2:ih,setsar=1")
-        w, h = v.display_size
-        w, h = w + (w % 2), h + (h % 2)
-        if (w, h) != (self.c.width, self.c.height) or (v.width % 2 or v.height % 2):
+        square = not v.sar or v.sar == 1
+        if not square:
+            out.append("scale=trunc(iw*sar/2)*2:ih")
+        if not square or v.display_size != (self.c.width, self.c.height):
             W, H = self.c.width, self.c.height
-            bars = "black@0.0" if upper else "black"
             if upper:
                 out.append("format=yuva420p")
             out.append(f"scale={W}:{H}:force_original_aspect_ratio=decrease:force_divisible_by=2")
-            out.append(f"pad={W}:{H}:(ow-iw)/2:(oh-ih)/2:color={bars}")
+            out.append(f"pad={W}:{H}:(ow-iw)/2:(oh-ih)/2:color={'black@0.0' if upper else 'black'}")
         out.append(f"setsar=1,format={fmt}")
         return out
 
@@ -370,7 +374,7 @@ class GraphBuilder:
     def clip_audio(self, item: Item, lo: int, hi: int, ns: int) -> str:
         assert item.media is not None
         seek = self.seek_for(item, lo, hi)
-        k = self.input(item.media.path, seek)
+        k = self.input(item, seek)
         speed = abs(item.speed)
         first = min(item.media_at(lo), item.media_at(hi - 1))
         span = Fraction(ns, SAMPLE_RATE) * speed  # media seconds consumed

@@ -314,7 +314,7 @@ def build_conform(
     r = rate or timeline_rate(tl)
     finder = MediaFinder(base, media_dir)
     notes: list[str] = []
-    missing_clips: list[str] = []
+    missing_clips: list[tuple[str, str]] = []
     total = 0
     vtracks: list[Track] = []
     atracks: list[Track] = []
@@ -335,11 +335,11 @@ def build_conform(
     if missing_clips and missing == "error":
         raise TimelineError(
             f"{len(missing_clips)} clip(s) have no usable media: "
-            + "; ".join(missing_clips)
+            + "; ".join(f"'{n}' ({why})" for n, why in missing_clips)
             + " (relink with --media-dir, or render slates with --missing slate)"
         )
-    for m in missing_clips:
-        notes.append(f"missing media, rendered a slate: {m}")
+    for n, why in missing_clips:
+        notes.append(f"missing media, rendered a slate for '{n}': {why}")
     vtracks = [_pad(t, total) for t in vtracks]
     atracks = [_pad(t, total) for t in atracks]
     width, height = size or _default_size(vtracks)
@@ -362,7 +362,7 @@ def build_conform(
         audio=atracks,
         has_audio=has_audio,
         notes=notes,
-        missing=[m.split(":")[0] for m in missing_clips],
+        missing=[n for n, _ in missing_clips],
     )
 
 
@@ -376,7 +376,7 @@ def _track(
     rate: Fraction,
     finder: MediaFinder,
     notes: list[str],
-    missing: list[str],
+    missing: list[tuple[str, str]],
 ) -> Track:
     label = t.name or kind
     items: list[Item] = []
@@ -432,7 +432,7 @@ def _item(
     rate: Fraction,
     finder: MediaFinder,
     notes: list[str],
-    missing: list[str],
+    missing: list[tuple[str, str]],
     what: str,
 ) -> Item:
     name = child.name or ""
@@ -440,7 +440,7 @@ def _item(
         return Item("gap", name, start, end, rate=rate)
     path, relinked, why = finder.find(child)
     if path is None:
-        missing.append(f"{name or '(unnamed)'}: {why}")
+        missing.append((name or "(unnamed)", why))
         return Item("slate", name or "(unnamed)", start, end, rate=rate)
     try:
         info = finder.probe(path)
@@ -470,10 +470,7 @@ def _item(
             notes.append(f"clip {what}: effect '{effect.effect_name or effect.name}' is not rendered")
     media = Media(path, info, origin, relinked)
     first = seconds(src.start_time) - origin  # media seconds of the source range start
-    anchor = first
-    if speed < 0:
-        anchor = first + (end - start - 1) * (-speed) / rate  # reverse: the last frame comes first
-    return Item("clip", name or path.name, start, end, media, anchor, speed, rate)
+    return Item("clip", name or path.name, start, end, media, first, speed, rate)
 
 
 def _dissolve(
@@ -559,7 +556,7 @@ def _default_size(tracks: list[Track]) -> tuple[int, int]:
         for it in t.items:
             if it.media is not None and it.media.info.video is not None:
                 w, h = it.media.info.video.display_size
-                return w + (w % 2), h + (h % 2)
+                return w - (w % 2), h - (h % 2)
     return 1920, 1080
 
 

@@ -1,0 +1,144 @@
+"""``shotline timeline render``: render any OTIO timeline to a video file."""
+
+from __future__ import annotations
+
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import click
+
+from shotline.cli.common import ProgressBar, emit_json, output_options, print_plan, with_examples
+
+
+def _rate(text: str | None) -> Fraction | None:
+    if not text:
+        return None
+    try:
+        r = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise click.BadParameter(f"{text!r} is not a frame rate (e.g. 25, 24000/1001, 29.97)") from None
+    if r <= 0:
+        raise click.BadParameter("the frame rate must be positive")
+    from shotline.otio_adapters.conform_model import exact_rate
+
+    return exact_rate(float(r)) if "." in text else r
+
+
+def _size(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    w, sep, h = text.lower().partition("x")
+    if not sep or not w.isdigit() or not h.isdigit():
+        raise click.BadParameter(f"{text!r} is not WIDTHxHEIGHT (e.g. 1920x1080)")
+    return int(w), int(h)
+
+
+@click.command("render")
+@click.argument("timeline", type=click.Path(dir_okay=False, path_type=Path))
+@output_options
+@click.option(
+    "--media-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Relink clips whose media is missing to files of the same name in this folder.",
+)
+@click.option(
+    "--missing",
+    type=click.Choice(["slate", "error"]),
+    default="slate",
+    show_default=True,
+    help="Clips with no media: render a labelled slate of the right length, or fail listing them.",
+)
+@click.option(
+    "--smart/--no-smart",
+    default=True,
+    show_default=True,
+    help="Stream-copy untouched stretches that match the output; encode only around edits.",
+)
+@click.option("--crf", type=click.IntRange(0, 51), default=None, help="x264 quality (default 18).")
+@click.option("--preset", default=None, help="x264 preset (default veryfast).")
+@click.option(
+    "--rate", "rate_text", default=None, help="Timeline rate, overriding the file's (e.g. 24000/1001)."
+)
+@click.option(
+    "--size", "size_text", default=None, help="Output size WIDTHxHEIGHT (default: the first clip's)."
+)
+@with_examples(
+    "shotline timeline render film.otio -o film.mp4",
+    "shotline timeline render cut.edl --rate 24 --media-dir ./media -o cut.mp4",
+    "shotline timeline render film.otioz -o film.mp4 --no-smart --crf 16",
+    "shotline timeline render film.xml -o film.mp4 --missing error --dry-run",
+)
+def render_cmd(
+    timeline: Path,
+    output: Path,
+    force: bool,
+    as_json: bool,
+    dry_run: bool,
+    media_dir: Path | None,
+    missing: str,
+    smart: bool,
+    crf: int | None,
+    preset: str | None,
+    rate_text: str | None,
+    size_text: str | None,
+) -> None:
+    """Render TIMELINE (.otio, .otioz, EDL, FCP7 XML, FCPXML) to a video file, frame-exact.
+
+    Gaps render as black and silence, video tracks are composited bottom to top,
+    audio tracks are mixed, transitions are centred on their cuts, speed changes
+    and freeze frames are applied. Anything that had to be substituted (relinked
+    media, slates, rounded cut points) is printed as a note.
+    """
+    from shotline.core.encode import DEFAULT
+    from shotline.core.runner import run
+    from shotline.otio_adapters.conform import RenderOptions, finish, plan_render
+
+    settings = DEFAULT
+    if crf is not None:
+        settings = settings.with_(crf=crf)
+    if preset:
+        settings = settings.with_(preset=preset)
+    options = RenderOptions(
+        media_dir=media_dir,
+        missing=missing,
+        smart=smart,
+        settings=settings,
+        rate=_rate(rate_text),
+        size=_size(size_text),
+    )
+    with tempfile.TemporaryDirectory(prefix="shotline-conform-") as tmp:
+        rp = plan_render(timeline, output, options, extract_dir=Path(tmp))
+        c = rp.conform
+        if dry_run:
+            for note in c.notes:
+                click.echo(f"# note: {note}")
+            click.echo(f"# mode: {rp.mode}" + (f" ({rp.smart_reason})" if rp.smart_reason else ""))
+            print_plan(rp.plan)
+            return
+        if not as_json:
+            for note in c.notes:
+                click.echo(f"note: {note}", err=True)
+        bar = ProgressBar(f"render {output.name}")
+        try:
+            result = run(rp.plan, overwrite=force, progress=bar)
+        finally:
+            bar.close()
+    rr = finish(rp, result)
+    if as_json:
+        emit_json(rr.to_dict())
+        return
+    how = (
+        f"smart: {rr.copied_frames} frames copied, {rr.encoded_frames} encoded"
+        if rr.mode == "smart"
+        else "full"
+    )
+    click.echo(
+        f"wrote {rr.output} ({rr.frames} frames, {rr.duration:.3f} s at {float(rr.rate):g} fps, "
+        f"{rr.width}x{rr.height}, {how}) in {rr.elapsed:.1f} s"
+    )
+    if rr.missing:
+        click.echo(
+            f"warning: {len(rr.missing)} clip(s) rendered as MISSING slates: {', '.join(rr.missing)}",
+            err=True,
+        )
