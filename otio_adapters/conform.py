@@ -106,7 +106,7 @@ def load(
         tl, base = read_timeline(path, options.rate, extract_dir), path.resolve().parent
         if extract_dir is not None and path.suffix.lower() == ".otioz":
             base = extract_dir
-    return build_conform(
+    conform = build_conform(
         tl,
         base=base,
         media_dir=options.media_dir,
@@ -114,6 +114,10 @@ def load(
         rate=options.rate,
         size=options.size,
     )
+    if not isinstance(timeline, otio.schema.Timeline) and Path(timeline).suffix.lower() == ".edl":
+        if options.rate is None:
+            conform.notes.insert(0, "an EDL carries no frame rate: read at 24 fps (pass --rate for another)")
+    return conform
 
 
 def full_plan(conform: Conform, output: Path, settings: EncodeSettings, font: str | None = None) -> Plan:

@@ -1,0 +1,100 @@
+"""Smart render: copied GOPs plus encoded edits give the same frames as the full render."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import opentimelineio as otio
+from click.testing import CliRunner
+
+from shotline.cli.timeline_render import render_cmd
+from shotline.core.errors import TimelineError
+from shotline.core.probe import probe
+from shotline.otio_adapters.conform import plan_render, render_timeline
+from tests.mediakit import audio_samples, read_barcodes
+from tests.timeline.conform_util import clip, dissolve, gap, timeline, track
+
+
+def long_clips_timeline(clips):
+    a = clips(duration=4, barcode=True, gop=10)
+    b = clips(duration=4, barcode=True, gop=10, tone=880)
+    tl = timeline()
+    track(tl).extend(
+        [clip(a, 3, 60, media_frames=100), dissolve(4, 4), clip(b, 10, 60, media_frames=100), gap(3)]
+    )
+    return tl
+
+
+def test_smart_render_copies_gops_and_matches_the_full_render_frame_for_frame(clips, out):
+    tl = long_clips_timeline(clips)
+    full = render_timeline(tl, out / "full.mp4", smart=False)
+    smart = render_timeline(tl, out / "smart.mp4", smart=True)
+    assert smart.mode == "smart" and full.mode == "full"
+    assert smart.copied_frames >= 80  # most of the two clips are whole untouched GOPs
+    assert smart.copied_frames + smart.encoded_frames == smart.frames == 123
+    codes = read_barcodes(out / "smart.mp4")
+    assert codes == read_barcodes(out / "full.mp4")
+    assert codes[:59] == list(range(3, 62)) and codes[64:120] == list(range(14, 70))
+    info = probe(out / "smart.mp4")
+    assert info.video is not None and info.video.frame_count == 123
+    assert len(audio_samples(out / "smart.mp4")) == 123 * 48000 // 25
+
+
+def test_smart_falls_back_to_full_and_says_why(clips, out):
+    a = clips(duration=4, barcode=True, gop=10, rate="30")  # not the timeline's rate
+    tl = timeline()
+    track(tl).append(clip(a, 0, 80))
+    rp = plan_render(tl, out / "x.mp4")
+    assert rp.mode == "full" and "rate" in rp.smart_reason
+    two = long_clips_timeline(clips)
+    track(two).append(clip(a, 0, 10))  # a second video track is composited
+    rp = plan_render(two, out / "y.mp4")
+    assert rp.mode == "full" and "2 video tracks" in rp.smart_reason
+
+
+def test_files_written_by_otio_adapters_render_the_same_frames(clips, out, tmp_path):
+    a = clips(duration=2, barcode=True, name="shotA.mp4")
+    b = clips(duration=2, barcode=True, tone=880, name="shotB.mp4")
+    tl = timeline(name="adapters")
+    track(tl).extend([clip(a, 2, 20, media_frames=50), dissolve(3, 3), clip(b, 5, 20, media_frames=50)])
+    ref = render_timeline(tl, out / "ref.mp4", smart=False)
+    expected = read_barcodes(out / "ref.mp4")
+    media = tmp_path / "media"
+    media.mkdir()
+    for p in (a, b):
+        (media / p.name).write_bytes(p.read_bytes())
+    for suffix in (".otio", ".xml", ".edl", ".otioz"):
+        src = tmp_path / f"cut{suffix}"
+        adapter = {".xml": "fcp_xml", ".edl": "cmx_3600"}.get(suffix)
+        otio.adapters.write_to_file(tl, str(src), adapter_name=adapter)
+        rate = Fraction(25) if suffix == ".edl" else None  # an EDL does not say its rate
+        r = render_timeline(src, out / f"from{suffix}.mp4", smart=False, media_dir=media, rate=rate)
+        assert r.frames == ref.frames, suffix
+        assert read_barcodes(out / f"from{suffix}.mp4") == expected, suffix
+
+
+def test_cli_render_json_dry_run_and_missing_error(clips, out, tmp_path):
+    tl = long_clips_timeline(clips)
+    src = tmp_path / "film.otio"
+    otio.adapters.write_to_file(tl, str(src))
+    runner = CliRunner()
+    dry = runner.invoke(render_cmd, [str(src), "-o", str(out / "d.mp4"), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "# mode: smart" in dry.output and "filter_complex" in dry.output
+    assert not (out / "d.mp4").exists()
+    res = runner.invoke(
+        render_cmd, [str(src), "-o", str(out / "f.mp4"), "--json", "--no-smart", "--crf", "30"]
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["frames"] == 123 and data["mode"] == "full" and data["rate"] == "25/1"
+    assert len(read_barcodes(out / "f.mp4")) == 123
+    gone = timeline()
+    track(gone).append(clip(tmp_path / "nope.mp4", 0, 10, name="lost shot"))
+    missing = tmp_path / "missing.otio"
+    otio.adapters.write_to_file(gone, str(missing))
+    bad = runner.invoke(render_cmd, [str(missing), "-o", str(out / "m.mp4"), "--missing", "error"])
+    assert isinstance(bad.exception, TimelineError) and bad.exception.exit_code == 7
+    assert "lost shot" in str(bad.exception)
+    assert not (out / "m.mp4").exists()
