@@ -803,40 +803,45 @@ class Runner:
                 "(21.1+): add them by hand".format(missing, ".".join(str(v) for v in self.version)),
             )
             return
-        added, failed = 0, []
+        added, failed, edges = 0, [], 0
         for index, start, items, trans in self._resolve_tracks():
-            have = set(int(round(t.GetStart())) - start + int(round(t.GetDuration())) // 2 for t in trans)
+            spans = [(int(round(t.GetStart())) - start, int(round(t.GetEnd())) - start) for t in trans]
             exp = self.expected[index - 1] if index - 1 < len(self.expected) else {"transitions": []}
             for t in exp["transitions"]:
-                if any(abs(t["cut"] - h) <= 1 for h in have):
-                    continue
-                outgoing = [i for i in items if int(round(i.GetEnd())) - start == t["cut"]]
-                incoming = [i for i in items if int(round(i.GetStart())) - start == t["cut"]]
+                cut = t["cut"]
+                if any(a <= cut <= b for a, b in spans):
+                    continue  # this one came in
+                outgoing = [i for i in items if int(round(i.GetEnd())) - start == cut]
+                incoming = [i for i in items if int(round(i.GetStart())) - start == cut]
                 if not outgoing or not incoming:
-                    failed.append("V{} cut at {}: no clips meet there".format(index, t["cut"]))
+                    edges += 1  # a fade at either end of the track: nothing to dissolve with
                     continue
-                need_tail, need_head = t["in"], t["out"]
-                right = outgoing[0].GetRightOffset()
-                left = incoming[0].GetLeftOffset()
-                if (right or 0) < need_tail and (left or 0) < need_head:
-                    failed.append("V{} cut at {}: the clips have no handles".format(index, t["cut"]))
+                # before the cut the incoming clip shows frames ahead of its in-point, after
+                # it the outgoing clip shows frames past its out-point: both are handles
+                if (incoming[0].GetLeftOffset() or 0) < t["in"] or (outgoing[0].GetRightOffset() or 0) < t[
+                    "out"
+                ]:
+                    failed.append(f"V{index} cut at frame {cut}: the clips have no handles for it")
                     continue
-                align = "center" if need_tail and need_head else ("right" if not need_tail else "left")
+                align = "center" if t["in"] and t["out"] else ("right" if not t["in"] else "left")
                 opts = {
                     "type": "Cross Dissolve",
                     "category": "simple",
                     "position": "end",
                     "alignment": align,
-                    "duration": int(need_tail + need_head),
+                    "duration": int(t["in"] + t["out"]),
                 }
                 if outgoing[0].AddTransition(opts) is None:
-                    failed.append("V{} cut at {}: AddTransition returned None".format(index, t["cut"]))
+                    failed.append(f"V{index} cut at frame {cut}: AddTransition returned None")
                 else:
                     added += 1
         if added:
             self.report.change(f"added {added} transitions")
+        note = f"; {edges} fades at the track ends need adding by hand" if edges else ""
         if failed:
-            self.report.step("transitions", "failed", f"added {added}; " + "; ".join(failed))
+            self.report.step("transitions", "failed", f"added {added}; " + "; ".join(failed) + note)
+        elif edges:
+            self.report.step("transitions", "warning", f"added {added} the import dropped" + note)
         else:
             self.report.step("transitions", "ok", f"added {added} the import dropped")
 
@@ -858,11 +863,19 @@ class Runner:
                 out.append((item, shot, track, self.path(path)))
         return out
 
+    def _wanted(self, look):
+        return bool(look.get("all") or look.get("shots") or look.get("tracks"))
+
     def grades(self):
         look = self.job.get("grades") or {}
         todo = self._assignments(look)
         if not todo:
-            self.report.step("grades", "skipped", "no DRX in the job")
+            if self._wanted(look):
+                self.report.step(
+                    "grades", "failed", "no imported clip matched the shots or tracks the job grades"
+                )
+            else:
+                self.report.step("grades", "skipped", "no DRX in the job")
             return
         mode = int(look.get("mode", 0))
         failed, done = [], 0
@@ -903,7 +916,12 @@ class Runner:
         look = self.job.get("luts") or {}
         todo = self._assignments(look)
         if not todo:
-            self.report.step("luts", "skipped", "no LUT in the job")
+            if self._wanted(look):
+                self.report.step(
+                    "luts", "failed", "no imported clip matched the shots or tracks the job names"
+                )
+            else:
+                self.report.step("luts", "skipped", "no LUT in the job")
             return
         if has(self.project, "RefreshLUTList"):
             self.project.RefreshLUTList()

@@ -54,11 +54,13 @@ def make_edit(
     name: str = "Promo Edit",
     width: int = 160,
     height: int = 90,
+    fade_in: int = 0,
 ) -> Edit:
     """An OTIO timeline in the shape Resolve imports: bare paths, available_range, global start 01:00:00:00.
 
     ``cuts`` is (source in, duration) per clip, in frames; ``dissolves`` the frames of a
-    centred dissolve after each clip but the last (0 for a hard cut).
+    centred dissolve after each clip but the last (0 for a hard cut); ``fade_in`` the
+    frames of a fade from black at the start.
     """
     info = probe(media[0])
     assert info.video is not None
@@ -74,6 +76,9 @@ def make_edit(
     clips: list[tuple[str, int, int]] = []
     pos = 0
     transitions = 0
+    if fade_in:  # a fade from black: a transition before the first clip, all of it after the "cut"
+        track.append(otio.schema.Transition(in_offset=_rt(0, rate), out_offset=_rt(fade_in, rate)))
+        transitions += 1
     for i, (path, (src_in, dur)) in enumerate(zip(media, cuts)):
         m = probe(path)
         assert m.video is not None and m.video.frame_count

@@ -335,6 +335,21 @@ def test_21_1_without_handles_cannot_add_transitions(clips, tmp_path, write_job,
     assert step["status"] == "failed" and "no handles" in step["detail"]
 
 
+def test_21_1_fade_at_the_start_is_verified_and_flagged_when_dropped(clips, tmp_path, write_job, run_resolve):
+    a = clips(duration=2.0, width=160, height=90, rate="24", audio=None)
+    b = clips(duration=2.0, width=160, height=90, rate="24", audio=None, source="smptebars")
+    folder = tmp_path / "fade"
+    folder.mkdir()
+    e = make_edit(folder, [a, b], [(6, 30), (6, 30)], [8], fade_in=6)
+    run = run_resolve({"version": "21.1"}, write_job(e))
+    assert run.result["ok"] and run.step("verify")["detail"] == "2 clips, 2 of 2 transitions"
+
+    run = run_resolve({"version": "21.1", "faults": {"drop_transitions": True}}, write_job(e, name="j2.json"))
+    step = run.step("transitions")
+    assert step["status"] == "warning" and "added 1" in step["detail"] and "1 fades" in step["detail"]
+    assert len(run.called("TimelineItem", "AddTransition")) == 1
+
+
 @pytest.mark.parametrize("version", ["18.6", "20.3"])
 def test_luts_only_from_resolves_lut_folder(version, edit, tmp_path, write_job, run_resolve):
     lut_dir = tmp_path / "LUT"
