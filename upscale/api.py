@@ -218,10 +218,10 @@ def upscale(
     """Upscale ``input`` into ``output``. Resumes from a matching work folder unless ``resume`` is off."""
     opts = opts or UpscaleOptions()
     output = Path(output)
+    backend = choose_backend(opts)
     info = probe(input)
     v = _video(info)
     check_output(output, [Path(info.path)], overwrite)
-    backend = choose_backend(opts)
     scale = _scale_for(opts, backend)
     started = time.monotonic()
     if backend in ("lanczos", "topaz"):

@@ -346,6 +346,7 @@ class _SegmentWriter:
         time_base: Fraction,
         enc: EncodeSettings,
         colour: ColourTags,
+        start_pts: int = 0,
     ) -> None:
         import av
 
@@ -382,6 +383,7 @@ class _SegmentWriter:
                 log.debug("cannot tag %s=%s", attr, value)
         self.stream = s
         self.time_base = time_base
+        self.start_pts = start_pts  # segments start at 0: MP4 edit lists round other starts to 1 ms
         self.frames = 0
 
     def write(self, pts: list[int], frames: np.ndarray) -> None:
@@ -398,7 +400,7 @@ class _SegmentWriter:
                 src_color_range="JPEG",
                 dst_color_range=_range(self.colour.range),
             )
-            vf.pts = p
+            vf.pts = p - self.start_pts
             vf.time_base = self.time_base
             for pkt in self.stream.encode(vf):
                 self.c.mux(pkt)
@@ -512,7 +514,14 @@ def process(
                     if writer is None:
                         h, w = item.frames.shape[1:3]
                         writer = _SegmentWriter(
-                            manifest.segment_file(item.seg), w, h, info, lay.time_base, enc, colour
+                            manifest.segment_file(item.seg),
+                            w,
+                            h,
+                            info,
+                            lay.time_base,
+                            enc,
+                            colour,
+                            item.seg.start_pts,
                         )
                     writer.write(item.pts, item.frames)
                     busy["encode"] = busy.get("encode", 0.0) + time.perf_counter() - t0
@@ -651,7 +660,7 @@ def join(info: MediaInfo, manifest: Manifest, lay: SourceLayout, target: Path) -
                 o.time_base = s.time_base
                 _copy_meta(s.metadata, o.metadata)
                 carried[s.index] = o
-            for pkt in _interleave(src, carried, segs, vout):
+            for pkt in _interleave(src, carried, segs, vout, lay):
                 out.mux(pkt)
         finally:
             out.close()
@@ -667,15 +676,22 @@ def _copy_meta(a: Any, b: Any) -> None:
             b[k] = val
 
 
-def _interleave(src: Any, carried: dict[int, Any], segs: list[Any], vout: Any) -> Iterator[Any]:
+def _interleave(
+    src: Any, carried: dict[int, Any], segs: list[Any], vout: Any, lay: SourceLayout
+) -> Iterator[Any]:
     """Packets of every output stream merged in time order (a stream copy, no decoding)."""
 
     def video() -> Iterator[tuple[float, int, Any]]:
         last = None
-        for c in segs:
+        for c, seg in zip(segs, lay.segments):
             for pkt in c.demux(c.streams.video[0]):
                 if pkt.size == 0:
                     continue
+                shift = round(Fraction(seg.start_pts) * lay.time_base / pkt.time_base)
+                if pkt.pts is not None:
+                    pkt.pts += shift
+                if pkt.dts is not None:
+                    pkt.dts += shift
                 if pkt.dts is not None and last is not None and pkt.dts <= last:
                     pkt.dts = min(last + 1, pkt.pts) if pkt.pts is not None else last + 1
                 last = pkt.dts

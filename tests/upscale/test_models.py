@@ -128,7 +128,15 @@ def test_tiled_rrdbnet_agrees_with_untiled() -> None:
 
 
 @needs_ncnn
-@pytest.mark.parametrize("name,scale,h,w", [("animevideov3", 4, 36, 64), ("animevideov3", 2, 36, 64), ("animevideov3", 3, 36, 64), ("x4plus", 4, 16, 16)])
+@pytest.mark.parametrize(
+    "name,scale,h,w",
+    [
+        ("animevideov3", 4, 36, 64),
+        ("animevideov3", 2, 36, 64),
+        ("animevideov3", 3, 36, 64),
+        ("x4plus", 4, 16, 16),
+    ],
+)
 def test_torch_and_ncnn_agree(name: str, scale: int, h: int, w: int) -> None:
     from shotline.upscale.ncnn_backend import NcnnUpscaler
 
