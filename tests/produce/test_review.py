@@ -34,7 +34,9 @@ def takes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "clean": _take(root, "clean", PAN),
         "black": _take(root, "black", PAN + ",drawbox=c=black:t=fill:enable='between(t,0.5,1.5)'"),
         "frozen": _take(root, "frozen", PAN + ",trim=end_frame=22,tpad=stop=28:stop_mode=clone"),
-        "strobe": _take(root, "strobe", PAN + ",geq=lum='lum(X,Y)*if(mod(N,2),1.4,0.55)':cb='cb(X,Y)':cr='cr(X,Y)'"),
+        "strobe": _take(
+            root, "strobe", PAN + ",geq=lum='lum(X,Y)*if(mod(N,2),1.4,0.55)':cb='cb(X,Y)':cr='cr(X,Y)'"
+        ),
         "blur": _take(root, "blur", PAN + ",gblur=sigma=5"),
         "shaky": _take(root, "shaky", "crop=320:180:x='40+2*n+if(mod(n,3),7,-7)':y='40+if(mod(n,4),-5,5)'"),
     }
