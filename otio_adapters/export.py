@@ -98,6 +98,7 @@ def read_timeline(path: Path | str, extract_to: Path | None = None) -> otio.sche
         raise TimelineError(f"{p}: is a folder, not a timeline file")
     kwargs: dict[str, Any] = {}
     if p.suffix.lower() == ".otioz" and extract_to is not None:
+        Path(extract_to).mkdir(parents=True, exist_ok=True)
         kwargs["extract_to_directory"] = str(extract_to)
     try:
         result = otio.adapters.read_from_file(str(p), **kwargs)

@@ -66,11 +66,13 @@ def _rate_of(timeline: otio.schema.Timeline) -> float:
 
 
 def _audio_type(clips: list[otio.schema.Clip]) -> str:
-    for clip in clips:
-        meta = (getattr(clip.media_reference, "metadata", None) or {}).get(NAMESPACE) or {}
-        if meta.get("channels") == 1:
-            return "Mono"
-    return "Stereo"
+    """Resolve's track format: Mono only when every clip on the track is mono."""
+    channels = [
+        ((getattr(c.media_reference, "metadata", None) or {}).get(NAMESPACE) or {}).get("channels")
+        for c in clips
+    ]
+    known = [int(n) for n in channels if n]
+    return "Mono" if known and max(known) == 1 else "Stereo"
 
 
 def to_resolve_shape(

@@ -62,7 +62,8 @@ def read_from_string(
 
 
 def _timeline(sb: Any, folder: Path, allow_missing: bool, ledger: str | None) -> otio.schema.Timeline:
-    from .build import build_from_storyboard, takes_from_folder, takes_from_ledger
+    # absolute: OTIO loads this file by path, outside the shotline package
+    from shotline.otio_adapters.build import build_from_storyboard, takes_from_folder, takes_from_ledger
 
     ids = [s.id for s in sb.shots]
     notes: list[str] = []

@@ -53,7 +53,10 @@ def visible(track: otio.schema.Track, rate: float, by: str = "media") -> dict[in
         src0 = round(src.start_time.value)
         for t in range(start, end):
             if t not in covered:
-                shown[t] = (media_name(item) if by == "media" else item.name, src0 + round((t - start) * src_rate / rate))
+                shown[t] = (
+                    media_name(item) if by == "media" else item.name,
+                    src0 + round((t - start) * src_rate / rate),
+                )
     return shown
 
 
