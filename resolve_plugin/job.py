@@ -172,8 +172,19 @@ def _shot_id(clip: Any) -> str:
     return str(clip.name)
 
 
+def _plain(value: Any) -> Any:
+    """OTIO metadata (AnyDictionary / AnyVector) as plain JSON data."""
+    if hasattr(value, "items"):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "AnyVector":
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
 def _marker(m: Any, frame: int, clip_name: str) -> dict[str, Any]:
-    custom = json.dumps(m.metadata.get("shotline") or {}, sort_keys=True)
+    custom = json.dumps(_plain(m.metadata.get("shotline") or {}), sort_keys=True)
     return {
         "frame": max(0, frame),
         "color": MARKER_COLORS.get(str(m.color).upper(), "Blue"),

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import opentimelineio as otio
 import pytest
 
 from tests.resolve.conftest import VERSIONS, Edit, RunResolve, make_edit
@@ -438,3 +439,57 @@ def test_script_runs_without_site_packages(edit, write_job, run_resolve):
     run = run_resolve({"version": "19.1"}, write_job(edit))
     loaded = set(run.state["imported_modules"])
     assert not {"opentimelineio", "shotline", "click", "numpy"} & loaded
+
+
+@pytest.mark.parametrize("version", ["19.1", "21.1"])
+def test_timeline_built_by_shotline_for_resolve(version, clips, tmp_path, run_resolve):
+    """End to end: `shotline timeline build --for resolve`, `shotline resolve job`, the script in Resolve."""
+    from click.testing import CliRunner
+
+    from shotline.cli.main import cli
+
+    a = clips(duration=1.5, width=160, height=90, rate="25", audio="stereo", sample_rate=44100)
+    b = clips(duration=1.5, width=160, height=90, rate="25", audio=None, source="smptebars")
+    edit_path = tmp_path / "built edit.otio"
+    runner = CliRunner()
+    r = runner.invoke(
+        cli,
+        [
+            "timeline",
+            "build",
+            str(a),
+            str(b),
+            "--transition",
+            "dissolve:0.4",
+            "--for",
+            "resolve",
+            "-o",
+            str(edit_path),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    job = tmp_path / "job.json"
+    r = runner.invoke(cli, ["resolve", "job", str(edit_path), "--preset", "instagram", "-o", str(job)])
+    assert r.exit_code == 0, r.output
+
+    run = run_resolve({"version": version}, job)
+    assert run.result["ok"], run.result["steps"]
+    assert run.missing_calls() == []
+    tl = run.timeline("built edit")
+    clips_in = [i for i in tl["video"][0] if i["kind"] == "clip"]
+    assert [c["media"] for c in clips_in] == [str(a), str(b)]
+    # cut for cut what OpenTimelineIO itself reads from the file
+    built = otio.adapters.read_from_file(str(edit_path))
+    track = built.video_tracks()[0]
+    want = [
+        (
+            round(track.range_of_child(c).start_time.rescaled_to(25).value),
+            round(c.duration().rescaled_to(25).value),
+        )
+        for c in track.find_clips()
+    ]
+    assert [(c["start"] - tl["start"], c["duration"]) for c in clips_in] == want
+    assert sum(d for _, d in want) < 2 * 37  # the dissolve overlapped the shots
+    assert run.project["settings"]["timelineFrameRate"] == "25"
+    [rj] = [j for j in run.project["render_jobs"] if j["TimelineName"] == "built edit"]
+    assert (rj["FormatWidth"], rj["FormatHeight"]) == (1080, 1350)
