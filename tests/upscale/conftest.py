@@ -8,9 +8,15 @@ import pytest
 @pytest.fixture(scope="session", autouse=True)
 def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Converted weights go to a per-session cache, never the user's."""
+    import torch
+
+    # One intra-op thread: the suite shares two cores with other workers, and spinning
+    # OpenMP threads on an oversubscribed machine are many times slower than one thread.
+    torch.set_num_threads(1)
     d = tmp_path_factory.mktemp("cache")
     mp = pytest.MonkeyPatch()
     mp.setenv("SHOTLINE_CACHE_DIR", str(d))
+    mp.setenv("OMP_NUM_THREADS", "1")
     yield d
     mp.undo()
 
