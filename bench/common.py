@@ -196,3 +196,38 @@ def print_table(title: str, rows: Sequence[Timing], baseline: str | None = None)
             ratio = f"{r.median / base.median:.2f}x"
         print(f"{r.name:<44} {r.median:>10.3f} {r.spread:>16} {ratio:>22}")
     sys.stdout.flush()
+
+
+def moviepy_write(clip: object, path: Path, fps: float | None = None) -> None:
+    """Write a MoviePy clip with the same encoder settings shotline uses (x264 veryfast crf 18, AAC 48k)."""
+    clip.write_videofile(  # type: ignore[attr-defined]
+        str(path),
+        fps=fps,
+        codec="libx264",
+        preset="veryfast",
+        audio_codec="aac",
+        audio_fps=48000,
+        audio_bitrate="192k",
+        ffmpeg_params=["-crf", "18", "-pix_fmt", "yuv420p"],
+        logger=None,
+    )
+
+
+def luma_means(path: Path) -> list[float]:
+    """Mean luma of every decoded frame: a cheap fingerprint for frame-exact comparisons."""
+    import av
+
+    means = []
+    with av.open(str(path)) as c:
+        for f in c.decode(video=0):
+            means.append(float(f.to_ndarray(format="gray").mean()))
+    return means
+
+
+def frames_match(a: Path, b: Path, tolerance: float = 2.0) -> tuple[bool, str]:
+    """Same frame count and per-frame mean luma within ``tolerance``: (ok, one-line detail)."""
+    la, lb = luma_means(a), luma_means(b)
+    if len(la) != len(lb):
+        return False, f"frame counts differ: {len(la)} vs {len(lb)}"
+    worst = max((abs(x - y) for x, y in zip(la, lb)), default=0.0)
+    return worst <= tolerance, f"{len(la)} frames, worst per-frame luma difference {worst:.2f}"

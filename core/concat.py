@@ -11,15 +11,18 @@
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from .encode import DEFAULT, EncodeSettings
-from .errors import UsageError
-from .normalize import Target, choose_target, normalize_graph
+from .errors import MediaError, UsageError
+from .normalize import Target, choose_target, normalize_graph, probe_all
 from .plan import OUT, Plan, Step, work
-from .probe import MediaInfo, probe
+from .probe import MediaInfo
 from .runner import ProgressCallback, run
 
 
@@ -94,6 +97,103 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
+@dataclass(frozen=True)
+class _Header:
+    """What a stream copy must agree on, read from the container header only (no decoding
+    beyond what opening the file costs): the fast path for clips that match."""
+
+    duration: float
+    has_audio: bool
+    signature: tuple[object, ...]
+
+
+MP4_LIKE = (".mp4", ".mov", ".m4v")
+
+
+def _headers(paths: list[Path]) -> list[_Header] | None:
+    """Headers of every clip (in threads), or None when a full probe must decide."""
+    if any(p.suffix.lower() not in MP4_LIKE for p in paths):
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(8, len(paths))) as pool:
+        heads = list(pool.map(_header, paths))
+    return None if any(h is None for h in heads) else [h for h in heads if h is not None]
+
+
+def _header(p: Path) -> _Header | None:
+    import av
+
+    if not p.exists():
+        raise MediaError(p, "no such file")
+    if p.is_dir() or p.stat().st_size == 0:
+        return None  # let the full probe name the problem
+    matrices = mp4_track_matrices(p)
+    try:
+        container = av.open(str(p), metadata_errors="ignore")
+    except av.error.FFmpegError:
+        return None
+    with container:
+        if not container.streams.video or not container.duration:
+            return None
+        v = container.streams.video[0]
+        cc = v.codec_context
+        video = (cc.name, cc.width, cc.height, v.sample_aspect_ratio, cc.pix_fmt, v.average_rate, v.base_rate)
+        audio = None
+        if container.streams.audio:
+            ac = container.streams.audio[0].codec_context
+            audio = (ac.name, ac.sample_rate, ac.channels)
+        sig = (video, v.time_base, audio, matrices)
+        return _Header(container.duration / 1_000_000, audio is not None, sig)
+
+
+def mp4_track_matrices(path: Path) -> tuple[bytes, ...]:
+    """The display matrix of every track (tkhd), read straight from the MP4/MOV boxes: the
+    rotation a player applies. Raises MediaError when a top-level box runs past the end of
+    the file (truncated) or there is no moov box."""
+    size = path.stat().st_size
+    matrices: list[bytes] = []
+    with open(path, "rb") as f:
+        moov = None
+        for typ, start, end in _boxes(f, 0, size):
+            if end > size:
+                raise MediaError(
+                    path, f"truncated: the {typ.decode('latin-1')} box runs past the end of the file"
+                )
+            if typ == b"moov":
+                moov = (start, end)
+        if moov is None:
+            raise MediaError(path, "no moov box: truncated, or not an MP4/MOV file")
+        for typ, start, end in _boxes(f, *moov):
+            if typ != b"trak":
+                continue
+            for sub, s0, _ in _boxes(f, start, end):
+                if sub == b"tkhd":
+                    f.seek(s0)
+                    version = f.read(1)
+                    f.seek(s0 + (52 if version == b"\x01" else 40))
+                    matrices.append(f.read(36))
+    return tuple(matrices)
+
+
+def _boxes(f: Any, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, box end) of the ISO-BMFF boxes between start and end."""
+    pos = start
+    while pos + 8 <= end:
+        f.seek(pos)
+        size, typ = struct.unpack(">I4s", f.read(8))
+        head = 8
+        if size == 1:
+            size = struct.unpack(">Q", f.read(8))[0]
+            head = 16
+        elif size == 0:
+            size = end - pos
+        if size < head:
+            return
+        yield typ, pos + head, pos + size
+        pos += size
+
+
 def plan_concat(
     inputs: list[Path] | tuple[Path, ...],
     output: Path,
@@ -110,20 +210,24 @@ def plan_concat(
     if mode not in ("auto", "copy", "normalize"):
         raise UsageError(f"unknown concat mode {mode!r} (auto, copy or normalize)")
     paths = [Path(p) for p in inputs]
-    infos = infos if infos is not None else [probe(p) for p in paths]
-    reasons = mismatches(infos)
     output = Path(output)
+    if infos is None and mode != "normalize":
+        quick = _headers(paths)
+        if quick is not None and len({h.signature for h in quick}) == 1:
+            return _plan_copy(paths, quick[0].has_audio, output, sum(h.duration for h in quick))
+    infos = infos if infos is not None else probe_all(paths)
+    reasons = mismatches(infos)
     total = sum(i.duration for i in infos)
     if mode == "copy" and reasons:
         raise UsageError("clips differ, stream copy impossible: " + "; ".join(reasons[:5]))
     if mode != "normalize" and not reasons:
-        return _plan_copy(paths, infos, output, total)
+        return _plan_copy(paths, infos[0].has_audio, output, total)
     return _plan_normalize(paths, infos, output, settings, choose_target(infos, size, rate), tuple(reasons))
 
 
-def _plan_copy(paths: list[Path], infos: list[MediaInfo], output: Path, total: float) -> Plan:
+def _plan_copy(paths: list[Path], has_audio: bool, output: Path, total: float) -> Plan:
     args = ["-f", "concat", "-safe", "0", "-i", work("list.ffconcat"), "-map", "0:v:0"]
-    if infos[0].has_audio:
+    if has_audio:
         args += ["-map", "0:a:0"]
     args += ["-c", "copy"]
     if output.suffix.lower() in (".mp4", ".mov", ".m4v"):

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from .encode import DEFAULT, EncodeSettings
 from .errors import UsageError
-from .normalize import choose_target, normalize_graph, video_duration
+from .normalize import choose_target, normalize_graph, probe_all, video_duration
 from .plan import OUT, Plan, Step
-from .probe import MediaInfo, probe
+from .probe import MediaInfo
 from .runner import ProgressCallback, run
 
 # ffmpeg's xfade transitions ("custom" needs expressions and is left out)
@@ -87,7 +87,7 @@ def plan_xfade(
         raise UsageError(f"unknown audio curve {audio_curve!r} ({', '.join(AUDIO_CURVES)})")
     paths = [Path(p) for p in inputs]
     output = Path(output)
-    infos = [probe(p) for p in paths]
+    infos = probe_all(paths)
     _check(infos, [video_duration(i) for i in infos], transition, duration)
     target = choose_target(infos, size, rate)
     g = normalize_graph(infos, target)

@@ -121,3 +121,21 @@ def test_bad_inputs(clips, out: Path, tmp_path: Path):
         concat([a, a], out / "exists.mp4")
     assert (out / "exists.mp4").read_bytes() == b"keep"
     assert sorted(p.name for p in out.iterdir()) == ["exists.mp4"]
+
+
+def test_rotation_alone_prevents_stream_copy(clips, out: Path):
+    a = clips(duration=1.0)
+    b = clips(duration=1.0, rotation=90)
+    plan = plan_concat([a, b], out / "x.mp4")
+    assert plan.meta["mode"] == "normalize"
+    assert any("rotation" in r for r in plan.meta["reasons"])  # type: ignore[union-attr]
+    assert plan_concat([a, a], out / "x.mp4").meta["mode"] == "copy"
+
+
+def test_truncated_clip_is_named(clips, out: Path, tmp_path: Path):
+    a = clips(duration=1.0)
+    cut = tmp_path / "cut short.mp4"
+    cut.write_bytes(a.read_bytes()[: a.stat().st_size // 2])
+    with pytest.raises(MediaError, match="cut short.mp4: truncated"):
+        concat([a, cut], out / "x.mp4")
+    assert list(out.iterdir()) == []
