@@ -67,8 +67,14 @@ class TakePlan:
     output: Path  # relative to the batch's output folder, suffix by kind
 
     @property
+    def key(self) -> tuple[str, int, str]:
+        """(shot id, take, kind): a shot's picture and its sound effect are separate takes."""
+        return (self.request.shot_id, self.request.take, self.request.kind.value)
+
+    @property
     def label(self) -> str:
-        return f"{self.request.shot_id} take {self.request.take}"
+        sound = " (sound)" if self.request.kind in AUDIO_KINDS else ""
+        return f"{self.request.shot_id} take {self.request.take}{sound}"
 
 
 def safe_name(text: str, limit: int = 64) -> str:
@@ -186,9 +192,7 @@ def plan_storyboard(
             plans.append(_take_plan(provider_name, provider, req, shot.label))
         if shot.audio.sfx and shot.kind != ShotKind.SOUND_EFFECT:
             plans.append(
-                _audio_plan(
-                    f"_sfx.{shot.id}", shot.audio.sfx, shot.duration, provider_name, get_provider, shot
-                )
+                _audio_plan(shot.id, shot.audio.sfx, shot.duration, provider_name, get_provider, shot)
             )
     music = storyboard.music
     if music is not None and music.path is None and music.prompt:
@@ -254,7 +258,7 @@ class BatchConfig:
 class TakeView:
     """What the live view shows for one take."""
 
-    key: tuple[str, int]
+    key: tuple[str, int, str]  # TakePlan.key
     provider: str
     state: str  # queued, submitting, submitted, running, downloading, done, reused, failed, ...
     started: float | None
@@ -272,6 +276,7 @@ class TakeView:
 class TakeOutcome:
     shot_id: str
     take: int
+    kind: str
     provider: str
     status: str  # done, failed, cancelled, uncertain, interrupted
     reused: bool
@@ -334,7 +339,7 @@ class Orchestrator:
         self.on_update = on_update
         self._own_ledger = False
         self.stop = threading.Event()
-        self._views: dict[tuple[str, int], TakeView] = {}
+        self._views: dict[tuple[str, int, str], TakeView] = {}
 
     # -- providers
 
@@ -470,7 +475,7 @@ class Orchestrator:
         return max(1, int(c) if c else own)
 
     def _view(self, plan: TakePlan, state: str, detail: str = "") -> None:
-        key = (plan.request.shot_id, plan.request.take)
+        key = plan.key
         old = self._views.get(key)
         now = time.monotonic()
         started = old.started if old and old.started else (now if state not in ("queued",) else None)
@@ -541,9 +546,10 @@ class Orchestrator:
     def _drive(self, plan: TakePlan, row: TakeRow) -> TakeOutcome:
         led = self.ledger
         provider = self.provider(plan.provider)
-        if row.status == "done" and self._output_ok(row):
+        intact = self._verified(plan, row) if row.status == "done" else None
+        if intact is not None:
             self._view(plan, "reused")
-            return self._outcome(plan, row, "done", reused=True)
+            return self._outcome(plan, intact, "done", reused=True)
         if row.status in ("submitting", "uncertain") and not row.task_id:
             # A previous run died (or a create failed) after announcing a create: it may exist remotely.
             found = provider.find_task(plan.request)
@@ -706,7 +712,7 @@ class Orchestrator:
         return led.update(
             row.id,
             status="done",
-            output_path=path.relative_to(self.outdir.resolve()).as_posix(),
+            output_path=str(path),
             checksum=digest,
             bytes=size,
             cost_actual=status.cost,
@@ -726,20 +732,29 @@ class Orchestrator:
             raise ProviderError(f"refusing to write outside the output folder: {path.name}")
         return resolved
 
-    def _output_ok(self, row: TakeRow) -> bool:
+    def _verified(self, plan: TakePlan, row: TakeRow) -> TakeRow | None:
+        """The finished row if its file is intact: where the ledger says, or in this output
+        folder's place for it (the project folder was moved or copied). None: fetch again."""
         if not row.output_path or not row.checksum:
-            return False
-        path = self.outdir / row.output_path
-        try:
-            return path.is_file() and path.stat().st_size == row.bytes and file_sha256(path) == row.checksum
-        except ShotlineError:
-            return False
+            return None
+        recorded = Path(row.output_path)
+        for path in (recorded, self.outdir / plan.output.parent / recorded.name):
+            try:
+                ok = path.is_file() and path.stat().st_size == row.bytes and file_sha256(path) == row.checksum
+            except ShotlineError:
+                ok = False
+            if ok:
+                if path != recorded:
+                    row = self.ledger.update(row.id, output_path=str(path.resolve()), event="relocated")
+                return row
+        return None
 
     def _outcome(self, plan: TakePlan, row: TakeRow, status: str, reused: bool = False) -> TakeOutcome:
-        output = self.outdir / row.output_path if row.output_path and status == "done" else None
+        output = Path(row.output_path) if row.output_path and status == "done" else None
         return TakeOutcome(
             shot_id=plan.request.shot_id,
             take=plan.request.take,
+            kind=plan.request.kind.value,
             provider=plan.provider,
             status=status,
             reused=reused,

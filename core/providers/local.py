@@ -464,9 +464,16 @@ class LocalProvider(Provider):
     idempotent_submit = True  # the task id is derived from the request; a re-render is free
 
     def __init__(self, workdir: str | Path | None = None, render_delay: float = 0.0) -> None:
-        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="shotline-local-"))
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._workdir = Path(workdir) if workdir else None
         self.render_delay = render_delay  # simulated service latency, for demos and tests
+
+    @property
+    def workdir(self) -> Path:
+        """Created on first use, so planning and checking a storyboard write nothing."""
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="shotline-local-"))
+        self._workdir.mkdir(parents=True, exist_ok=True)
+        return self._workdir
 
     def capabilities(self) -> Capabilities:
         return Capabilities(

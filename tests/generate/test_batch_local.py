@@ -49,10 +49,32 @@ def storyboard(tmp: Path, **extra: Any) -> Any:
     return from_dict(data, base_dir=tmp)
 
 
-def created_per_take(ledger_path: Path) -> collections.Counter[tuple[str, int]]:
+def created_per_take(ledger_path: Path) -> collections.Counter[int]:
+    """Remote tasks created (or found after a crash) per ledger row."""
     with Ledger(ledger_path) as led:
-        rows = {r.id: (r.shot_id, r.take) for r in led.takes()}
-        return collections.Counter(rows[e.take_id] for e in led.events() if e.event in ("created", "found"))
+        return collections.Counter(e.take_id for e in led.events() if e.event in ("created", "found"))
+
+
+def test_ledger_rows_are_what_the_timeline_reads(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    orch = Orchestrator(out, config=FAST)
+    result = orch.run(orch.plan(storyboard(tmp_path)))
+    orch.close()
+    with Ledger(out / "ledger.sqlite") as led:
+        two = led.latest_done("two")
+    assert sorted(r.kind for r in two) == ["image-to-video", "sound-effect"]
+    for r in two:  # absolute paths, usable from any working directory
+        assert (
+            Path(r.output_path or "").is_absolute() and file_sha256(Path(r.output_path or "")) == r.checksum
+        )
+    # the project folder moved: takes are found in their new place and reused
+    moved = tmp_path / "moved"
+    out.rename(moved)
+    orch = Orchestrator(moved, config=FAST)
+    again = orch.run(orch.plan(storyboard(tmp_path)))
+    orch.close()
+    assert all(o.reused and moved in o.output.parents for o in again.outcomes if o.output)
+    assert len(again.outcomes) == len(result.outcomes)
 
 
 def test_generates_every_take_then_reuses_and_repairs(tmp_path: Path) -> None:
@@ -61,12 +83,12 @@ def test_generates_every_take_then_reuses_and_repairs(tmp_path: Path) -> None:
     views: list[TakeView] = []
     orch = Orchestrator(out, config=FAST, on_update=views.append)
     plans = orch.plan(sb)
-    assert [(p.request.shot_id, p.request.take) for p in plans] == [
-        ("one", 1),
-        ("one", 2),
-        ("two", 1),
-        ("_sfx.two", 1),
-        ("_music", 1),
+    assert [p.key for p in plans] == [
+        ("one", 1, "text-to-video"),
+        ("one", 2, "text-to-video"),
+        ("two", 1, "image-to-video"),
+        ("two", 1, "sound-effect"),
+        ("_music", 1, "sound-effect"),
     ]
     assert plans[0].request.seed != plans[1].request.seed  # takes differ
     assert plans[2].request.source_image == tmp_path / "still.png"
@@ -76,7 +98,7 @@ def test_generates_every_take_then_reuses_and_repairs(tmp_path: Path) -> None:
     for o in result.outcomes:
         assert o.output is not None and o.output.is_file() and out in o.output.parents
         info = probe(o.output)
-        if o.shot_id in ("one", "two"):
+        if o.kind != "sound-effect":
             assert (
                 info.video is not None
                 and info.video.frame_count == 12
