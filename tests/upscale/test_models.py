@@ -6,14 +6,16 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
-from shotline.core.errors import MediaError, UsageError
-from shotline.upscale import models
-from shotline.upscale.arch import RRDBNet, SRVGGNetCompact, build_from_state_dict, count_flops, detect
-from shotline.upscale.ncnn_convert import convert, parse_param, read_bin, sha256, wheel_model_dir
-from shotline.upscale.torch_backend import TorchOptions, TorchUpscaler
-from tests.upscale.conftest import needs_ncnn
+torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+
+
+from shotline.core.errors import MediaError, UsageError  # noqa: E402
+from shotline.upscale import models  # noqa: E402
+from shotline.upscale.arch import RRDBNet, SRVGGNetCompact, build_from_state_dict, count_flops, detect  # noqa: E402
+from shotline.upscale.ncnn_convert import convert, parse_param, read_bin, sha256, wheel_model_dir  # noqa: E402
+from shotline.upscale.torch_backend import TorchOptions, TorchUpscaler  # noqa: E402
+from tests.upscale.conftest import needs_ncnn, needs_weights  # noqa: E402
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -30,7 +32,7 @@ def sample_frame(h: int = 36, w: int = 64, seed: int = 0) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-@needs_ncnn
+@needs_weights
 def test_converted_weights_match_pinned_checksums_and_cache() -> None:
     for spec in models.MODELS.values():
         for stem in set(spec.ncnn_stem.values()):
@@ -43,7 +45,7 @@ def test_converted_weights_match_pinned_checksums_and_cache() -> None:
             assert meta["sha256"] == first.sha256 and meta["source_sha256"] == spec.source_sha256
 
 
-@needs_ncnn
+@needs_weights
 def test_corrupted_cache_is_converted_again() -> None:
     conv = convert("realesr-animevideov3-x4")
     conv.path.write_bytes(conv.path.read_bytes()[:-10] + b"0123456789")
@@ -51,7 +53,7 @@ def test_corrupted_cache_is_converted_again() -> None:
     assert again.fresh and sha256(again.path) == models.MODELS["animevideov3"].pth_sha256
 
 
-@needs_ncnn
+@needs_weights
 def test_converter_rejects_a_truncated_bin(tmp_path) -> None:
     src = wheel_model_dir()
     (tmp_path / "m.param").write_bytes((src / "realesr-animevideov3-x4.param").read_bytes())
@@ -60,7 +62,7 @@ def test_converter_rejects_a_truncated_bin(tmp_path) -> None:
         read_bin(tmp_path / "m.bin", parse_param(tmp_path / "m.param"))
 
 
-@needs_ncnn
+@needs_weights
 def test_ncnn_layouts_map_onto_official_architectures() -> None:
     x2 = parse_param(wheel_model_dir() / "realesr-animevideov3-x2.param")
     x3 = parse_param(wheel_model_dir() / "realesr-animevideov3-x3.param")
@@ -109,7 +111,7 @@ def test_flop_count_matches_published_figure() -> None:
     assert count_flops(SRVGGNetCompact(), 540, 960) == pytest.approx(0.642e12, rel=0.01)
 
 
-@needs_ncnn
+@needs_weights
 def test_tiled_equals_untiled_for_the_compact_net() -> None:
     frame = sample_frame()[None]
     whole = TorchUpscaler(models.load("animevideov3"))(frame)
@@ -118,7 +120,7 @@ def test_tiled_equals_untiled_for_the_compact_net() -> None:
     assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
 
 
-@needs_ncnn
+@needs_weights
 def test_tiled_rrdbnet_agrees_with_untiled() -> None:
     frame = sample_frame(24, 32)[None]
     model = models.load("x4plus-anime")

@@ -21,6 +21,9 @@ from shotline.core.probe import probe
 from shotline.upscale import UpscaleOptions, upscale
 from shotline.upscale.pipeline import work_dir_for
 from tests.mediakit import ffmpeg
+from tests.upscale.conftest import needs_weights
+
+pytestmark = needs_weights
 
 SMALL = dict(width=64, height=36, duration=0.48, rate="25", gop=4)
 
