@@ -1151,34 +1151,45 @@ def _same_setting(key, now, wanted):
 # ---------------------------------------------------------------------------------------------
 
 
-def run_job(resolve, job_path):
-    """Run the job at ``job_path`` against ``resolve``; write and return the result path."""
+NOT_REACHABLE = (
+    "start DaVinci Resolve and set Preferences > System > General > External scripting using to Local; "
+    "external scripting needs Resolve Studio (on the free edition run this script from Workspace > Scripts)"
+)
+
+
+def run_job(resolve, job_path, why=None):
+    """Run the job at ``job_path`` against ``resolve``; write and return the result path.
+
+    ``resolve`` None means Resolve could not be reached (``why`` says how); the job is
+    still validated so that one run reports every problem.
+    """
     job_path = os.path.abspath(job_path)
     report = Report(job_path)
     try:
-        if resolve is None:
-            report.step(
-                "connect",
-                "failed",
-                "cannot reach DaVinci Resolve: start it, set Preferences > System > General > "
-                "External scripting to Local, and note that external scripting needs Resolve Studio "
-                "(on the free edition run this script from Workspace > Scripts)",
-            )
-            raise Stop()
+        job = None
         try:
             job = load_job(job_path)
         except JobError as exc:
             report.step("job", "failed", str(exc))
-            raise Stop() from None
-        missing = [
-            f"{path} ({field})"
-            for field, path in job_files(job, os.path.dirname(job_path))
-            if not os.path.isfile(path)
-        ]
-        if missing:
-            report.step("job", "failed", "file not found: " + ", ".join(missing))
+        if job is not None:
+            missing = [
+                f"{path} ({field})"
+                for field, path in job_files(job, os.path.dirname(job_path))
+                if not os.path.isfile(path)
+            ]
+            if missing:
+                report.step("job", "failed", "file not found: " + ", ".join(missing))
+                job = None
+            else:
+                report.step("job", "ok", os.path.basename(job_path))
+        if resolve is None:
+            report.step(
+                "connect",
+                "failed",
+                "cannot reach DaVinci Resolve ({}): {}".format(why or "no answer", NOT_REACHABLE),
+            )
+        if resolve is None or job is None:
             raise Stop()
-        report.step("job", "ok", os.path.basename(job_path))
         Runner(resolve, job, job_path, report).run()
     except Stop:
         pass
@@ -1187,21 +1198,53 @@ def run_job(resolve, job_path):
     return report.write()
 
 
+def _resolve_module_dirs():
+    """Where Blackmagic installs DaVinciResolveScript.py, per OS (README "Using a script")."""
+    dirs = []
+    if os.environ.get("RESOLVE_SCRIPT_API"):
+        dirs.append(os.path.join(os.environ["RESOLVE_SCRIPT_API"], "Modules"))
+    if sys.platform == "darwin":
+        dirs.append(
+            "/Library/Application Support/Blackmagic Design/DaVinci Resolve/Developer/Scripting/Modules"
+        )
+    elif sys.platform.startswith("win"):
+        base = os.environ.get("PROGRAMDATA", "C:\\ProgramData")
+        dirs.append(
+            os.path.join(
+                base, "Blackmagic Design", "DaVinci Resolve", "Support", "Developer", "Scripting", "Modules"
+            )
+        )
+    else:
+        dirs.extend(["/opt/resolve/Developer/Scripting/Modules", "/home/resolve/Developer/Scripting/Modules"])
+    return dirs
+
+
 def find_resolve(env):
-    """The ``resolve`` object: the global Resolve gives menu scripts, else external scripting."""
+    """``(resolve, None)``, or ``(None, why)``: the global menu scripts get, else external scripting."""
     resolve = env.get("resolve")
     if resolve is not None and has(resolve, "GetProjectManager"):
-        return resolve
+        return resolve, None
     app = env.get("app") or env.get("fusion")
     if app is not None and has(app, "GetResolve"):
         resolve = app.GetResolve()
         if resolve is not None:
-            return resolve
+            return resolve, None
     try:
         import DaVinciResolveScript as dvr_script
     except ImportError:
-        return None
-    return dvr_script.scriptapp("Resolve")
+        for folder in _resolve_module_dirs():
+            if os.path.isfile(os.path.join(folder, "DaVinciResolveScript.py")) and folder not in sys.path:
+                sys.path.append(folder)
+        try:
+            import DaVinciResolveScript as dvr_script
+        except ImportError as exc:
+            return None, f"the DaVinciResolveScript module is not installed or not on PYTHONPATH ({exc})"
+    except Exception as exc:  # its loader raises when fusionscript cannot be loaded
+        return None, f"DaVinciResolveScript failed to load ({type(exc).__name__}: {exc})"
+    resolve = dvr_script.scriptapp("Resolve")
+    if resolve is None:
+        return None, "scriptapp('Resolve') answered None: Resolve is not running, or is the free edition"
+    return resolve, None
 
 
 def ask_for_job(env):
@@ -1262,7 +1305,8 @@ def main(argv, env):
             "job path as its argument or SHOTLINE_RESOLVE_JOB set to it"
         )
         return 2
-    result = run_job(find_resolve(env), job_path)
+    resolve, why = find_resolve(env)
+    result = run_job(resolve, job_path, why)
     ok = False
     if result:
         with open(result, encoding="utf-8") as fh:

@@ -2,7 +2,7 @@
 
     python -S host.py WORLD.json STATE_OUT.json MODE SCRIPT [ARGS...]
 
-MODE ``menu`` runs the script as Workspace > Scripts does: ``resolve``, ``fusion``,
+MODE ``bare`` offers no ``DaVinciResolveScript`` at all. MODE ``menu`` runs the script as Workspace > Scripts does: ``resolve``, ``fusion``,
 ``app`` and ``bmd`` are globals. MODE ``external`` runs it as a terminal would: it
 must ``import DaVinciResolveScript`` and call ``scriptapp("Resolve")``, which
 answers None for the free edition (external scripting is Studio-only) or when the
@@ -33,6 +33,8 @@ def main() -> int:
     if mode == "menu":
         fusion = FusionApp(world)
         init = {"resolve": world.resolve, "fusion": fusion, "app": fusion, "bmd": Bmd(world)}
+    elif mode == "bare":
+        init = {}  # no Resolve module anywhere: a machine without Resolve
     else:
         module = types.ModuleType("DaVinciResolveScript")
 

@@ -625,7 +625,9 @@ class RenderJob:
 
     def poll(self) -> dict:
         """Each status read advances a rendering job by half; a failing one fails on the first read."""
-        if self.state == "Rendering":
+        if self.state == "Rendering" and self.name in self.world.faults.get("render_hang", []):
+            pass  # stuck at 0%: only StopRendering ends it
+        elif self.state == "Rendering":
             if self.fail:
                 self.state = "Failed"
             else:

@@ -208,6 +208,30 @@ def test_render_failure_is_reported_with_resolves_error(version, edit, write_job
     assert run.called("Project", "GetRenderJobStatus")
 
 
+def test_render_that_never_finishes_is_stopped_at_the_timeout(edit, write_job, run_resolve):
+    job = write_job(edit, presets=["youtube"], start_render=True)
+    data = json.loads(job.read_text())
+    data["render"]["timeout_s"] = 0.05
+    job.write_text(json.dumps(data))
+    run = run_resolve(user_world("20.3", faults={"render_hang": ["Job 1"]}), job)
+
+    step = run.step("render")
+    assert step["status"] == "failed" and "timed out" in step["detail"]
+    assert run.called("Project", "StopRendering")
+    mine = [j for j in run.project["render_jobs"] if j["TimelineName"] == "Promo Edit"]
+    assert [j["JobStatus"] for j in mine] == ["Cancelled"]
+    assert run.result["render_jobs"][0]["error"].startswith("stopped after")
+
+
+def test_render_started_without_waiting(edit, write_job, run_resolve):
+    job = write_job(edit, presets=["youtube"], start_render=True, wait=False)
+    run = run_resolve(user_world("21.1"), job)
+    assert run.result["ok"] and "not waiting" in run.step("render")["detail"]
+    assert not run.called("Project", "GetRenderJobStatus")
+    starts = run.called("Project", "StartRendering")
+    assert starts[0]["args"] == [[run.result["render_jobs"][0]["job_id"]]]  # the list form, our job only
+
+
 def test_unknown_render_codec_names_what_resolve_offers(edit, write_job, run_resolve):
     job = write_job(edit, presets=["youtube"])
     data = json.loads(job.read_text())
@@ -282,6 +306,15 @@ def test_external_run_without_studio_or_resolve(world, why, edit, write_job, run
         step["status"] == "failed" and "Studio" in step["detail"] and "Workspace > Scripts" in step["detail"]
     )
     assert run.state["calls"] == []  # nothing was done to any project
+
+
+def test_no_resolve_module_and_a_bad_job_are_both_reported(tmp_path, run_resolve):
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"schema": "shotline.resolve-job", "version": 1}))
+    run = run_resolve({"version": "19.1"}, job, mode="bare")
+    assert run.returncode == 1
+    assert "timeline: required field is missing" in run.step("job")["detail"]
+    assert "DaVinciResolveScript module is not installed" in run.step("connect")["detail"]
 
 
 def test_external_run_on_studio(edit, write_job, run_resolve):
