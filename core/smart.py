@@ -10,14 +10,13 @@ renderer:
   the next one), by demuxing packets with PyAV; nothing is decoded.
 * ``split(index, start, end, touched)`` splits a frame range into copy and encode
   segments aligned to those GOPs.
-* ``copy_gops(src, dst, first_pts, end_pts)`` remuxes whole GOPs in decode order. It
-  groups packets by keyframe rather than by timestamp, so B-frames at a GOP boundary
-  never leak into the neighbour (ffmpeg's own ``-ss/-to -c copy`` and the concat
-  demuxer's ``outpoint`` cut on decode timestamps and do).
+* ``copy_step(...)`` stream-copies whole GOPs, chosen by decode-order packet number
+  rather than by timestamp, so B-frames at a GOP boundary never leak into the
+  neighbour (ffmpeg's own ``-ss/-to -c copy`` and the concat demuxer's ``outpoint``
+  cut on decode timestamps and do).
 * ``plan_smart(...)`` builds the whole Plan: encode segments (matching codec settings,
-  source time kept for the filters), copy segments (a ``python -m shotline.core.smart
-  copy`` step), and a final concat-demuxer join that also renders the audio in full
-  (audio is cheap, and sample-exact that way).
+  source time kept for the filters), copy segments, and a final concat-demuxer join
+  that also renders the audio in full (audio is cheap, and sample-exact that way).
 
 Only H.264 8-bit 4:2:0 constant-rate sources take the smart path; ``unsupported(...)``
 says why another source cannot, and callers fall back to a full re-encode.
@@ -25,7 +24,6 @@ says why another source cannot, and callers fall back to a full re-encode.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -50,6 +48,14 @@ class FrameIndex:
     pts: tuple[int, ...]  # presentation timestamps, sorted
     keyframes: tuple[int, ...]  # frame numbers of every keyframe
     cut_points: tuple[int, ...]  # frame numbers of keyframes that start a closed GOP
+    key_packets: tuple[int, ...] = ()  # decode-order packet number of each keyframe in ``keyframes``
+    packets: int = 0  # video packets in the file
+
+    def packet_of(self, frame: int) -> int:
+        """Decode-order packet number where the GOP starting at keyframe ``frame`` begins."""
+        if frame >= self.frames:
+            return self.packets
+        return self.key_packets[self.keyframes.index(frame)]
 
     @property
     def frames(self) -> int:
@@ -106,15 +112,18 @@ def index_frames(path: str | Path) -> FrameIndex:
         raise MediaError(p, "video stream has no frames")
     pts = tuple(sorted(x for g in gops for x in g))
     position = {x: i for i, x in enumerate(pts)}
-    keyframes, cuts = [], []
+    keyframes, cuts, key_packets = [], [], []
+    count = 0
     for gi, gop in enumerate(gops):
         key = gop[0]
         keyframes.append(position[key])
+        key_packets.append(count)
+        count += len(gop)
         nxt = gops[gi + 1][0] if gi + 1 < len(gops) else None
         closed = min(gop) == key and (nxt is None or max(gop) < nxt)
         if closed and (gi == 0 or max(gops[gi - 1]) < key):
             cuts.append(position[key])
-    return FrameIndex(str(p), tb, start, pts, tuple(keyframes), tuple(cuts))
+    return FrameIndex(str(p), tb, start, pts, tuple(keyframes), tuple(cuts), tuple(key_packets), count)
 
 
 def keyframe_times(path: str | Path) -> list[float]:
@@ -183,37 +192,6 @@ def unsupported(info: MediaInfo) -> str | None:
     return None
 
 
-def copy_gops(src: str | Path, dst: str | Path, first_pts: int, end_pts: int | None) -> int:
-    """Remux the GOPs whose keyframe pts is in [first_pts, end_pts) into ``dst`` (video only),
-    shifted to start at zero. Returns the number of packets written."""
-    import av
-
-    written = 0
-    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4") as out:
-        ist = inp.streams.video[0]
-        ost = out.add_stream_from_template(ist)
-        ost.time_base = ist.time_base
-        inside = False
-        for pkt in inp.demux(ist):
-            if pkt.pts is None:
-                continue
-            if pkt.is_keyframe:
-                if end_pts is not None and pkt.pts >= end_pts:
-                    break
-                inside = pkt.pts >= first_pts
-            if not inside:
-                continue
-            pkt.pts -= first_pts
-            if pkt.dts is not None:
-                pkt.dts -= first_pts
-            pkt.stream = ost
-            out.mux(pkt)
-            written += 1
-    if not written:
-        raise MediaError(src, f"no GOP starts in the copied range ({first_pts}..{end_pts})")
-    return written
-
-
 def _profile(info: MediaInfo) -> list[str]:
     prof = (info.video.profile or "").lower() if info.video else ""
     return ["-profile:v", prof] if prof in ("baseline", "main", "high") else []
@@ -266,12 +244,30 @@ def encode_step(
 
 
 def copy_step(src: Path, index: FrameIndex, seg: Segment, name: str) -> Step:
-    """Stream-copy the GOPs of ``seg`` to ``work(name)`` (a PyAV remux in a child process)."""
-    first = index.pts[seg.start]
-    end = str(index.pts[seg.end]) if seg.end < index.frames else "-"
-    args = ("-m", "shotline.core.smart", "copy", str(src), str(first), end, work(name))
+    """Stream-copy the whole GOPs of ``seg`` to ``work(name)``, video only, starting at zero.
+
+    Packets are picked by their decode-order number (the noise bitstream filter's ``drop``
+    expression), i.e. GOP by GOP, so B-frames at a boundary stay with their own GOP; setts
+    then moves the first picture to time zero, keeping each packet's pts-dts offset."""
+    first, end = index.packet_of(seg.start), index.packet_of(seg.end)
+    keep = f"lt(n\\,{first})+gte(n\\,{end})" if end < index.packets else f"lt(n\\,{first})"
+    bsf = f"noise=drop={keep},setts=pts=PTS-STARTPTS:dts=DTS-STARTPTS"
+    args = (
+        "-i",
+        str(src),
+        "-map",
+        "0:v:0",
+        "-c",
+        "copy",
+        "-bsf:v",
+        bsf,
+        "-frames:v",
+        str(end - first),
+        "-f",
+        "mp4",
+    )
     dur = index.time(seg.end) - index.time(seg.start)
-    return Step(args, work(name), dur, f"copy frames {seg.start}-{seg.end - 1}", tool=sys.executable)
+    return Step(args, work(name), dur, f"copy frames {seg.start}-{seg.end - 1}")
 
 
 def plan_smart(
@@ -324,21 +320,3 @@ def plan_smart(
     }
     m.update(meta or {})
     return Plan((*steps, join), Path(output), (Path(src),), description, m)
-
-
-def _main(argv: list[str]) -> int:
-    """``python -m shotline.core.smart copy SRC FIRST_PTS END_PTS|- DST``: the copy step."""
-    if len(argv) != 5 or argv[0] != "copy":
-        print("usage: python -m shotline.core.smart copy SRC FIRST_PTS END_PTS|- DST", file=sys.stderr)
-        return 2
-    _, src, first, end, dst = argv
-    try:
-        copy_gops(src, dst, int(first), None if end == "-" else int(end))
-    except MediaError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover - exercised through plan steps
-    sys.exit(_main(sys.argv[1:]))

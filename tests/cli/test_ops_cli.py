@@ -38,7 +38,7 @@ def test_dry_run_prints_commands_and_writes_nothing(clips, out: Path):
     assert list(out.iterdir()) == []
     short_gops = clips(duration=1.0, gop=5)
     code, stdout, _ = shotline("fade", str(short_gops), "--in", "0.3", "-o", str(out / "f.mp4"), "--dry-run")
-    assert code == 0 and "fade=t=in" in stdout and "shotline.core.smart copy" in stdout
+    assert code == 0 and "fade=t=in" in stdout and "noise=drop=" in stdout
     assert list(out.iterdir()) == []
 
 

@@ -100,3 +100,11 @@ def test_trim_truncated_input(bframes: Path, out: Path, tmp_path: Path):
     with pytest.raises(MediaError, match="truncated.mp4"):
         trim(cut, out / "x.mp4", start=0.1, end=0.5)
     assert list(out.iterdir()) == []
+
+
+def test_smart_trim_of_mkv_with_flac(clips, out: Path):
+    src = clips(duration=2.0, container="mkv", gop=10, barcode=True, name="take 'two'.mkv")
+    res = trim(src, out / "t.mp4", start=0.28, end=1.72)
+    assert res.mode == "smart" and res.copied_frames == 30
+    assert read_barcodes(res.output) == list(range(7, 43))
+    assert probe(res.output).audio is not None
