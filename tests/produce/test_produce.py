@@ -1,0 +1,184 @@
+"""``shotline produce`` end to end with the offline provider: deliverables, review, retakes, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import opentimelineio as otio
+import pytest
+from click.testing import CliRunner
+
+from shotline.cli.main import cli
+from shotline.core.ledger import Ledger
+from shotline.core.probe import probe
+from shotline.core.produce import ProduceOptions, produce
+from shotline.core.providers.local import LocalProvider
+from shotline.core.stages import sha256_file
+from tests.mediakit import ffmpeg
+
+STORYBOARD = """
+title: Cliff test
+output: {width: 320, height: 180, fps: 25}
+style: soft evening light
+characters:
+  keeper: {description: an old keeper in a yellow raincoat}
+deliver: [instagram-square]
+shots:
+  - id: s1
+    subject: a lighthouse on a cliff
+    camera: dolly in
+    duration: 1.6
+    transition: {type: dissolve, duration: 0.4}
+  - id: s2
+    subject: the keeper climbs the stairs
+    characters: [keeper]
+    camera: pan left
+    duration: 1.6
+  - id: s3
+    prompt: "waves crash against the rocks, 'storm' coming"
+    camera: tilt up
+    duration: 1.2
+"""
+
+
+class FlakyService(LocalProvider):
+    """A service whose first take of s1 comes back with a black second: the planted defect."""
+
+    def fetch(self, status, dest):  # type: ignore[no-untyped-def]
+        out = super().fetch(status, dest)
+        if out.name.startswith("s1_t01"):
+            bad = out.with_name("bad-" + out.name)
+            ffmpeg(
+                "-i",
+                str(out),
+                "-vf",
+                "drawbox=c=black:t=fill:enable='between(t,0.2,1.2)'",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-c:a",
+                "copy",
+                str(bad),
+            )
+            bad.replace(out)
+        return out
+
+
+@pytest.fixture(scope="module")
+def produced(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("produce")
+    sb = root / "cliff.yaml"
+    sb.write_text(STORYBOARD, encoding="utf-8")
+    out = root / "out"
+    opts = ProduceOptions(providers={"local": FlakyService(workdir=root / "service")})
+    first = produce(sb, out, opts)
+    return sb, out, opts, first
+
+
+def test_every_stage_ran_and_deliverables_are_right(produced):
+    sb, out, _, res = produced
+    assert [(s.stage, s.action) for s in res.stages] == [
+        ("generate", "run"),
+        ("review", "run"),
+        ("timeline", "run"),
+        ("render", "run"),
+        ("upscale", "off"),
+        ("export", "run"),
+        ("report", "run"),
+    ]
+    tl = otio.adapters.read_from_file(str(out / "Cliff_test.otio"))
+    frames = tl.duration().to_frames()
+    assert frames == round((1.6 + 1.6 + 1.2 - 0.4) * 25)  # the dissolve overlaps two shots
+    master = probe(out / "master.mp4")
+    assert master.video is not None and (master.video.width, master.video.height) == (320, 180)
+    assert master.video.frame_count == frames
+    cut = probe(out / "cuts" / "Cliff_test_instagram-square.mp4")
+    assert cut.video is not None and (cut.video.width, cut.video.height) == (1080, 1080)
+    assert cut.duration == pytest.approx(master.duration, abs=0.05)
+    assert probe(out / "preview.gif").video is not None
+    sheet = probe(out / "contact_sheet.png")
+    assert sheet.video is not None and sheet.video.width > 320
+    # OTIO's own EDL reader refuses a dissolve from black at the head, so read the events as text
+    edl = (out / "exports" / "Cliff_test.edl").read_text()
+    names = [line.split()[-1] for line in edl.splitlines() if "CLIP NAME:" in line]
+    assert list(dict.fromkeys(names)) == ["s1", "s2", "s3"]
+    assert " D 010 " in edl  # the 0.4 s dissolve between s1 and s2
+    job = json.loads((out / "resolve_job.json").read_text())
+    assert (
+        Path(job["timeline"]["path"] if isinstance(job.get("timeline"), dict) else job["timeline"]).exists()
+        if "timeline" in job
+        else True
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    kinds = {d["kind"] for d in manifest["deliverables"]}
+    assert {
+        "otio",
+        "otioz",
+        "master",
+        "cut:instagram-square",
+        "preview",
+        "contact_sheet",
+        "edl",
+        "fcp7",
+        "fcpxml",
+        "resolve_job",
+    } <= kinds
+    for d in manifest["deliverables"]:
+        assert sha256_file(d["path"]) == d["sha256"] and Path(d["path"]).stat().st_size == d["size"]
+
+
+def test_defective_take_rejected_and_retaken_with_new_seed(produced):
+    _, out, _, _ = produced
+    review = json.loads((out / "review.json").read_text())
+    s1 = review["s1"]
+    assert len(s1["takes"]) == 2
+    assert Path(s1["chosen"]).name.startswith("s1_t02")
+    bad = next(t for t in s1["takes"] if Path(t["path"]).name.startswith("s1_t01"))
+    assert not bad["passed"] and any("black" in f for f in bad["failures"])
+    assert s1["reasons"][bad["path"]].startswith("rejected: black")
+    with Ledger(out / "ledger.sqlite") as ledger:
+        rows = [r for r in ledger.takes("s1") if r.kind != "sound-effect"]
+    seeds = {json.loads(r.request_json)["seed"] for r in rows}
+    assert len(rows) == 2 and len(seeds) == 2 and all(r.status == "done" for r in rows)
+    # the scores travel on the OTIO clip metadata
+    tl = otio.adapters.read_from_file(str(out / "Cliff_test.otio"))
+    clip = next(c for c in tl.find_clips() if c.metadata["shotline"].get("shot_id") == "s1")
+    rv = clip.metadata["shotline"]["review"]
+    assert rv["chosen"] is True and rv["score"] is not None and rv["metrics"]["longest_black"] == 0
+    assert Path(clip.media_reference.target_url.replace("file://", "")).name.startswith("s1_t02")
+
+
+def test_report_shows_every_take_and_why(produced):
+    _, out, _, res = produced
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert res.report == out / "report.html"
+    assert html.count('<section class="shot"') == 3
+    assert html.count("data:image/webp;base64,") == 4  # s1 two takes, s2, s3
+    assert "rejected: black" in html and "&#x27;storm&#x27;" in html
+    assert html.count('class="clip"') == 3
+
+
+def test_second_run_skips_everything_and_changes_nothing(produced):
+    sb, out, opts, _ = produced
+    before = {p: p.stat().st_mtime_ns for p in (out / "master.mp4", out / "Cliff_test.otio")}
+    again = produce(sb, out, opts)
+    assert [s.action for s in again.stages if s.stage != "report"] == ["skip"] * 4 + ["off", "skip"]
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def test_only_render_reruns_just_that_stage(produced):
+    sb, out, opts, _ = produced
+    res = produce(sb, out, ProduceOptions(providers=opts.providers, only=("export",)))
+    actions = {s.stage: s.action for s in res.stages}
+    assert actions["export"] == "run" and actions["render"] == "skip" and actions["generate"] == "skip"
+
+
+def test_dry_run_and_cli(produced):
+    sb, out, _, _ = produced
+    r = CliRunner().invoke(cli, ["produce", str(sb), "-o", str(out), "--dry-run"])
+    assert r.exit_code == 0, r.output
+    assert "generate  skip" in r.output and "0 to generate" in r.output
+    r = CliRunner().invoke(cli, ["produce", str(sb), "-o", str(out), "--deliver", "nosuchplatform"])
+    assert r.exit_code == 2 and "nosuchplatform" in r.output
