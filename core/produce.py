@@ -604,7 +604,9 @@ class Producer:
             encoding="utf-8",
         )
         tmp.replace(manifest)
-        data = self._report_data(rows, deliverables, cost, elapsed)
+        # the time the deliverables took to make, over every run that made them
+        made_in = sum(r.seconds for r in state.records.values())
+        data = self._report_data(rows, deliverables, cost, made_in)
         report = write_report(data, self.outdir / "report.html")
         return manifest, report, deliverables, cost
 

@@ -39,7 +39,9 @@ class ReviewConfig:
     black_luma: float = 0.10 * 255  # blackdetect pix_th
     black_pixel_ratio: float = 0.98  # blackdetect pic_th
     black_max_seconds: float = 0.25  # a black stretch longer than this fails
-    freeze_noise: float = 0.6  # mean abs difference (0-255) under which two frames are "the same"
+    freeze_noise: float = (
+        0.26  # mean abs difference (0-255) under which two frames are "the same" (freezedetect: -60 dB)
+    )
     freeze_min_seconds: float = 0.5
     flicker_max: float = 6.0  # median |delta mean luma| per frame (0-255)
     jitter_max: float = 1.5  # RMS of the second difference of global motion, in analysis pixels
