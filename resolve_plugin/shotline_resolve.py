@@ -330,9 +330,11 @@ def _rt_frames(rt, rate):
     """An OTIO RationalTime dict -> frames at ``rate`` (Fraction), rounded to the nearest frame."""
     if not rt:
         return 0
-    value = Fraction(str(rt.get("value", 0)))
-    src_rate = Fraction(str(rt.get("rate", 1))) or Fraction(1)
-    return int(round(value / src_rate * rate))
+    value = rt.get("value", 0)
+    src_rate = rt.get("rate", 1) or 1
+    if abs(float(src_rate) - float(rate)) < 1e-6:
+        return int(round(value))  # the common case: already at the timeline rate
+    return int(round(Fraction(str(value)) / Fraction(str(src_rate)) * rate))
 
 
 def parse_rate(text):

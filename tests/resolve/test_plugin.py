@@ -474,43 +474,37 @@ def test_script_runs_without_site_packages(edit, write_job, run_resolve):
     assert not {"opentimelineio", "shotline", "click", "numpy"} & loaded
 
 
-@pytest.mark.parametrize("version", ["19.1", "21.1"])
-def test_timeline_built_by_shotline_for_resolve(version, clips, tmp_path, run_resolve):
-    """End to end: `shotline timeline build --for resolve`, `shotline resolve job`, the script in Resolve."""
+@pytest.fixture(scope="module")
+def built_job(clips, tmp_path_factory):
+    """`shotline timeline build --for resolve` then `shotline resolve job`, once for the module."""
     from click.testing import CliRunner
 
     from shotline.cli.main import cli
 
+    folder = tmp_path_factory.mktemp("built")
     a = clips(duration=1.5, width=160, height=90, rate="25", audio="stereo", sample_rate=44100)
     b = clips(duration=1.5, width=160, height=90, rate="25", audio=None, source="smptebars")
-    edit_path = tmp_path / "built edit.otio"
+    edit_path = folder / "built edit.otio"
     runner = CliRunner()
-    r = runner.invoke(
-        cli,
-        [
-            "timeline",
-            "build",
-            str(a),
-            str(b),
-            "--transition",
-            "dissolve:0.4",
-            "--for",
-            "resolve",
-            "-o",
-            str(edit_path),
-        ],
-    )
+    build = ["timeline", "build", str(a), str(b), "--transition", "dissolve:0.4", "--for", "resolve"]
+    r = runner.invoke(cli, [*build, "-o", str(edit_path)])
     assert r.exit_code == 0, r.output
-    job = tmp_path / "job.json"
+    job = folder / "job.json"
     r = runner.invoke(cli, ["resolve", "job", str(edit_path), "--preset", "instagram", "-o", str(job)])
     assert r.exit_code == 0, r.output
+    return edit_path, job, [a, b]
 
+
+@pytest.mark.parametrize("version", ["19.1", "21.1"])
+def test_timeline_built_by_shotline_for_resolve(version, built_job, run_resolve):
+    """End to end: `shotline timeline build --for resolve`, `shotline resolve job`, the script in Resolve."""
+    edit_path, job, media = built_job
     run = run_resolve({"version": version}, job)
     assert run.result["ok"], run.result["steps"]
     assert run.missing_calls() == []
     tl = run.timeline("built edit")
     clips_in = [i for i in tl["video"][0] if i["kind"] == "clip"]
-    assert [c["media"] for c in clips_in] == [str(a), str(b)]
+    assert [c["media"] for c in clips_in] == [str(p) for p in media]
     # cut for cut what OpenTimelineIO itself reads from the file
     built = otio.adapters.read_from_file(str(edit_path))
     track = built.video_tracks()[0]
