@@ -7,6 +7,7 @@ import pytest
 
 from shotline.core.effects import atempo_chain, loop, plan_loop, plan_speed, speed
 from shotline.core.errors import MediaError, UsageError
+from shotline.core.normalize import video_duration
 from shotline.core.probe import probe
 from tests.mediakit import audio_samples, frame_times, read_barcodes
 
@@ -120,3 +121,13 @@ def test_bad_loop_parameters_and_inputs(clips, out: Path, tmp_path: Path):
     with pytest.raises(MediaError, match="notes.mp4"):
         speed(junk, out / "x.mp4", factor=2)
     assert list(out.iterdir()) == []
+
+
+def test_motion_interpolated_slow_motion(clips, out: Path):
+    src = clips(duration=0.5, width=160, height=90, rate="25", audio=None)
+    res = speed(src, out / "mci.mp4", factor=0.5, smooth="mci")
+    info = probe(res.output)
+    assert info.video is not None and info.video.rate == 25
+    expected = video_duration(probe(src)) / 0.5  # lavfi made 13 frames (0.52 s)
+    assert info.duration == pytest.approx(expected, abs=0.05)
+    assert len(frame_times(res.output)) == round(expected * 25)

@@ -87,3 +87,17 @@ def test_known_transitions_only_and_lengths_checked(clips, out: Path, tmp_path: 
         xfade([a, tmp_path / "gone.mp4"], out / "x.mp4")
     assert list(out.iterdir()) == []
     assert "dissolve" in TRANSITIONS and "wipeleft" in TRANSITIONS
+
+
+def test_transition_list_matches_this_ffmpeg():
+    import re
+    import subprocess
+
+    from shotline.core.ffmpeg import ffmpeg_path
+
+    text = subprocess.run(
+        [ffmpeg_path(), "-hide_banner", "-h", "filter=xfade"], capture_output=True, text=True
+    ).stdout
+    known = set(re.findall(r"^\s+(\w+)\s+-?\d+\s+\.\.FV", text, re.M)) - {"custom"}
+    # every transition this ffmpeg offers is accepted (an older ffmpeg offers fewer)
+    assert len(known) > 30 and known <= set(TRANSITIONS)
