@@ -143,6 +143,10 @@ STATE_STYLE = {
 }
 
 
+# without a terminal, one line per take for these states only
+QUIET_SHOWN = frozenset({"running", "done", "reused", "failed", "uncertain", "cancelled", "interrupted"})
+
+
 class LiveView:
     """One live table of every take on a terminal; one line per state change otherwise."""
 
@@ -177,7 +181,7 @@ class LiveView:
             self.rows[view.key] = view
         if self.live is not None:
             self.live.update(self._table())
-        elif self.enabled and (old is None or old.state != view.state) and view.state != "queued":
+        elif self.enabled and (old is None or old.state != view.state) and view.state in QUIET_SHOWN:
             shot, take, kind = view.key
             shot += " (sound)" if kind == "sound-effect" else ""
             extra = f" ({view.detail})" if view.detail and view.state in ("failed", "uncertain") else ""

@@ -35,8 +35,9 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -50,6 +51,7 @@ log = logging.getLogger("shotline.batch")
 
 AUDIO_KINDS = frozenset({ShotKind.SOUND_EFFECT})
 LEDGER_NAME = "ledger.sqlite"
+MUSIC_ID = "_music"  # ledger shot id of a music bed generated from the storyboard's music prompt
 
 ProviderLike = Provider | Callable[[], Provider]
 
@@ -197,13 +199,27 @@ def plan_storyboard(
     music = storyboard.music
     if music is not None and music.path is None and music.prompt:
         plans.append(
-            _audio_plan("_music", music.prompt, max(1.0, storyboard.duration), "local", get_provider, None)
+            _audio_plan(
+                MUSIC_ID,
+                music.prompt,
+                max(1.0, storyboard.duration),
+                "local",
+                get_provider,
+                None,
+                role="music",
+            )
         )
     return plans
 
 
 def _audio_plan(
-    item_id: str, prompt: str, duration: float, provider_name: str, get_provider: Any, shot: Any
+    item_id: str,
+    prompt: str,
+    duration: float,
+    provider_name: str,
+    get_provider: Any,
+    shot: Any,
+    role: str = "sfx",
 ) -> TakePlan:
     provider = get_provider(provider_name)
     if ShotKind.SOUND_EFFECT not in provider.capabilities().kinds:
@@ -217,6 +233,7 @@ def _audio_plan(
         duration=duration,
         ratio="",
         seed=_seed(shot.seed if shot else None, item_id, 1),
+        options={"role": role},
     )
     return _take_plan(provider_name, provider, req, shot.label + " audio sfx" if shot else "music")
 
@@ -427,6 +444,11 @@ class Orchestrator:
             seen.add(key)
         self.check_budget(plans)
         _ = self.ledger  # opened here, before the worker threads start
+        with project_lock(self.outdir):
+            sweep_partials(self.outdir)
+            return self._run(plans, started, cpu0)
+
+    def _run(self, plans: list[TakePlan], started: float, cpu0: float) -> BatchResult:
         for p in plans:
             self._view(p, "queued")
         pools: dict[str, ThreadPoolExecutor] = {}
@@ -779,6 +801,49 @@ def _safe(exc: BaseException) -> str:
         if secret and len(secret) >= 8:
             text = text.replace(secret, "***")
     return _KEY_LIKE.sub("***", text)[:500]
+
+
+@contextmanager
+def project_lock(outdir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the project folder: one generate run at a time per project.
+
+    The lock (flock) dies with its process, SIGKILL included, so a crashed run never
+    blocks the next one.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - no flock on this platform
+        yield
+        return
+    fh = open(outdir / ".lock", "a+")  # held for the whole block
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(
+                f"{outdir}: another shotline generate is running on this project; wait for it or stop it"
+            ) from None
+        yield
+    finally:
+        fh.close()
+
+
+def sweep_partials(outdir: Path) -> list[Path]:
+    """Remove temporary files a killed run left behind (``.name.XXXX.part.ext``).
+
+    Resumable downloads (``name.ext.part``) are kept: the next download continues them.
+    Call only under ``project_lock``.
+    """
+    import shutil
+
+    removed = []
+    for p in sorted(outdir.rglob(".*.part.*")):
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.exists():
+            p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
 
 
 def _sigterm(signum: int, frame: object) -> None:

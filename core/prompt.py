@@ -109,20 +109,35 @@ def parse_camera(text: str) -> CameraMove:
             raise UsageError(f"camera {move} cannot go {other[0]!r} in {text!r}; use {' or '.join(allowed)}")
         found = direction
     phrase = spec["phrase"].replace("{dir}", found)
-    if speed == 0.5:
-        phrase = "slow, " + phrase
-    elif speed > 1.0:
-        phrase = "fast, " + phrase
+    if move != "static":
+        if speed == 0.5:
+            phrase += ", slow and steady"
+        elif speed > 1.0:
+            phrase += ", fast and energetic"
     return CameraMove(move, found, speed, phrase)
 
 
-def character_phrase(storyboard: Storyboard, shot: Shot) -> str:
-    """'Mara, a woman in a yellow raincoat' for each character the shot names."""
-    out = []
+def _display(name: str) -> str:
+    return name.replace("_", " ").replace("-", " ").title()
+
+
+def with_characters(text: str, storyboard: Storyboard, shot: Shot) -> tuple[str, list[str]]:
+    """Describe each of the shot's characters where the text first names it.
+
+    'Mara walks' becomes 'Mara (a woman in a yellow raincoat) walks'. Returns the text and
+    the characters it does not mention, as 'Mara, a woman in a yellow raincoat'.
+    """
+    missing = []
     for name in shot.characters:
-        ch = storyboard.characters[name]
-        out.append(f"{name.replace('_', ' ').title()}, {ch.description}")
-    return "; ".join(out)
+        desc = storyboard.characters[name].description
+        shown = _display(name)
+        pattern = re.compile(rf"\b{re.escape(shown)}\b", re.IGNORECASE)
+        match = pattern.search(text)
+        if match:
+            text = f"{text[: match.end()]} ({desc}){text[match.end() :]}"
+        else:
+            missing.append(f"{shown}, {desc}")
+    return text, missing
 
 
 def build_prompt(storyboard: Storyboard, shot: Shot, *, max_length: int | None = None) -> ResolvedPrompt:
@@ -137,18 +152,18 @@ def build_prompt(storyboard: Storyboard, shot: Shot, *, max_length: int | None =
         if presets[preset].get("negative"):
             negatives.append(presets[preset]["negative"])
     camera = parse_camera(shot.parts.camera) if shot.parts.camera else None
-    chars = character_phrase(storyboard, shot)
     if shot.prompt:
-        body = [shot.prompt]
-        if chars:
-            body.append(f"Featuring {chars}")
+        text, missing = with_characters(shot.prompt, storyboard, shot)
+        body = [text]
+        if missing:
+            body.append("Featuring " + "; ".join(missing))
         if camera:
             body.append(camera.phrase)
     else:
         p = shot.parts
-        subject = p.subject
-        if chars:
-            subject = f"{subject} ({chars})" if subject else chars
+        subject, missing = with_characters(p.subject, storyboard, shot)
+        if missing:
+            subject = "; ".join(([subject] if subject else []) + missing)
         body = [subject, p.action, p.setting, camera.phrase if camera else "", p.lighting, p.style, p.details]
     pieces.extend(x for x in body if x)
     text = ". ".join(_clean(x) for x in pieces if _clean(x)) + "."

@@ -24,7 +24,9 @@ from typing import Any
 from .errors import UsageError
 from .providers.base import ShotKind
 
-SHOT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Ids are for people ("sc 12A", "plan-séquence"): a letter or digit first, no slashes or
+# control characters. Files are named from a sanitized form (core.batch.safe_name).
+SHOT_ID = re.compile(r"^[^\W_][^\x00-\x1f\x7f/\\]{0,63}$")
 PLATFORM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 PART_NAMES = ("subject", "action", "setting", "camera", "style", "lighting", "details")
 # Transitions INTO the next shot. "cut" is a straight cut; the rest are ffmpeg
@@ -366,7 +368,7 @@ def from_dict(
     for cname, cdata in raw_chars.items():
         where = f"character '{cname}'"
         if not isinstance(cname, str) or not SHOT_ID.match(cname):
-            c.add(where, "name must be letters, digits, '-', '_' or '.', at most 64 characters")
+            c.add(where, "name must start with a letter or digit, with no slashes (at most 64 characters)")
             continue
         if isinstance(cdata, str):
             cdata = {"description": cdata}
@@ -410,6 +412,8 @@ def from_dict(
             c.add(f"deliver[{i}]", f"must be a platform name like 'youtube-shorts', got {_show(plat)}")
         elif plat in deliver:
             c.add(f"deliver[{i}]", f"{plat!r} is listed twice")
+        elif (problem := _unknown_platform(plat)) is not None:
+            c.add(f"deliver[{i}]", problem)
         else:
             deliver.append(plat)
 
@@ -512,11 +516,10 @@ def _shot(
         sid = f"shot{i + 1:02d}"
     sid = str(sid)
     label = f"shot '{sid}' (#{i + 1})"
-    if not SHOT_ID.match(sid):
+    if not SHOT_ID.match(sid) or sid != sid.strip():
         c.add(
             f"{label} id",
-            "must start with a letter or digit and use only letters, digits, '-', '_' or '.' "
-            "(at most 64 characters); it names files",
+            "must start with a letter or digit, with no slashes or control characters (at most 64 characters)",
         )
     c.keys(label, raw, SHOT_FIELDS)
     kind = _kind(c, f"{label} kind", raw.get("kind", d.kind.value)) or d.kind
@@ -689,6 +692,19 @@ def _aspect(c: _Checker, where: str, raw: Any) -> str | None:
         c.add(where, f"must be a ratio like 16:9 or 9:16, got {_show(raw)}")
         return None
     return f"{int(m[1])}:{int(m[2])}"
+
+
+def _unknown_platform(name: str) -> str | None:
+    """None when ``name`` is a platform preset (core.presets) or an alias of one."""
+    try:
+        from .presets import get_preset
+    except ImportError:  # pragma: no cover - a build without the presets module
+        return None
+    try:
+        get_preset(name)
+    except UsageError as exc:
+        return str(exc)
+    return None
 
 
 def _ratio_text(w: int, h: int) -> str:

@@ -341,6 +341,27 @@ def synth_sfx(prompt: str, duration: float, seed: int | None, rate: int = SAMPLE
     return _fade(out, rate, 0.01)
 
 
+def synth_music(duration: float, seed: int | None, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """A quiet music bed: a slow I-V-vi-IV pad with soft attacks, peaking at -12 dBFS."""
+    n = max(1, round(duration * rate))
+    rng = np.random.default_rng(seed)
+    root = 220.0 * 2 ** (int(rng.integers(-3, 4)) / 12)
+    chords = ((0, 4, 7), (7, 11, 14), (9, 12, 16), (5, 9, 12))
+    bar = 2.0 + float(rng.uniform(0, 1))  # seconds per chord
+    out = np.zeros(n)
+    for i in range(int(np.ceil(duration / bar))):
+        start = round(i * bar * rate)
+        seg = np.arange(min(n - start, round((bar + 0.6) * rate))) / rate
+        env = np.minimum(seg / 0.5, 1.0) * np.exp(-np.maximum(seg - bar, 0) / 0.2)
+        for semis in chords[i % 4]:
+            f = root * 2 ** (semis / 12)
+            out[start : start + len(seg)] += env * (
+                np.sin(2 * np.pi * f * seg) + 0.3 * np.sin(4 * np.pi * f * seg)
+            )
+    out = out / max(1e-9, float(np.max(np.abs(out)))) * 0.25
+    return _fade(np.stack([out, out], axis=1), rate, 0.5)
+
+
 def _fade(x: np.ndarray, rate: int, seconds: float) -> np.ndarray:
     k = min(len(x) // 2, round(seconds * rate))
     if k:
@@ -388,7 +409,10 @@ def render_animatic(still: np.ndarray, spec: AnimaticSpec, output: Path) -> Path
     else:
         samples = audio_bed(float(seconds), spec.seed)
     fps = f"{spec.fps.numerator}/{spec.fps.denominator}"
-    with atomic_output(output, overwrite=True) as tmp, tempfile.TemporaryDirectory(dir=output.parent) as wd:
+    with (
+        atomic_output(output, overwrite=True) as tmp,
+        tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.stem}.", suffix=".part.d") as wd,
+    ):
         wav = Path(wd) / "bed.wav"
         write_wav(wav, samples)
         argv = [
@@ -576,7 +600,10 @@ def render_request(request: GenerationRequest, stem: Path) -> Path:
     if request.kind == ShotKind.SOUND_EFFECT:
         out = stem.with_suffix(".wav")
         with atomic_output(out, overwrite=True) as tmp:
-            write_wav(tmp, synth_sfx(request.prompt, request.duration, request.seed))
+            if request.options.get("role") == "music":
+                write_wav(tmp, synth_music(request.duration, request.seed))
+            else:
+                write_wav(tmp, synth_sfx(request.prompt, request.duration, request.seed))
         return out
     note = f"camera: {camera.note()}" if camera else "camera: static"
     if request.kind == ShotKind.IMAGE_TO_VIDEO:

@@ -68,8 +68,8 @@ def test_structured_parts_are_ordered_with_style_characters_and_camera() -> None
     r = build_prompt(sb, sb.shots[0])  # type: ignore[attr-defined]
     noir = known_presets()["film-noir"]
     assert r.text == (
-        f"cinematic, 35mm. {noir['prompt']}. a detective (Mara, a woman in a yellow raincoat). "
-        "lights a cigarette. rainy alley. slow, smooth dolly in toward the subject. neon. steam rising."
+        f"cinematic, 35mm. {noir['prompt']}. a detective; Mara, a woman in a yellow raincoat. "
+        "lights a cigarette. rainy alley. smooth dolly in toward the subject, slow and steady. neon. steam rising."
     )
     assert r.negative == f"blurry, {noir['negative']}"
     assert r.camera is not None and r.camera.note() == "slow dolly in"
@@ -78,8 +78,11 @@ def test_structured_parts_are_ordered_with_style_characters_and_camera() -> None
 def test_raw_prompt_keeps_text_and_adds_camera_and_limit() -> None:
     sb = board(prompt="Mara runs", camera="orbit left", characters=["mara"])
     r = build_prompt(sb, sb.shots[0])  # type: ignore[attr-defined]
+    assert r.text.endswith("Mara (a woman in a yellow raincoat) runs. camera orbits left around the subject.")
+    sb = board(subject="MARA on a bike", camera="static", characters=["mara"])
+    r = build_prompt(sb, sb.shots[0])  # type: ignore[attr-defined]
     assert r.text.endswith(
-        "Mara runs. Featuring Mara, a woman in a yellow raincoat. camera orbits left around the subject."
+        "MARA (a woman in a yellow raincoat) on a bike. locked-off static camera, no camera movement."
     )
     with pytest.raises(UsageError, match=r"shot 's1' \(#1\) prompt: \d+ characters .* allows 20"):
         build_prompt(sb, sb.shots[0], max_length=20)  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ defaults: {provider: local, takes: 2, duration: 2.5}
 characters:
   mara: {description: "a woman in a yellow raincoat"}
 music: {prompt: "soft piano bed", volume_db: -18}
-deliver: [youtube-shorts, instagram-reel]
+deliver: [youtube-shorts, instagram-square]
 shots:
   - id: open
     subject: harbour at dawn
@@ -54,7 +54,7 @@ def test_loads_yaml_with_defaults_and_aliases(tmp_path: Path) -> None:
     assert open_.transition.type == "dissolve" and open_.transition.duration == 0.5
     assert walk.characters == ("mara",) and walk.seed == 7 and walk.audio.music is False
     assert boom.kind is ShotKind.SOUND_EFFECT
-    assert sb.deliver == ("youtube-shorts", "instagram-reel")
+    assert sb.deliver == ("youtube-shorts", "instagram-square")
     assert sb.music is not None and sb.music.volume_db == -18
     # running time: transitions overlap
     assert sb.duration == pytest.approx(2.5 + 3 + 2 - 0.5)
@@ -135,3 +135,10 @@ shots:
         load_storyboard(write(tmp_path, text))
     assert "shot 'a' (#1) transition: 1.5 s is not shorter" in str(err.value)
     assert "shot 'b' (#2) transition: the last shot has no next shot" in str(err.value)
+
+
+def test_platform_cuts_must_be_known_presets(tmp_path: Path) -> None:
+    ok = load_storyboard(write(tmp_path, "deliver: [youtube-shorts, instagram]\nshots: [{id: a, prompt: p}]"))
+    assert ok.deliver == ("youtube-shorts", "instagram")
+    with pytest.raises(StoryboardError, match=r"deliver\[1\]: unknown preset 'myspace'"):
+        load_storyboard(write(tmp_path, "deliver: [tiktok, myspace]\nshots: [{id: a, prompt: p}]"))
