@@ -227,6 +227,13 @@ def prepare_edl(timeline: otio.schema.Timeline, report: ExportReport) -> otio.sc
                 f"{_describe(keep, idx, t)}: written as a dissolve {'from' if idx == 0 else 'to'} black (BL event); "
                 "OTIO's own EDL reader cannot read a transition at the start of a track back"
             )
+    for clip in keep.find_clips():
+        for fx in clip.effects:
+            if isinstance(fx, otio.schema.LinearTimeWarp) and not isinstance(fx, otio.schema.FreezeFrame):
+                report.changed.append(
+                    f"clip {clip.name}: speed x{fx.time_scalar:g} written as an M2 line, but this EDL writer sets "
+                    "the source out to the record length, so readers that check it (OTIO's own) play it at x1"
+                )
     _drop_metadata_note(timeline, report, "EDL")
     return timeline
 

@@ -159,6 +159,12 @@ def test_mixed_rates_are_written_in_timeline_frames_with_a_note(clips):
     assert second.source_range.duration == otio.opentime.RationalTime(24, 24)
     assert second.media_reference.available_range.duration == otio.opentime.RationalTime(25, 25)
     assert any("25.000 fps on a 24.000 fps timeline" in n for n in r.notes)
+    # n frames at 29.97 fps are n * 24 * 1001 / 30000 frames at 24 fps: rounded down, and said so
+    ntsc = clips(duration=1, rate="30000/1001")
+    exact = Fraction(probe(ntsc).video.frame_count * 24 * 1001, 30000)
+    r = build_from_files([a, ntsc], rate=Fraction(24))
+    assert list(video_track(r.timeline).find_clips())[1].source_range.duration.value == int(exact)
+    assert any(f"{float(exact):.3f} timeline frames rounded down to {int(exact)}" in n for n in r.notes)
 
 
 def test_awkward_media_vfr_rotation_sar_10bit(clips):

@@ -33,6 +33,7 @@ def test_edl_keeps_one_video_track_and_lists_every_loss(edit, out):
     assert any("wipeleft" in c and "dissolve" in c for c in report.changed)
     assert sum("BL event" in c for c in report.changed) == 2  # fade in and fade out
     assert " BL " in text and "D 012" in text and "M2 " in text
+    assert any("speed x2 written as an M2 line" in c for c in report.changed)
     events = [line.split() for line in text.splitlines() if line[:3].isdigit()]
     reels = {e[1] for e in events}
     assert all(len(r) <= 8 for r in reels)

@@ -60,3 +60,25 @@ def test_round_trip_keeps_clips_cuts_and_transitions(edit, fmt, out):
 def _covered(track):
     spans = transition_spans(track, 24)
     return {t for a, b in spans for t in range(a, b)}
+
+
+def test_what_is_built_is_what_the_conform_renderer_shows(clips, out):
+    """The build is the renderer's input: every frame outside a transition shows the frame OTIO says."""
+    from click.testing import CliRunner
+
+    from shotline.cli.timeline import timeline_group
+    from tests.mediakit import read_barcodes
+
+    if "render" not in timeline_group.commands:
+        pytest.skip("the conform renderer (shotline timeline render) is not part of this build")
+    paths = [clips(duration=2, rate="24", barcode=True, tone=t) for t in (300, 500, 700)]
+    built = build_from_files(paths, transition=parse_transition("dissolve:0.5"), fade_in=0.25, fade_out=0.5)
+    film = out / "film.otio"
+    export_timeline(built.timeline, film)
+    res = CliRunner().invoke(timeline_group, ["render", str(film), "-o", str(out / "film.mp4")])
+    assert res.exit_code == 0, res.output
+    codes = read_barcodes(out / "film.mp4")
+    assert len(codes) == 120  # 3 x 48 - 2 x 12
+    shown = visible(video_track(built.timeline), 24)
+    assert len(shown) == 120 - 6 - 12 - 2 * 12
+    assert {t: codes[t] for t in shown} == {t: src for t, (_, src) in shown.items()}
