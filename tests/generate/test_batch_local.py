@@ -327,3 +327,60 @@ def test_stop_with_cancel_cancels_the_remote_task(tmp_path: Path) -> None:
     orch.close()
     assert result.outcomes[0].status == "cancelled" and len(prov.cancelled) == 1
     assert events(tmp_path)[-1] == "cancelled"
+
+
+class Counting(Scripted):
+    """Tracks how many tasks are in flight at once (created, not yet finished)."""
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir, {})
+        self.active = 0
+        self.peak = 0
+        self.polls: collections.Counter[str] = collections.Counter()
+
+    def submit(self, request: GenerationRequest) -> str:
+        tid = super().submit(request)
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        return tid
+
+    def poll(self, task_id: str) -> TaskStatus:
+        with self.lock:
+            self.polls[task_id] += 1
+            n = self.polls[task_id]
+        if n < 4:
+            return TaskStatus(task_id, TaskState.RUNNING, n / 4, raw_state="RUNNING")
+        with self.lock:
+            self.active -= 1
+        return super().poll(task_id)
+
+
+def test_per_provider_concurrency_limit(tmp_path: Path) -> None:
+    prov = Counting(tmp_path / "w")
+    sb = from_dict(
+        {
+            "output": {"width": 64, "height": 36, "fps": 12},
+            "shots": [{"id": "x", "prompt": "a boat", "duration": 0.25, "provider": "svc", "takes": 6}],
+        },
+        base_dir=tmp_path,
+    )
+    orch = Orchestrator(
+        tmp_path / "out", providers={"svc": prov}, config=BatchConfig(concurrency=2, poll_interval=0.01)
+    )
+    result = orch.run(orch.plan(sb))
+    orch.close()
+    assert result.ok and len(result.outcomes) == 6
+    assert prov.peak == 2  # never more than the limit, and the limit was used
+
+
+def test_secrets_never_reach_the_ledger_or_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "key_" + "9f3a" * 8
+    monkeypatch.setenv("RUNWAYML_API_SECRET", secret)
+    prov = Scripted(tmp_path / "w", {"submit": [RemoteError(f"HTTP 401: bad token {secret}", status=401)]})
+    o = run_with(tmp_path, prov).outcomes[0]
+    assert o.status == "failed" and "bad token ***" in (o.error or "")
+    raw = (tmp_path / "out" / "ledger.sqlite").read_bytes()
+    wal = tmp_path / "out" / "ledger.sqlite-wal"
+    raw += wal.read_bytes() if wal.exists() else b""
+    assert secret.encode() not in raw

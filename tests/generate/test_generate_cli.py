@@ -159,3 +159,25 @@ def test_ctrl_c_and_sigkill_at_any_point_resume_without_loss_or_duplicates(tmp_p
     db.close()
     leftovers = [p for p in out.rglob("*") if ".part" in p.name]
     assert leftovers == []
+
+
+def test_live_view_table_shows_every_take_with_state_and_elapsed(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from shotline.cli.generate import LiveView
+    from shotline.core.batch import Orchestrator, TakeView
+    from shotline.core.storyboard import load_storyboard
+
+    sb = load_storyboard(write_board(tmp_path, 3))
+    orch = Orchestrator(tmp_path / "o")
+    plans = orch.plan(sb)
+    orch.close()
+    view = LiveView(plans, enabled=False)
+    view.update(TakeView(plans[0].key, "local", "running", time.monotonic() - 2.0, None, "RUNNING 40%"))
+    view.update(TakeView(plans[1].key, "local", "failed", time.monotonic() - 5.0, time.monotonic(), "boom"))
+    console = Console(record=True, width=120)
+    console.print(view._table())
+    text = console.export_text()
+    assert "shot 00" in text and "running" in text and "RUNNING 40%" in text and "2.0 s" in text
+    assert "failed" in text and "boom" in text
+    assert "queued: 1" in text and "running: 1" in text and "failed: 1" in text
