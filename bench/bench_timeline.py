@@ -5,11 +5,12 @@
    ffmpeg command (xfade + acrossfade chain) vs MoviePy 2.x compositing the same
    crossfades; same encoder settings everywhere (x264 veryfast crf 18, AAC 192k 48 kHz).
 2. Smart render: a 10-minute timeline of six long untouched clips with 5 dissolves
-   (320x180, 2 s GOPs, synthesized with x264 ultrafast so the media is cheap to make):
-   ``--smart`` vs ``--no-smart``, and a frame-exactness check of both outputs (frame
-   count, and every frame's burnt-in frame number read back).
+   (640x360 30 fps, 2 s GOPs, synthesized with x264 ultrafast and a barcode strip so the
+   media is cheap to make), once with silent clips (generated shots usually are) and once
+   with sound: ``--smart`` vs ``--no-smart``, and a frame-exactness check of both outputs
+   (frame count, and every frame's burnt-in frame number read back).
 
-``--quick`` shrinks both (6 clips / 30 s; a 2-minute smart timeline) and runs one
+``--only dissolves|smart`` runs one part. ``--quick`` shrinks both (6 clips / 30 s; a 2-minute smart timeline) and runs one
 repetition of MoviePy. Run: ``python bench/bench_timeline.py [--quick] [--reps N]``.
 """
 
@@ -25,6 +26,7 @@ if str(ROOT) not in sys.path:
 import opentimelineio as otio  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    ffmpeg,
     ffmpeg_bin,
     fresh,
     machine,
@@ -181,61 +183,77 @@ def bench_dissolves(args: object, d: Path) -> list[str]:
     return lines
 
 
-def smart_media(d: Path, n: int, seconds: float, rate: int) -> list[Path]:
-    from tests.mediakit import ClipSpec, build_clip
+def barcode_clip(
+    path: Path, seconds: float, rate: int, size: tuple[int, int], audio: bool, tone: float
+) -> Path:
+    """A cheap long clip: testsrc2 with its frame number burnt into the top 16 rows as the
+    12-bit barcode tests/mediakit.py reads back (geq only on that strip), x264 ultrafast."""
+    if path.exists():
+        return path
+    from tests.mediakit import BARCODE_BITS, BARCODE_ROWS
 
-    out = []
-    for i in range(n):
-        p = d / f"long{i:02d}-{seconds:.0f}s.mp4"
-        if not p.exists():
-            spec = ClipSpec(
-                duration=seconds,
-                width=320,
-                height=180,
-                rate=str(rate),
-                barcode=True,
-                gop=2 * rate,
-                tone=300 + 50 * i,
-            )
-            tmp = p.with_name(".tmp-" + p.name)
-            build_clip(tmp, spec)
-            tmp.replace(p)
-        out.append(p)
-    return out
+    w, h = size
+    cell = w // BARCODE_BITS
+    bits = "+".join(
+        f"(gte(X,{i * cell})*lt(X,{(i + 1) * cell})*mod(floor(N/{2**i}),2))" for i in range(BARCODE_BITS)
+    )
+    graph = (
+        f"testsrc2=s={w}x{h}:r={rate}:d={seconds},format=yuv420p,split[a][b];"
+        f"[b]crop={w}:{BARCODE_ROWS}:0:0,geq=lum='255*({bits})':cb=128:cr=128[bar];"
+        "[a][bar]overlay=0:0,format=yuv420p[v]"
+    )
+    args = ["-filter_complex", graph, "-map", "[v]"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=f={tone}:r=48000:d={seconds}", "-map", "0:a", "-c:a", "aac"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-g", str(2 * rate)]
+    tmp = path.with_name(".tmp-" + path.name)
+    ffmpeg(*args, "-movflags", "+faststart", str(tmp))
+    tmp.replace(path)
+    return path
 
 
-def bench_smart(args: object, d: Path) -> list[str]:
+def bench_smart(args: object, d: Path, audio: bool) -> list[str]:
     from shotline.core.probe import probe
     from tests.mediakit import read_barcodes
 
     quick = getattr(args, "quick", False)
     reps = getattr(args, "reps", 3)
-    rate = 30
+    rate, size = 30, (640, 360)
     total = 120.0 if quick else 600.0
     n = 6
     clip_s = total / n
-    media = smart_media(d / "media", n, clip_s + 1.0, rate)
+    tag = "sound" if audio else "silent"
+    media = [
+        barcode_clip(
+            d / "media" / f"long-{tag}-{i}-{clip_s:.0f}s.mp4", clip_s + 1.0, rate, size, audio, 300 + 50 * i
+        )
+        for i in range(n)
+    ]
     tl = dissolve_timeline(media, rate, clip_s, 1.0)
-    otio_path = d / "long.otio"
+    otio_path = d / f"long-{tag}.otio"
     otio.adapters.write_to_file(tl, str(otio_path))
-    out_smart, out_full = d / "smart.mp4", d / "full.mp4"
+    out_smart, out_full = d / f"smart-{tag}.mp4", d / f"full-{tag}.mp4"
     smart = shotline_argv("timeline", "render", str(otio_path), "-o", str(out_smart), "--force")
     full = shotline_argv("timeline", "render", str(otio_path), "-o", str(out_full), "--no-smart", "--force")
     rows = [
         median_time("shotline --no-smart (full re-encode)", lambda: sh(full), reps),
         median_time("shotline --smart (copy + encode edits)", lambda: sh(smart), reps),
     ]
-    title = f"{total / 60:.0f}-minute timeline, {n} long clips 320x180 {rate} fps, {n - 1} dissolves"
+    title = (
+        f"{total / 60:.0f}-minute timeline, {n} long {'clips with sound' if audio else 'silent clips'} "
+        f"{size[0]}x{size[1]} {rate} fps, {n - 1} dissolves of 1 s"
+    )
     print_table(title, rows, baseline="shotline --no-smart (full re-encode)")
     expected_frames = round(total * rate)
     codes_s, codes_f = read_barcodes(out_smart), read_barcodes(out_full)
-    same = codes_s == codes_f
     info = probe(out_smart)
     assert info.video is not None
     check = (
-        f"frames: smart {len(codes_s)}, full {len(codes_f)}, timeline {expected_frames}; "
-        f"frame numbers read back identical: {same}; smart audio {info.audio.sample_rate if info.audio else 0} Hz"
+        f"Frames: smart {len(codes_s)}, full {len(codes_f)}, timeline {expected_frames}; "
+        f"every frame number read back identical in both: {codes_s == codes_f}"
     )
+    if audio:
+        check += f"; audio duration smart {info.duration:.3f} s"
     print(check)
     lines = [f"### {title}", "", "| contender | median s | runs | vs full |", "|---|---|---|---|"]
     base = rows[0].median
@@ -248,6 +266,11 @@ def bench_smart(args: object, d: Path) -> list[str]:
 
 
 def main() -> None:
+    only = None
+    if "--only" in sys.argv:  # --only dissolves|smart: run one part
+        i = sys.argv.index("--only")
+        only = sys.argv[i + 1]
+        del sys.argv[i : i + 2]
     args = parse_args(__doc__)
     d = workdir("timeline")
     print(machine())
@@ -256,9 +279,11 @@ def main() -> None:
         f"Mode: {'--quick' if args.quick else 'full'}, {args.reps} repetitions (median)",
         "",
     ]
-    lines += bench_dissolves(args, d)
-    lines.append("")
-    lines += bench_smart(args, d)
+    if only in (None, "dissolves"):
+        lines += bench_dissolves(args, d) + [""]
+    if only in (None, "smart"):
+        lines += bench_smart(args, d, audio=False) + [""]
+        lines += bench_smart(args, d, audio=True)
     print("\n" + "\n".join(lines))
 
 

@@ -36,6 +36,7 @@ class Span:
     copy: bool
     item: Item | None = None
     segment: gop.Segment | None = None
+    index: gop.FrameIndex | None = None
 
     @property
     def frames(self) -> int:
@@ -119,7 +120,7 @@ def layout(conform: Conform, min_copy: int | None = None) -> tuple[SmartLayout, 
         for seg in gop.split(idx, j0, j1):
             if seg.copy and seg.frames >= min_copy:
                 a = p.start + (seg.start - j0)
-                copies.append(Span(a, a + seg.frames, True, item, seg))
+                copies.append(Span(a, a + seg.frames, True, item, seg, idx))
     spans: list[Span] = []
     pos = 0
     for c in copies:
@@ -151,7 +152,8 @@ def plan_smart(
     first = next(s for s in lay.spans if s.copy)
     assert first.item is not None and first.item.media is not None
     ref_info = first.item.media.info
-    ref_index = gop.index_frames(first.item.media.path)
+    assert first.index is not None
+    ref_index = first.index
     rate = conform.rate
     steps: list[Step] = []
     names: list[str] = []
@@ -160,9 +162,10 @@ def plan_smart(
         name = f"span{i:04d}.mp4"
         names.append(name)
         if span.copy:
-            assert span.item is not None and span.item.media is not None and span.segment is not None
+            assert span.item is not None and span.item.media is not None
+            assert span.segment is not None and span.index is not None
             path = span.item.media.path
-            steps.append(gop.copy_step(path, gop.index_frames(path), span.segment, name))
+            steps.append(gop.copy_step(path, span.index, span.segment, name))
             inputs.append(path)
             continue
         g = build_graph(conform, settings, start=span.start, end=span.end, audio=False, font=font)

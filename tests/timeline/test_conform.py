@@ -238,3 +238,22 @@ def test_plan_is_one_ffmpeg_command_with_one_filter_graph(clips, out):
     assert len(rp.plan.steps) == 1
     args = rp.plan.steps[0].args
     assert args.count("-filter_complex") == 1 and args.count("-i") == 5  # one decoder per clip
+
+
+def test_file_urls_and_timecode_based_available_ranges(clips, out):
+    """A file:// URL (spaces, quotes, unicode escaped) and media whose range starts at 01:00:00:00."""
+    media = clips(duration=1, barcode=True, name="take 1 'ü'.mp4")
+    tl = timeline()
+    hour = 25 * 3600
+    c = otio.schema.Clip(
+        name="tc",
+        media_reference=otio.schema.ExternalReference(
+            target_url=media.resolve().as_uri(), available_range=TR(RT(hour, 25), RT(25, 25))
+        ),
+        source_range=TR(RT(hour + 4, 25), RT(10, 25)),
+    )
+    track(tl).append(c)
+    path, r = render(tl, out)
+    assert "%20" in media.resolve().as_uri()
+    assert read_barcodes(path) == list(range(4, 14))
+    assert r.notes == ()
