@@ -333,6 +333,19 @@ class _Stop(Exception):
     """Raised inside a worker when the batch is stopping."""
 
 
+# Failures after which the remote task still stands (and may have been paid for): the next
+# run polls and downloads it again instead of creating a new one.
+RESUMABLE_FAILURES = frozenset({"TIMEOUT", "POLL", "DOWNLOAD"})
+
+
+class _TaskKept(Exception):
+    """A take failed on our side of a task that exists remotely (see RESUMABLE_FAILURES)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class Orchestrator:
     """Runs TakePlans against providers, recording everything in the ledger (see module docstring)."""
 
@@ -557,6 +570,18 @@ class Orchestrator:
                     led.update(row.id, error=_safe(exc), event="cancel-failed", detail=_safe(exc))
             self._view(plan, "interrupted")
             return self._outcome(plan, row, "interrupted")
+        except _TaskKept as exc:  # the remote task exists (maybe finished): the next run polls it again
+            row = led.update(
+                row.id,
+                status="failed",
+                error=str(exc),
+                failure_code=exc.code,
+                finished_at=time.time(),
+                event="failed",
+                detail=exc.code,
+            )
+            self._view(plan, "failed", str(exc))
+            return self._outcome(plan, row, "failed")
         except Exception as exc:  # a provider bug must not take the whole batch down
             log.debug("take %s failed", plan.label, exc_info=True)
             row = led.update(
@@ -583,17 +608,22 @@ class Orchestrator:
                 return self._uncertain(plan, row)
         attempts_here = 0
         while True:
-            if not row.task_id or row.status in ("queued", "failed", "cancelled", "submitting", "uncertain"):
+            fresh = False
+            resumable = row.status == "failed" and row.failure_code in RESUMABLE_FAILURES and row.task_id
+            if not resumable and (
+                not row.task_id or row.status in ("queued", "failed", "cancelled", "submitting", "uncertain")
+            ):
                 if attempts_here >= self.config.max_attempts:
                     break
                 row = self._submit(plan, provider, row)
                 attempts_here += 1
+                fresh = True
                 if row.status == "uncertain":
                     return self._uncertain(plan, row)
                 if row.status == "failed":
                     break
             assert row.task_id is not None
-            status = self._wait(plan, provider, row)
+            status = self._wait(plan, provider, row, fresh)
             row = led.get(row.id)
             if status.state is TaskState.SUCCEEDED:
                 row = self._download(plan, provider, row, status)
@@ -665,7 +695,9 @@ class Orchestrator:
             self._view(plan, "submitted")
             return row
 
-    def _wait(self, plan: TakePlan, provider: Provider, row: TakeRow) -> TaskStatus:
+    def _wait(self, plan: TakePlan, provider: Provider, row: TakeRow, fresh: bool) -> TaskStatus:
+        """Poll until the task settles. A task just created is first left alone for one interval;
+        one found again after a restart is polled at once."""
         led = self.ledger
         assert row.task_id is not None
         deadline = time.monotonic() + self.config.take_timeout
@@ -673,18 +705,20 @@ class Orchestrator:
         last_state = row.status
         self._view(plan, "running" if row.status == "running" else "submitted")
         retry_after: float | None = None
-        first = True
+        first = not fresh
         while True:
             if not first:
                 self._sleep(self._poll_delay(provider, retry_after))
             first = False
             if time.monotonic() > deadline:
-                raise ProviderError(f"{plan.label}: no result after {self.config.take_timeout:g} s")
+                raise _TaskKept(
+                    "TIMEOUT", f"no result after {self.config.take_timeout:g} s; run again to keep polling"
+                )
             try:
                 status = provider.poll(row.task_id)
             except Exception as exc:
                 if not getattr(exc, "retryable", False) or transient >= self.config.max_transient:
-                    raise
+                    raise _TaskKept("POLL", f"cannot read the task: {_safe(exc)}") from exc
                 self._view(plan, last_state, f"poll retry: {_safe(exc)}")
                 self._sleep(self._backoff(transient, getattr(exc, "retry_after", None)))
                 transient += 1
@@ -720,7 +754,7 @@ class Orchestrator:
                 break
             except Exception as exc:
                 if not getattr(exc, "retryable", False) or transient >= self.config.max_transient:
-                    raise
+                    raise _TaskKept("DOWNLOAD", f"download failed: {_safe(exc)}") from exc
                 self._view(plan, "downloading", f"retry: {_safe(exc)}")
                 self._sleep(self._backoff(transient, getattr(exc, "retry_after", None)))
                 transient += 1
@@ -730,7 +764,7 @@ class Orchestrator:
         digest, size = file_sha256(path), path.stat().st_size
         if size == 0:
             path.unlink(missing_ok=True)
-            raise ProviderError(f"{plan.label}: the service returned an empty file")
+            raise _TaskKept("DOWNLOAD", "the service returned an empty file")
         return led.update(
             row.id,
             status="done",

@@ -384,3 +384,24 @@ def test_secrets_never_reach_the_ledger_or_results(tmp_path: Path, monkeypatch: 
     wal = tmp_path / "out" / "ledger.sqlite-wal"
     raw += wal.read_bytes() if wal.exists() else b""
     assert secret.encode() not in raw
+
+
+def test_failures_after_the_task_exists_resume_the_task_not_a_new_one(tmp_path: Path) -> None:
+    cap = RemoteError("output is over the 4096-byte cap")  # not retryable
+    prov = Scripted(tmp_path / "w", {"fetch": [cap]})
+    first = run_with(tmp_path, prov).outcomes[0]
+    assert first.status == "failed" and "download failed" in (first.error or "")
+    with Ledger(tmp_path / "out" / "ledger.sqlite") as led:
+        assert led.takes()[0].failure_code == "DOWNLOAD"
+    # next run: the same task is read and downloaded again; nothing new is created
+    again = run_with(tmp_path, Scripted(tmp_path / "w", {}))
+    assert again.outcomes[0].status == "done" and again.outcomes[0].task_id == first.task_id
+    assert events(tmp_path).count("created") == 1
+
+    # a poll the service refuses (401) keeps the task too
+    other = tmp_path / "b"
+    prov = Scripted(other / "w", {"poll": [RemoteError("HTTP 401: check your key", status=401)]})
+    o = run_with(other, prov).outcomes[0]
+    assert o.status == "failed" and "cannot read the task" in (o.error or "")
+    prov2 = Scripted(other / "w", {})
+    assert run_with(other, prov2).outcomes[0].status == "done" and prov2.calls["submit"] == 0
