@@ -65,6 +65,13 @@ def _pairs(values: tuple[str, ...], option: str) -> list[tuple[str, Path]]:
 @click.option(
     "--xml/--no-xml", default=True, show_default=True, help="Also write the FCP7 XML fallback beside the job."
 )
+@click.option(
+    "--import-as",
+    type=click.Choice(["auto", "fcp7xml"]),
+    default="auto",
+    show_default=True,
+    help="auto: OTIO on Resolve 18.5+, the XML if that fails or on older versions; fcp7xml: the XML only.",
+)
 @click.option("--force", is_flag=True, help="Overwrite the job (and XML) if they exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--dry-run", is_flag=True, help="Print the job and write nothing.")
@@ -89,6 +96,7 @@ def job_cmd(
     start_render: bool,
     wait: bool,
     xml: bool,
+    import_as: str,
     force: bool,
     as_json: bool,
     dry_run: bool,
@@ -125,6 +133,7 @@ def job_cmd(
         start_render=start_render,
         wait=wait,
         fallback_xml=xml_path,
+        import_as=import_as,
     )
     if dry_run:
         emit_json(job)

@@ -224,10 +224,19 @@ def build_job(
     start_render: bool = False,
     wait: bool = True,
     fallback_xml: Path | None = None,
+    import_as: str = "auto",
     timeout_s: float = 24 * 3600,
 ) -> dict[str, Any]:
-    """The job dict for ``timeline_path``; every file is checked and every path made absolute."""
+    """The job dict for ``timeline_path``; every file is checked and every path made absolute.
+
+    ``import_as`` 'auto' imports the .otio on Resolve 18.5+ and falls back to ``fallback_xml``;
+    'fcp7xml' imports only the XML (which must then be given).
+    """
     timeline_path = Path(timeline_path).resolve()
+    if import_as not in ("auto", "otio", "fcp7xml"):
+        raise UsageError(f"import format {import_as!r}: use auto, otio or fcp7xml")
+    if import_as == "fcp7xml" and fallback_xml is None:
+        raise UsageError("importing as FCP7 XML needs the XML: drop --no-xml")
     facts = read_timeline(timeline_path)
     w, h = width or facts.width, height or facts.height
     if not w or not h:
@@ -256,7 +265,7 @@ def build_job(
         "timeline": {
             "path": str(timeline_path),
             "name": base,
-            "format": "auto",
+            "format": import_as,
             "fallback_xml": str(Path(fallback_xml).resolve()) if fallback_xml else None,
         },
         "project": {

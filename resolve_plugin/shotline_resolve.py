@@ -652,16 +652,24 @@ class Runner:
         return bool(self.project.SetSetting(key, value))
 
     def project_settings(self):
+        """Frame rate and size before the import; never resize a project other timelines depend on."""
         pr = self.job["project"]
+        size = "{}x{}".format(pr["width"], pr["height"])
         wanted = (
             ("timelineFrameRate", pr["frame_rate"]),
             ("timelineResolutionWidth", str(pr["width"])),
             ("timelineResolutionHeight", str(pr["height"])),
         )
-        failed = []
+        shared = (
+            self.report.data["project"]["how"] != "created" and int(self.project.GetTimelineCount() or 0) > 0
+        )
+        failed, kept = [], []
         for key, value in wanted:
             now = self._get_setting(key)
             if _same_setting(key, now, value):
+                continue
+            if shared and key != "timelineFrameRate":
+                kept.append(f"{key} {now}")
                 continue
             if self._set_setting(key, value):
                 self.report.change(f"project setting {key} {now!r} -> {value!r}")
@@ -671,9 +679,16 @@ class Runner:
             hint = " (Resolve locks the frame rate once the project has timelines: use a new project)"
             self.report.step("project settings", "failed", "; ".join(failed) + hint)
             raise Stop()
-        self.report.step(
-            "project settings", "ok", "{} fps, {}x{}".format(pr["frame_rate"], pr["width"], pr["height"])
-        )
+        if kept:
+            self.report.step(
+                "project settings",
+                "warning",
+                "kept {} because other timelines use it; the {} edit is scaled to fit".format(
+                    ", ".join(kept), size
+                ),
+            )
+            return
+        self.report.step("project settings", "ok", "{} fps, {}".format(pr["frame_rate"], size))
 
     def _timeline_names(self):
         names = []

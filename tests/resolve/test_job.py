@@ -134,6 +134,10 @@ def test_cli_job_errors(edit, tmp_path):
     assert r.exit_code == 2 and "unknown preset 'betamax'" in r.output
     r = runner.invoke(cli, ["resolve", "job", str(edit.path), "-o", str(out), "--drx-track", "x=y"])
     assert r.exit_code == 2
+    r = runner.invoke(
+        cli, ["resolve", "job", str(edit.path), "-o", str(out), "--no-xml", "--import-as", "fcp7xml"]
+    )
+    assert r.exit_code == 2 and "needs the XML" in r.output
     assert not out.exists() and not out.with_suffix(".xml").exists()
 
 

@@ -92,7 +92,11 @@ def test_users_project_is_left_alone(version, edit, write_job, run_resolve, tmp_
     assert not run.called("ProjectManager", "DeleteProject")
     changes = run.result["changes"]
     assert any("imported timeline 'Promo Edit'" in c for c in changes)
-    assert any("timelineResolutionWidth" in c for c in changes)  # 1920 -> 160, reported
+    # the project's size serves its other timelines: kept, and said so
+    assert run.project["settings"]["timelineResolutionWidth"] == "1920"
+    assert not any("timelineResolution" in c for c in changes)
+    step = run.step("project settings")
+    assert step["status"] == "warning" and "timelineResolutionWidth 1920" in step["detail"]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -149,6 +153,14 @@ def test_import_returning_none_falls_back_to_fcp7_xml(version, edit, write_job, 
     clips = [i for i in tl["video"][0] if i["kind"] == "clip"]
     assert [(c["name"], c["start"] - tl["start"], c["duration"]) for c in clips] == edit.clips
     assert sum(i["kind"] == "transition" for i in tl["video"][0]) == 1
+
+
+def test_import_as_fcp7_xml_on_request(edit, write_job, run_resolve):
+    job = write_job(edit, import_as="fcp7xml")
+    run = run_resolve(user_world("21.1"), job)
+    assert run.result["ok"] and run.result["timeline"]["format"] == "fcp7xml"
+    paths = [c["args"][0] for c in run.called("MediaPool", "ImportTimelineFromFile")]
+    assert paths == [str(job.with_suffix(".xml"))]
 
 
 @pytest.mark.parametrize("version", ["18.6", "21.1"])
@@ -406,10 +418,18 @@ def test_luts_only_from_resolves_lut_folder(version, edit, tmp_path, write_job, 
 def test_per_shot_and_per_track_grades(edit, tmp_path, drx, write_job, run_resolve):
     hero = tmp_path / "hero.drx"
     hero.write_text(drx.read_text())
+    track = tmp_path / "track.drx"
+    track.write_text(drx.read_text())
     job = write_job(edit, drx=drx, drx_shots={"shot2": hero})
     run = run_resolve(user_world("21.1"), job)
     clips = [i for i in run.timeline("Promo Edit")["video"][0] if i["kind"] == "clip"]
     assert [c["grades"] for c in clips] == [["look.drx"], ["hero.drx"]]
+    # shot beats track beats all; on 18.6 one Timeline call per DRX file, with its items
+    job = write_job(edit, name="j2.json", drx=drx, drx_shots={"shot1": hero}, drx_tracks={1: track})
+    run = run_resolve(user_world("18.6"), job)
+    clips = [i for i in run.timeline("Promo Edit")["video"][0] if i["kind"] == "clip"]
+    assert [c["grades"] for c in clips] == [["hero.drx"], ["track.drx"]]
+    assert len(run.called("Timeline", "ApplyGradeFromDRX")) == 2
 
 
 def test_frame_rate_locked_in_a_project_with_timelines(edit, write_job, run_resolve):
