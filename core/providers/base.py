@@ -121,6 +121,13 @@ class Provider(ABC):
         """
         return None
 
+    def prepare(self, request: GenerationRequest) -> None:  # noqa: B027 - optional
+        """Do the slow, unbilled work of a submit ahead of it: open clients, upload source media.
+
+        Meant to be called before a take is marked ``submitting`` in the ledger, so that a
+        crash during an upload does not leave a create in doubt. ``submit`` works without it.
+        """
+
     def cancel(self, task_id: str) -> None:  # noqa: B027 - optional for services without cancel
         """Cancel a remote task where the service allows it."""
 

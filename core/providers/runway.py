@@ -74,6 +74,7 @@ ENDPOINTS: dict[ShotKind, str] = {
 # Bigger files go through an ephemeral upload (200 MB cap, same page).
 DATA_URI_LIMIT = {"image": 5 * 1024**2, "video": 16 * 1024**2, "audio": 16 * 1024**2}
 UPLOAD_LIMIT = 200 * 1024**2
+UPLOAD_REUSE_S = 23 * 3600  # runway:// URIs are valid for 24 h [DOC skills rw-integrate-uploads]
 
 # Credits per second of output [DOC runwayml/skills rw-api-reference; may lag live pricing].
 CREDITS_PER_SECOND = {
@@ -176,24 +177,31 @@ def _flatten(tp: Any) -> list[Any]:
     return [tp]
 
 
-def _field_docs(cls: type) -> dict[str, str]:
-    """Attribute docstrings (the string right after an annotated field) of a TypedDict class."""
+def _field_docs(module: Any) -> dict[str, dict[str, str]]:
+    """Attribute docstrings (the string right after an annotated field), per TypedDict class.
+
+    The module's source is parsed once: asking ``inspect`` class by class re-reads the
+    whole file each time, which made the catalog take seconds.
+    """
     try:
-        tree = ast.parse(inspect.getsource(cls))
+        tree = ast.parse(inspect.getsource(module))
     except (OSError, TypeError, SyntaxError):
         return {}
-    docs: dict[str, str] = {}
-    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-    for node, nxt in zip(body, body[1:]):
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(nxt, ast.Expr)
-            and isinstance(nxt.value, ast.Constant)
-            and isinstance(nxt.value.value, str)
-        ):
-            docs[node.target.id] = " ".join(nxt.value.value.split())
-    return docs
+    out: dict[str, dict[str, str]] = {}
+    for cls in tree.body:
+        if not isinstance(cls, ast.ClassDef):
+            continue
+        docs = out.setdefault(cls.name, {})
+        for node, nxt in zip(cls.body, cls.body[1:]):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(nxt, ast.Expr)
+                and isinstance(nxt.value, ast.Constant)
+                and isinstance(nxt.value.value, str)
+            ):
+                docs[node.target.id] = " ".join(nxt.value.value.split())
+    return out
 
 
 _RANGE = re.compile(r"(?:from|between)\s+(\d+)\s+(?:to|and)\s+(\d+)")
@@ -238,9 +246,10 @@ def catalog() -> dict[ShotKind, dict[str, ModelSpec]]:
         union = getattr(module, union_name)
         variants = [v for v in _flatten(union) if isinstance(v, type)] or [union]
         models: dict[str, ModelSpec] = {}
+        module_docs = _field_docs(module)
         for cls in variants:
             hints = typing.get_type_hints(cls, include_extras=True)
-            docs = _field_docs(cls)
+            docs = module_docs.get(cls.__name__, {})
             total = bool(getattr(cls, "__total__", True))
             fields = {n: _field_spec(n, t, docs.get(n, ""), total) for n, t in hints.items()}
             model_field = fields.get("model")
@@ -306,6 +315,11 @@ class RunwayProvider(Provider):
         self.timeout = timeout
         self.create_attempts = create_attempts
         self._client: runwayml.RunwayML | None = None
+        self._media: dict[
+            tuple[str, int, int], tuple[str, float]
+        ] = {}  # (path, size, mtime) -> (runway://, when)
+        if env_key(ENV_KEY):
+            _ = self.client  # build it now (no I/O), so a submit is only the POST itself
 
     def __repr__(self) -> str:
         return f"RunwayProvider(base_url={self.base_url!r})"
@@ -369,6 +383,10 @@ class RunwayProvider(Provider):
             rate = CREDITS_PER_SECOND.get(request.model, UNKNOWN_VIDEO_RATE)
         seconds = request.duration if "duration" in spec.fields else max(request.duration, 1.0)
         return float(math.ceil(seconds)) * rate
+
+    def prepare(self, request: GenerationRequest) -> None:
+        """Open the client and upload the source media now, outside the create's window of doubt."""
+        self._arguments(request, resolve_media=True)
 
     def submit(self, request: GenerationRequest) -> str:
         spec = self.spec(request)
@@ -551,6 +569,17 @@ class RunwayProvider(Provider):
         path = Path(path)
         if not path.is_file():
             raise UsageError(f"{where}: {path}: no such file")
+        st = path.stat()
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        cached = self._media.get(key)
+        if cached is not None and time.time() - cached[1] < UPLOAD_REUSE_S:
+            return cached[0]
+        uri = self._resolve_media(path, kind, where)
+        if uri.startswith("runway://"):  # uploads are worth keeping; data URIs are cheap to rebuild
+            self._media[key] = (uri, time.time())
+        return uri
+
+    def _resolve_media(self, path: Path, kind: str, where: str) -> str:
         size = path.stat().st_size
         mime = mimetypes.guess_type(path.name)[0] or f"{kind}/octet-stream"
         encoded = 4 * math.ceil(size / 3) + len(f"data:{mime};base64,")

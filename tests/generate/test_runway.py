@@ -264,3 +264,17 @@ def test_missing_key_is_a_clear_error(runway_server: LocalServer, monkeypatch: p
 def test_plain_http_is_refused_by_default(runway_server: LocalServer) -> None:
     with pytest.raises(UsageError, match="only https"):
         RunwayProvider(base_url=runway_server.url)
+
+
+def test_prepare_uploads_once_before_the_create(runway_server: LocalServer, tmp_path: Path) -> None:
+    video = tmp_path / "plate.mp4"
+    video.write_bytes(b"\0" * (17 * 1024 * 1024))
+    p = provider(runway_server)
+    r = req(ShotKind.VIDEO_TO_VIDEO, "aleph2", source_video=video)
+    p.prepare(r)  # the upload happens here, before the take is marked "submitting"
+    assert len(runway_server.seen("POST", r"^/v1/uploads$")) == 1
+    assert not runway_server.seen("POST", r"^/v1/video_to_video$")
+    p.submit(r)
+    p.submit(req(ShotKind.VIDEO_TO_VIDEO, "aleph2", source_video=video, take=2))
+    assert len(runway_server.seen("POST", r"^/v1/uploads$")) == 1  # the runway:// URI is reused
+    assert len(runway_server.seen("POST", r"^/v1/video_to_video$")) == 2

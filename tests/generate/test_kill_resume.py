@@ -1,0 +1,169 @@
+"""Kill the generate process with SIGKILL at random moments, run it again, and audit.
+
+A 30-take Runway batch runs in a subprocess (the real orchestrator, the real runwayml
+SDK) against the local Runway stand-in in this process. It is SIGKILLed at least 20
+times at random points (submitting, polling, downloading, writing the ledger), then run
+to the end. Afterwards: every take finished exactly once, no request was created twice
+on the server, the ledger agrees with the server and the files, and every file's
+checksum is right.
+
+Runway has no idempotency key and no way to list tasks, so a kill that lands between
+"the create reached Runway" and "the ledger recorded its id" cannot be resolved by the
+program: such a take is held as ``uncertain`` (never re-created on its own). The test
+then does what docs/providers.md tells a user to do: look at the service (here, the
+stand-in's own records) and re-run with --retry-uncertain only if nothing was created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from shotline.core.ledger import Ledger
+from tests.generate.servers.base import LocalServer
+from tests.generate.servers.fixtures import RUNWAY_KEY
+from tests.generate.servers.runway import RunwayApp
+
+ROOT = Path(__file__).resolve().parents[2]
+TAKES = 30
+KILLS = 20
+
+
+def spawn(url: str, outdir: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "RUNWAYML_API_SECRET": RUNWAY_KEY, "PYTHONPATH": str(ROOT)}
+    env.pop("RUNWAYML_BASE_URL", None)
+    cmd = [
+        sys.executable,
+        "-m",
+        "tests.generate.servers.driver",
+        url,
+        str(outdir),
+        "--shots",
+        "10",
+        "--takes",
+        "3",
+        "--concurrency",
+        "3",
+        "--poll",
+        "0.03",
+        *extra,
+    ]
+    return subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(url: str, outdir: Path, *extra: str) -> dict:
+    proc = spawn(url, outdir, *extra)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-2000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_sigkill_anywhere_then_resume(tmp_path: Path) -> None:
+    rng = random.Random(3)  # a fixed schedule; the exact kill instants still vary run to run
+    outdir = tmp_path / "project"
+    app = RunwayApp(RUNWAY_KEY, queue_s=0.05, render_s=0.25)
+    with LocalServer(app) as server:
+        kills = 0
+        # A zygote process loads everything once and forks a fresh batch process per round;
+        # each round's process is SIGKILLed at a random moment of its run.
+        zyg = spawn(server.url, outdir, "--zygote")
+        assert zyg.stdin is not None and zyg.stdout is not None
+        assert zyg.stdout.readline().strip() == "loaded"
+        try:
+            while kills < KILLS:
+                zyg.stdin.write("go\n")
+                zyg.stdin.flush()
+                pid, ready = 0, False
+                while not pid:  # the child may say "ready" before its parent says "pid"
+                    line = zyg.stdout.readline()
+                    assert line, "the zygote died"
+                    if line.startswith("pid "):
+                        pid = int(line.split()[1])
+                    ready = ready or line.strip() == "ready"
+                if rng.random() < 0.15:
+                    time.sleep(rng.uniform(0.0, 0.03))  # during start-up: ledger opening, first submits
+                else:
+                    while not ready:
+                        line = zyg.stdout.readline()
+                        assert line, "the zygote died"
+                        ready = line.strip() == "ready" or line.startswith("{")
+                    time.sleep(rng.uniform(0.02, 0.8))
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                lines = []
+                while not (line := zyg.stdout.readline()).startswith("exited"):
+                    lines.append(line)
+                if line.split()[2] == str(signal.SIGKILL):  # waitpid status: killed by SIGKILL
+                    kills += 1
+        finally:
+            zyg.stdin.close()
+            zyg.wait(timeout=30)
+        assert kills >= KILLS
+
+        result = finish(server.url, outdir)
+        ledger = Ledger(outdir / "ledger.sqlite")
+        rows = ledger.takes()
+        prompts = {r.id: json.loads(r.request_json)["prompt"] for r in rows}
+
+        # Takes held as uncertain: consult the "dashboard" (the stand-in's records) as a user
+        # would. A task that exists is adopted into the ledger (re-polled, not re-created);
+        # for the rest nothing reached the service, so --retry-uncertain submits them anew.
+        held = [r for r in rows if r.status == "uncertain"]
+        adopted = 0
+        for r in held:
+            existing = app.by_prompt().get(prompts[r.id], [])
+            assert len(existing) <= 1
+            if existing:
+                ledger.update(
+                    r.id,
+                    status="submitted",
+                    task_id=existing[0].id,
+                    event="adopted",
+                    detail="found on the service's dashboard",
+                )
+                adopted += 1
+        if held:
+            result = finish(server.url, outdir, "--retry-uncertain")
+        rows = ledger.takes()
+        events = {r.id: [e.event for e in ledger.events(r.id)] for r in rows}
+        ledger.close()
+        tasks_by_prompt = app.by_prompt()
+
+    # -- audit -----------------------------------------------------------------------
+    print(f"{kills} kills, {len(held)} takes held as uncertain ({adopted} adopted), {len(app.tasks)} tasks")
+    assert result["statuses"] == ["done"] * TAKES
+    assert len(rows) == TAKES and len({(r.shot_id, r.take) for r in rows}) == TAKES
+    # No request was ever created twice on the server, and every task belongs to a take.
+    assert max(app.creates.values()) == 1, app.creates.most_common(3)
+    assert len(app.tasks) == TAKES
+    ledger_tasks = [r.task_id for r in rows]
+    assert len(set(ledger_tasks)) == TAKES  # one remote task per take
+    for r in rows:
+        assert r.status == "done", (r.shot_id, r.take, r.status, r.error)
+        task = app.tasks[r.task_id or ""]  # the ledger's task exists on the server ...
+        assert task.body["promptText"] == prompts[r.id]  # ... and is this take's
+        assert [t.id for t in tasks_by_prompt[prompts[r.id]]] == [r.task_id]  # exactly once
+        data = (outdir / (r.output_path or "")).read_bytes()
+        assert len(data) == r.bytes
+        assert hashlib.sha256(data).hexdigest() == r.checksum == task.sha
+        assert events[r.id][-1] == "done" and events[r.id].count("done") == 1
+    # One file per take, no partial downloads or temp files left behind.
+    files = [p for p in (outdir / "shots").rglob("*") if p.is_file()]
+    assert sorted(p.suffix for p in files) == [".mp4"] * TAKES
