@@ -27,8 +27,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# The main job, offline: the bundled storyboard through every stage with the local provider.
 demo: install
-	$(BIN)/python examples/demo.py $(DEMO_OUT)
+	$(BIN)/shotline produce examples/storyboard.yaml -o $(DEMO_OUT)
+	@echo "open $(DEMO_OUT)/report.html to see every shot, take, score and deliverable"
 
 lint: install-dev
 	$(BIN)/ruff check $(CODE) tests bench examples
