@@ -106,10 +106,18 @@ def job_cmd(
     TIMELINE is a .otio (ideally written with `shotline timeline --for resolve`).
     Run the job from Resolve's Workspace > Scripts > Shotline Import Job, or from a
     terminal against Resolve Studio. The script writes JOB.result.json beside the job.
+    The job's path is also noted in shotline's config folder, so the script can find
+    it where Resolve allows no dialog (the free edition from 19.1 on).
     """
     from shotline.core.errors import UsageError
     from shotline.core.runner import check_output
-    from shotline.resolve_plugin.job import build_job, result_path, write_fcp7_xml, write_job
+    from shotline.resolve_plugin.job import (
+        build_job,
+        remember_job,
+        result_path,
+        write_fcp7_xml,
+        write_job,
+    )
 
     tracks = []
     for key, path in _pairs(drx_track, "--drx-track"):
@@ -144,6 +152,7 @@ def job_cmd(
         check_output(xml_path, [timeline], force)
         write_fcp7_xml(Path(job["timeline"]["path"]), xml_path, overwrite=force)
     write_job(job, output, overwrite=force)
+    remember_job(output)
     summary = {
         "job": str(output),
         "fallback_xml": str(xml_path) if xml_path else None,

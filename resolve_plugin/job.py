@@ -315,6 +315,16 @@ def write_job(job: Mapping[str, Any], output: Path, overwrite: bool = False) -> 
     return Path(output)
 
 
+def remember_job(job_path: Path) -> Path:
+    """Note ``job_path`` where the script looks when it cannot open its dialog (free Resolve 19.1+)."""
+    pointer = Path(script.last_job_pointer())
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pointer.with_name(pointer.name + ".tmp")
+    tmp.write_text(str(Path(job_path).resolve()) + "\n", encoding="utf-8")
+    tmp.replace(pointer)
+    return pointer
+
+
 def result_path(job_path: Path) -> Path:
     """Where the script writes its result: ``<job>.result.json`` beside the job."""
     return Path(script.Report(str(job_path)).path())

@@ -1265,11 +1265,15 @@ def find_resolve(env):
 
 
 def ask_for_job(env):
-    """A small UIManager dialog to pick a job file; None when cancelled or the UI is unavailable."""
+    """A small UIManager dialog to pick a job file.
+
+    Returns ``(path or None, shown)``: ``shown`` is False where Resolve refuses script
+    windows (the free edition from 19.1 on) or there is no UI at all.
+    """
     fusion = env.get("fusion") or env.get("app")
     bmd = env.get("bmd")
     if fusion is None or bmd is None:
-        return None
+        return None, False
     try:
         ui = fusion.UIManager
         ui = ui() if callable(ui) else ui
@@ -1290,9 +1294,9 @@ def ask_for_job(env):
             ),
         )
     except Exception:  # free Resolve 19.1+ refuses script UIs
-        return None
+        return None, False
     if win is None:
-        return None
+        return None, False
     chosen = {"path": None}
 
     def on_run(ev):
@@ -1308,14 +1312,36 @@ def ask_for_job(env):
     win.Show()
     dispatcher.RunLoop()
     win.Hide()
-    return chosen["path"]
+    return chosen["path"], True
+
+
+def last_job_pointer():
+    """The file where ``shotline resolve job`` notes the last job it wrote (read when no UI can ask)."""
+    if sys.platform.startswith("win") and os.environ.get("APPDATA"):
+        base = os.environ["APPDATA"]
+    else:
+        base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "shotline", "resolve-last-job.txt")
+
+
+def _last_job():
+    try:
+        with open(last_job_pointer(), encoding="utf-8") as fh:
+            path = fh.read().strip()
+    except OSError:
+        return None
+    return path if path and os.path.isfile(path) else None
 
 
 def main(argv, env):
     args = [a for a in argv[1:] if a]
     job_path = args[0] if args else os.environ.get("SHOTLINE_RESOLVE_JOB")
     if not job_path:
-        job_path = ask_for_job(env)
+        job_path, shown = ask_for_job(env)
+        if not job_path and not shown:
+            job_path = _last_job()
+            if job_path:
+                say("no window can open here; using the last job shotline wrote: " + job_path)
     if not job_path:
         say(
             "no job file: run 'shotline resolve job TIMELINE -o job.json', then run this script with the "

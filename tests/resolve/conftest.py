@@ -117,6 +117,14 @@ def make_edit(
     return Edit(path, rate, list(media), clips, transitions)
 
 
+@pytest.fixture(autouse=True)
+def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """shotline's config folder (where `resolve job` notes the last job) inside the test's tmp."""
+    home = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    return home
+
+
 @pytest.fixture
 def edit(clips: ClipFactory, tmp_path: Path) -> Edit:
     """Two 2 s shots at 24 fps cut 36 + 30 frames with a 12-frame dissolve (handles on both sides)."""

@@ -97,7 +97,7 @@ def test_validate_job_lists_every_problem():
     assert validate_job([]) == ["job: must be an object, got list"]
 
 
-def test_cli_job_writes_job_and_xml(edit, drx, tmp_path):
+def test_cli_job_writes_job_and_xml(edit, drx, tmp_path, config_home):
     out = tmp_path / "job.json"
     runner = CliRunner()
     args = ["resolve", "job", str(edit.path), "-o", str(out), "--preset", "youtube", "--preset", "tiktok"]
@@ -112,6 +112,7 @@ def test_cli_job_writes_job_and_xml(edit, drx, tmp_path):
     assert job["grades"]["shots"] == {"shot2": str(drx)}
     xml = out.with_suffix(".xml")
     assert job["timeline"]["fallback_xml"] == str(xml)
+    assert (config_home / "shotline" / "resolve-last-job.txt").read_text().strip() == str(out.resolve())
     assert len(read_fcp7(str(xml), Fraction(24))[0]["clips"]) == 2
 
     # a second run refuses to overwrite either file, and leaves both as they were

@@ -481,6 +481,21 @@ def test_menu_without_a_job_degrades_to_a_message(ui, run_resolve):
     assert not [c for c in run.state["calls"] if c["class"] not in ("UIDispatcher",)]
 
 
+def test_free_19_1_menu_uses_the_last_job_shotline_wrote(edit, write_job, run_resolve, config_home):
+    from shotline.resolve_plugin.job import remember_job
+
+    job = write_job(edit)
+    pointer = remember_job(job)
+    assert pointer.is_relative_to(config_home)
+    run = run_resolve({"version": "19.1", "studio": False, "ui": "refused"}, None)
+    assert "using the last job shotline wrote" in run.stdout
+    assert [t["name"] for t in run.project["timelines"]] == ["Promo Edit"]
+
+    # a dialog the user cancels is a "no", not a reason to pick a job for them
+    run = run_resolve({"version": "19.1", "ui": "answer", "ui_answer": ""}, None)
+    assert "no job file" in run.stdout and run.project["timelines"] == []
+
+
 def test_env_var_names_the_job(edit, write_job, run_resolve):
     job = write_job(edit)
     env = dict(os.environ, SHOTLINE_RESOLVE_JOB=str(job))
@@ -510,7 +525,9 @@ def built_job(clips, tmp_path_factory):
     r = runner.invoke(cli, [*build, "-o", str(edit_path)])
     assert r.exit_code == 0, r.output
     job = folder / "job.json"
-    r = runner.invoke(cli, ["resolve", "job", str(edit_path), "--preset", "instagram", "-o", str(job)])
+    with pytest.MonkeyPatch.context() as mp:  # module scope: the autouse config fixture is not active yet
+        mp.setenv("XDG_CONFIG_HOME", str(folder / "config"))
+        r = runner.invoke(cli, ["resolve", "job", str(edit_path), "--preset", "instagram", "-o", str(job)])
     assert r.exit_code == 0, r.output
     return edit_path, job, [a, b]
 
