@@ -203,9 +203,13 @@ def barcode_clip(
         "[a][bar]overlay=0:0,format=yuv420p[v]"
     )
     args = ["-filter_complex", graph, "-map", "[v]"]
-    if audio:
-        args += ["-f", "lavfi", "-i", f"sine=f={tone}:r=48000:d={seconds}", "-map", "0:a", "-c:a", "aac"]
     args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-g", str(2 * rate)]
+    if audio:  # the silent clip's video stream-copied, plus a tone
+        silent = barcode_clip(
+            path.with_name(path.name.replace("sound", "silent")), seconds, rate, size, False, tone
+        )
+        args = ["-i", str(silent), "-f", "lavfi", "-i", f"sine=f={tone}:r=48000:d={seconds}"]
+        args += ["-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest"]
     tmp = path.with_name(".tmp-" + path.name)
     ffmpeg(*args, "-movflags", "+faststart", str(tmp))
     tmp.replace(path)
@@ -248,9 +252,12 @@ def bench_smart(args: object, d: Path, audio: bool) -> list[str]:
     codes_s, codes_f = read_barcodes(out_smart), read_barcodes(out_full)
     info = probe(out_smart)
     assert info.video is not None
+    both = [(a, b) for a, b in zip(codes_s, codes_f) if a is not None and b is not None]
+    blends = len(codes_s) - len(both)
+    differ = sum(a != b for a, b in both)
     check = (
-        f"Frames: smart {len(codes_s)}, full {len(codes_f)}, timeline {expected_frames}; "
-        f"every frame number read back identical in both: {codes_s == codes_f}"
+        f"Frames: smart {len(codes_s)}, full {len(codes_f)}, timeline {expected_frames}; frame numbers "
+        f"read back from {len(both)} frames (the other {blends} are dissolve blends): {differ} differ"
     )
     if audio:
         check += f"; audio duration smart {info.duration:.3f} s"
