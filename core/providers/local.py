@@ -253,31 +253,67 @@ def apply_look(image: np.ndarray, look: dict[str, Any] | None) -> np.ndarray:
 
 
 class Warper:
-    """Samples output frames from a canvas with an affine camera, bilinear, at float precision."""
+    """Samples output frames from a canvas with an affine camera, bilinear, at float precision.
+
+    Coordinates stay in float64 (a 0.01 px step is kept, not rounded away). Without roll
+    the warp is separable, so rows are blended first and columns second, about three
+    times less work than the general path that gathers four neighbours per pixel.
+    """
 
     def __init__(self, canvas: np.ndarray, width: int, height: int) -> None:
-        self.canvas = np.ascontiguousarray(canvas, dtype=np.float32)
         self.ch, self.cw = canvas.shape[:2]
+        # one edge pixel of padding right and below: x0 + 1 and y0 + 1 always exist
+        padded = np.pad(np.asarray(canvas, dtype=np.float32), ((0, 1), (0, 1), (0, 0)), mode="edge")
+        self.canvas = np.ascontiguousarray(padded)
+        self.stride = self.cw + 1
         self.flat = self.canvas.reshape(-1, 3)
         self.width, self.height = width, height
-        self.u = (np.arange(width, dtype=np.float64) - (width - 1) / 2)[None, :]
-        self.v = (np.arange(height, dtype=np.float64) - (height - 1) / 2)[:, None]
+        self.u = np.arange(width, dtype=np.float64) - (width - 1) / 2
+        self.v = np.arange(height, dtype=np.float64) - (height - 1) / 2
 
     def frame(self, tx: float, ty: float, zoom: float, angle: float) -> np.ndarray:
+        if angle == 0.0:
+            return self._separable(tx, ty, zoom)
+        return self._general(tx, ty, zoom, angle)
+
+    def _centre(self, tx: float, ty: float) -> tuple[float, float]:
+        return (self.cw - 1) / 2 + tx, (self.ch - 1) / 2 + ty
+
+    def _separable(self, tx: float, ty: float, zoom: float) -> np.ndarray:
+        cx, cy = self._centre(tx, ty)
+        x = np.clip(cx + self.u / zoom, 0, self.cw - 1)
+        y = np.clip(cy + self.v / zoom, 0, self.ch - 1)
+        x0, y0 = x.astype(np.int64), y.astype(np.int64)
+        fx = (x - x0).astype(np.float32)[None, :, None]
+        fy = (y - y0).astype(np.float32)[:, None, None]
+        top, bottom = self.canvas[y0], self.canvas[y0 + 1]
+        rows = top + (bottom - top) * fy
+        left, right = rows[:, x0], rows[:, x0 + 1]
+        out = left + (right - left) * fx
+        return _to_uint8(out)
+
+    def _general(self, tx: float, ty: float, zoom: float, angle: float) -> np.ndarray:
         c, s = math.cos(angle) / zoom, math.sin(angle) / zoom
-        cx, cy = (self.cw - 1) / 2 + tx, (self.ch - 1) / 2 + ty
-        x = np.clip(cx + c * self.u - s * self.v, 0, self.cw - 1.0001)
-        y = np.clip(cy + s * self.u + c * self.v, 0, self.ch - 1.0001)
-        x0 = x.astype(np.int64)
-        y0 = y.astype(np.int64)
+        cx, cy = self._centre(tx, ty)
+        u, v = self.u[None, :], self.v[:, None]
+        x = np.clip(cx + c * u - s * v, 0, self.cw - 1)
+        y = np.clip(cy + s * u + c * v, 0, self.ch - 1)
+        x0, y0 = x.astype(np.int64), y.astype(np.int64)
         fx = (x - x0).astype(np.float32)[..., None]
         fy = (y - y0).astype(np.float32)[..., None]
-        idx = y0 * self.cw + x0
+        idx = y0 * self.stride + x0
         f = self.flat
-        top = f[idx] + (f[idx + 1] - f[idx]) * fx
-        bot = f[idx + self.cw] + (f[idx + self.cw + 1] - f[idx + self.cw]) * fx
-        out = top + (bot - top) * fy
-        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        a, b = f[idx], f[idx + 1]
+        top = a + (b - a) * fx
+        a, b = f[idx + self.stride], f[idx + self.stride + 1]
+        bottom = a + (b - a) * fx
+        return _to_uint8(top + (bottom - top) * fy)
+
+
+def _to_uint8(x: np.ndarray) -> np.ndarray:
+    x += 0.5
+    np.clip(x, 0, 255, out=x)
+    return x.astype(np.uint8)
 
 
 # ----------------------------------------------------------------------------- sound

@@ -228,3 +228,12 @@ def test_validation_before_any_render(tmp_path: Path) -> None:
     tid = prov.submit(request())
     assert prov.find_task(request()) == tid
     assert prov.poll("local-unknown").state is TaskState.FAILED
+
+
+def test_separable_fast_path_equals_the_general_warp() -> None:
+    canvas = cover(texture(4), round(W * MARGIN), round(H * MARGIN))
+    warp = Warper(canvas, W, H)
+    for tx, ty, z in ((0.0, 0.0, 1.0), (3.37, -2.11, 1.0), (-9.5, 4.25, 1.23), (12.0, 6.0, 0.8)):
+        fast = warp.frame(tx, ty, z, 0.0)
+        slow = warp._general(tx, ty, z, 0.0)
+        assert np.abs(fast.astype(int) - slow.astype(int)).max() <= 1
