@@ -35,11 +35,16 @@ if str(ROOT) not in sys.path:  # let "python bench/x.py" import bench.common
 @dataclass
 class Timing:
     name: str
-    runs: list[float] = field(default_factory=list)
+    runs: list[float] = field(default_factory=list)  # wall-clock seconds
+    cpu: list[float] = field(default_factory=list)  # CPU seconds (this process + its children)
 
     @property
     def median(self) -> float:
         return statistics.median(self.runs) if self.runs else float("nan")
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu) if self.cpu else float("nan")
 
     @property
     def spread(self) -> str:
@@ -54,10 +59,19 @@ def median_time(name: str, fn: Callable[[], object], reps: int = 3, warmup: bool
         fn()
     t = Timing(name)
     for _ in range(max(1, reps)):
+        c0 = _cpu()
         start = time.perf_counter()
         fn()
         t.runs.append(time.perf_counter() - start)
+        t.cpu.append(_cpu() - c0)
     return t
+
+
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its waited-for children. On a shared,
+    overloaded machine wall time includes waiting for a core; CPU time does not."""
+    u = os.times()
+    return u.user + u.system + u.children_user + u.children_system
 
 
 def ffmpeg_bin() -> str:
@@ -179,9 +193,11 @@ def machine() -> str:
     from shotline.core.ffmpeg import find_ffmpeg
 
     ff = find_ffmpeg()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     return (
         f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
-        f"ffmpeg {ff.version} ({ff.source}), {platform.system()} {platform.release()}"
+        f"ffmpeg {ff.version} ({ff.source}), {platform.system()} {platform.release()}, "
+        f"load average now {load}"
     )
 
 
@@ -189,12 +205,19 @@ def print_table(title: str, rows: Sequence[Timing], baseline: str | None = None)
     """Print medians and the ratio of each row against ``baseline`` (a row name)."""
     base = next((r for r in rows if r.name == baseline), None)
     print(f"\n## {title}")
-    print(f"{'contender':<44} {'median s':>10} {'runs (min-max)':>16} {'vs ' + (baseline or '-'):>22}")
+    print(f"{'contender':<40} {'wall s':>8} {'(min-max)':>14} {'ratio':>7} {'cpu s':>8} {'ratio':>7}")
     for r in rows:
-        ratio = ""
+        wr = cr = ""
         if base is not None and base.median > 0 and r.runs:
-            ratio = f"{r.median / base.median:.2f}x"
-        print(f"{r.name:<44} {r.median:>10.3f} {r.spread:>16} {ratio:>22}")
+            wr = f"{r.median / base.median:.2f}x"
+        if base is not None and base.cpu_median > 0 and r.cpu:
+            cr = f"{r.cpu_median / base.cpu_median:.2f}x"
+        print(f"{r.name:<40} {r.median:>8.3f} {r.spread:>14} {wr:>7} {r.cpu_median:>8.3f} {cr:>7}")
+    if base is not None:
+        print(
+            f"(ratios against: {base.name}; medians of {len(base.runs)} runs; load average at the end: "
+            f"{', '.join(f'{x:.1f}' for x in os.getloadavg())})"
+        )
     sys.stdout.flush()
 
 
