@@ -98,3 +98,16 @@ def test_cli_render_json_dry_run_and_missing_error(clips, out, tmp_path):
     assert isinstance(bad.exception, TimelineError) and bad.exception.exit_code == 7
     assert "lost shot" in str(bad.exception)
     assert not (out / "m.mp4").exists()
+
+
+def test_fcpxml_renders_its_cuts(clips, out, tmp_path):
+    """FCPXML through its adapter plugin (which keeps no transitions, so a plain cut here)."""
+    a = clips(duration=2, barcode=True, name="shotA.mp4")
+    b = clips(duration=2, barcode=True, tone=880, name="shotB.mp4")
+    tl = timeline(name="fcpx")
+    track(tl).extend([clip(a, 2, 20, media_frames=50), clip(b, 5, 20, media_frames=50)])
+    src = tmp_path / "cut.fcpxml"
+    otio.adapters.write_to_file(tl, str(src))
+    r = render_timeline(src, out / "fcpx.mp4", smart=False)
+    assert r.frames == 40
+    assert read_barcodes(out / "fcpx.mp4") == list(range(2, 22)) + list(range(5, 25))
