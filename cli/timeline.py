@@ -258,6 +258,7 @@ def _build_storyboard(
     "--for", "for_app", type=click.Choice(["resolve"]), help="Write the shape this application imports."
 )
 @click.option("--strict", is_flag=True, help="Fail instead of writing when the format would drop anything.")
+@click.option("--rate", "in_rate", help="Frame rate of an EDL input (EDLs carry none; OTIO assumes 24).")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def export_cmd(
@@ -266,6 +267,7 @@ def export_cmd(
     output: Path,
     for_app: str | None,
     strict: bool,
+    in_rate: str | None,
     force: bool,
     as_json: bool,
 ) -> None:
@@ -279,7 +281,8 @@ def export_cmd(
     from shotline.otio_adapters.export import export_timeline, format_for, prepare, read_timeline
 
     f = format_for(fmt, output)
-    tl = read_timeline(timeline)
+    rate = _parse_rate(in_rate)
+    tl = read_timeline(timeline, rate=float(rate) if rate else None)
     if strict:
         _, preview = prepare(tl, f, for_resolve=for_app == "resolve")
         if preview.dropped:

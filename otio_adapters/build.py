@@ -217,10 +217,20 @@ def _plan_offline(shot: Shot, index: int, rate: Fraction, notes: list[str]) -> _
     return _Planned(shot, None, name, rate, rate, Fraction(0), used, record)
 
 
-def _plan_shot(shot: Shot, index: int, rate: Fraction, notes: list[str]) -> _Planned:
+def _probe_once(path: Path, cache: dict[Path, MediaInfo]) -> MediaInfo:
+    """Probing walks every packet; a shot list that reuses a file pays for it once."""
+    key = Path(path)
+    if key not in cache:
+        cache[key] = probe(key)
+    return cache[key]
+
+
+def _plan_shot(
+    shot: Shot, index: int, rate: Fraction, notes: list[str], cache: dict[Path, MediaInfo]
+) -> _Planned:
     if shot.path is None:
         return _plan_offline(shot, index, rate, notes)
-    info = probe(shot.path)
+    info = _probe_once(shot.path, cache)
     if info.video is None:
         raise MediaError(shot.path, "has no video stream; give it as an audio bed, not a shot")
     name = shot.name or Path(shot.path).stem
@@ -368,8 +378,9 @@ def build_timeline(
         cuts = list(transitions)
         if len(cuts) != len(shots) - 1:
             raise UsageError(f"{len(shots)} shots need {len(shots) - 1} transitions, got {len(cuts)}")
+    cache: dict[Path, MediaInfo] = {}
     if rate is None:
-        infos = [probe(s.path) for s in shots if s.path is not None]
+        infos = [_probe_once(s.path, cache) for s in shots if s.path is not None]
         rates = [i.video.rate for i in infos if i.video is not None and not i.video.vfr]
         rates = rates or [i.video.rate for i in infos if i.video is not None]
         if not rates:
@@ -377,7 +388,7 @@ def build_timeline(
         rate = rates[0]
     if rate <= 0:
         raise UsageError(f"timeline rate {rate} must be positive")
-    planned = [_plan_shot(s, i, rate, notes) for i, s in enumerate(shots)]
+    planned = [_plan_shot(s, i, rate, notes, cache) for i, s in enumerate(shots)]
 
     # transition frames around each cut: trans[i] sits between shot i and i + 1
     trans_frames: list[tuple[int, int] | None] = []
@@ -457,7 +468,7 @@ def build_timeline(
                 name=p.name, media_reference=media_reference(p.info, p.media_rate), source_range=src
             )
             aclip.effects.extend(_effects(p.shot))
-            aclip.metadata[NAMESPACE] = {"shot": i + 1}
+            aclip.metadata[NAMESPACE] = dict(meta)
             audio_track.append(aclip)
         else:
             audio_track.append(

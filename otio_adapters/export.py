@@ -89,8 +89,13 @@ def format_for(name: str | None, output: Path | None = None) -> Format:
     raise UsageError(f"{output}: cannot tell the format from the name; give -f {'|'.join(FORMATS)}")
 
 
-def read_timeline(path: Path | str, extract_to: Path | None = None) -> otio.schema.Timeline:
-    """Read any file OTIO has an adapter for; a clear TimelineError when it cannot."""
+def read_timeline(
+    path: Path | str, extract_to: Path | None = None, rate: float | None = None
+) -> otio.schema.Timeline:
+    """Read any file OTIO has an adapter for; a clear TimelineError when it cannot.
+
+    An EDL carries no frame rate: give ``rate`` (OTIO's reader otherwise assumes 24).
+    """
     p = Path(path)
     if not p.exists():
         raise TimelineError(f"{p}: no such file")
@@ -100,6 +105,8 @@ def read_timeline(path: Path | str, extract_to: Path | None = None) -> otio.sche
     if p.suffix.lower() == ".otioz" and extract_to is not None:
         Path(extract_to).mkdir(parents=True, exist_ok=True)
         kwargs["extract_to_directory"] = str(extract_to)
+    if p.suffix.lower() == ".edl" and rate:
+        kwargs["rate"] = float(rate)
     try:
         result = otio.adapters.read_from_file(str(p), **kwargs)
     except otio.exceptions.NoKnownAdapterForExtensionError:
@@ -234,6 +241,10 @@ def prepare_edl(timeline: otio.schema.Timeline, report: ExportReport) -> otio.sc
                     f"clip {clip.name}: speed x{fx.time_scalar:g} written as an M2 line, but this EDL writer sets "
                     "the source out to the record length, so readers that check it (OTIO's own) play it at x1"
                 )
+    rate = _timeline_rate(timeline)
+    report.changed.append(
+        f"the EDL holds no frame rate: read it at {rate:g} fps (otioconvert -a rate={rate:g}; OTIO assumes 24)"
+    )
     _drop_metadata_note(timeline, report, "EDL")
     return timeline
 
@@ -264,6 +275,14 @@ def prepare_fcp7(timeline: otio.schema.Timeline, report: ExportReport) -> otio.s
 
 
 def prepare_fcpxml(timeline: otio.schema.Timeline, report: ExportReport) -> otio.schema.Timeline:
+    rate = _timeline_rate(timeline)
+    if abs(rate - round(rate)) > 1e-6:
+        # measured: otio-fcpx-xml-adapter 1.0 turns 30000/1001 into 29 (int) when it writes
+        # offsets and when it reads them, so every cut would land in the wrong place
+        raise TimelineError(
+            f"FCPXML at {rate:.3f} fps: the FCPXML adapter rounds fractional rates to whole numbers "
+            "and would misplace every cut; export fcp7 or otio for this timeline"
+        )
     for track in timeline.tracks:
         for idx, t in _transitions(track):
             report.dropped.append(
@@ -436,6 +455,8 @@ def export_timeline(
                 fix_aaf_sequence_lengths(tmp)
             else:
                 text = otio.adapters.write_to_string(tl, adapter_name=f.adapter, **kwargs)
+                if f.name == "edl":
+                    text = _with_fcm(text)
                 if for_resolve and f.name == "otio":
                     _check_resolve(text, output)
                 tmp.write_text(text, encoding="utf-8")
@@ -456,6 +477,16 @@ def _check_resolve(text: str, output: Path) -> None:
     problems = resolve_problems(text)
     if problems:
         raise TimelineError(f"{output}: Resolve would refuse this timeline silently: " + "; ".join(problems))
+
+
+def _with_fcm(text: str) -> str:
+    """Add the CMX frame-code-mode line the writer leaves out, matching the timecodes it wrote."""
+    events = [ln for ln in text.splitlines() if ln[:3].isdigit()]
+    drop = any(";" in ln for ln in events)
+    fcm = "FCM: DROP FRAME" if drop else "FCM: NON-DROP FRAME"
+    lines = text.splitlines(keepends=True)
+    at = 2 if lines and lines[0].startswith("TITLE:") else 0
+    return "".join(lines[:at] + [fcm + "\n"] + lines[at:])
 
 
 def fix_aaf_sequence_lengths(path: Path) -> None:

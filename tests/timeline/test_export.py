@@ -145,3 +145,14 @@ def test_format_names_and_suffixes(tmp_path):
         format_for("mov")
     with pytest.raises(UsageError, match="cannot tell the format"):
         format_for(None, tmp_path / "a.txt")
+
+
+@pytest.mark.parametrize("fmt", ["edl", "fcp7", "otio"])
+def test_offline_clips_are_exported_and_named_in_the_report(clips, out, fmt):
+    a = clips(duration=1, rate="24")
+    tl = build_timeline([Shot(a), Shot(None, name="not generated yet", duration=1.0)]).timeline
+    report = export_timeline(tl, out / f"film.{fmt if fmt != 'fcp7' else 'xml'}", fmt)
+    assert any("without media" in c and "not generated yet" in c for c in report.changed)
+    back = read_timeline(report.output)
+    assert [c.name for c in video_track(back).find_clips()][-1].replace(" ", "").upper().startswith("NOTGEN")
+    assert back.duration().rescaled_to(24).value == 48

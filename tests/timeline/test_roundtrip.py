@@ -5,47 +5,60 @@ from __future__ import annotations
 import opentimelineio as otio
 import pytest
 
+from shotline.core.errors import TimelineError
 from shotline.otio_adapters.build import build_from_files, parse_transition
 from shotline.otio_adapters.export import FORMATS, export_timeline, read_timeline
 from tests.timeline import media_name, transition_spans, video_track, visible
 
+RATES = {"24": 24.0, "25": 25.0, "30000/1001": 30000 / 1001}
 
-@pytest.fixture(scope="module")
-def edit(tmp_path_factory):
+
+@pytest.fixture(scope="module", params=list(RATES))
+def edit(request, tmp_path_factory):
     from tests.mediakit import ClipFactory
 
     clips = ClipFactory(tmp_path_factory.mktemp("rt-clips"))
+    rate = request.param
     paths = [
-        clips(duration=2, rate="24", tone=440),
-        clips(duration=1.5, rate="24", tone=550, name="second shot.mp4"),
-        clips(duration=2, rate="24", tone=660),
+        clips(duration=2, rate=rate, tone=440),
+        clips(duration=1.5, rate=rate, tone=550, name="second shot.mp4"),
+        clips(duration=2, rate=rate, tone=660),
     ]
-    return build_from_files(paths, transition=parse_transition("dissolve:0.5")).timeline
+    return build_from_files(paths, transition=parse_transition("dissolve:0.5")).timeline, RATES[rate]
 
 
 @pytest.mark.parametrize("fmt", ["otio", "otioz", "edl", "fcp7", "fcpxml", "aaf"])
 def test_round_trip_keeps_clips_cuts_and_transitions(edit, fmt, out):
+    edit, rate = edit
     target = out / f"film{FORMATS[fmt].suffix}"
+    if fmt == "fcpxml" and rate != round(rate):
+        with pytest.raises(TimelineError, match="would misplace every cut"):
+            export_timeline(edit, target, fmt)
+        assert not target.exists()
+        return
     report = export_timeline(edit, target, fmt)
-    back = read_timeline(target, extract_to=out / "extracted" if fmt == "otioz" else None)
+    back = read_timeline(target, extract_to=out / "extracted" if fmt == "otioz" else None, rate=rate)
     a, b = video_track(edit), video_track(back)
     # OTIO's EDL reader takes a dissolve's incoming media from the outgoing clip's
     # "FROM CLIP" comment; the EDL names its clips right, so compare those there
     by = "name" if fmt == "edl" else "media"
     key = media_name if by == "media" else (lambda c: c.name)
     assert [key(c) for c in b.find_clips()] == [key(c) for c in a.find_clips()]
-    assert back.duration().rescaled_to(24) == edit.duration()
+    assert back.duration().rescaled_to(rate).value == pytest.approx(edit.duration().value)
     # every frame outside a transition shows the same source frame of the same clip
-    seen_a, seen_b = visible(a, 24, by), visible(b, 24, by)
+    seen_a, seen_b = visible(a, rate, by), visible(b, rate, by)
     common = set(seen_a) & set(seen_b)
-    assert len(common) >= back.duration().value - 24
+    assert len(common) >= edit.duration().value - 2 * round(rate / 2)
     assert {t: seen_b[t] for t in common} == {t: seen_a[t] for t in common}
+    spans = transition_spans(a, rate)
+    if rate == 24:
+        assert spans == [(36, 48), (60, 72)]  # 48 + 36 + 48 frames, two 12-frame dissolves
     if fmt == "fcpxml":
         # this writer drops transitions; the export says so, one line each, and keeps the cut centred
-        assert transition_spans(b, 24) == []
+        assert transition_spans(b, rate) == []
         assert sum("drops transitions" in d for d in report.dropped) == 4  # 2 picture + 2 sound
     else:
-        assert transition_spans(b, 24) == transition_spans(a, 24) == [(36, 48), (60, 72)]
+        assert transition_spans(b, rate) == spans and len(spans) == 2
         kinds = {t.transition_type for t in b if isinstance(t, otio.schema.Transition)}
         assert kinds == {otio.schema.TransitionTypes.SMPTE_Dissolve}
     if fmt in ("otio", "otioz"):
@@ -54,12 +67,11 @@ def test_round_trip_keeps_clips_cuts_and_transitions(edit, fmt, out):
         assert [c.metadata["shotline"]["shot"] for c in b.find_clips()] == [1, 2, 3]
     if fmt in ("fcp7", "aaf"):
         audio = back.audio_tracks()
-        assert audio and audio[0].duration().rescaled_to(24) == edit.duration()
-
-
-def _covered(track):
-    spans = transition_spans(track, 24)
-    return {t for a, b in spans for t in range(a, b)}
+        assert audio and audio[0].duration().rescaled_to(rate).value == pytest.approx(edit.duration().value)
+    if fmt == "edl":
+        assert any(f"read it at {rate:g} fps" in c for c in report.changed)
+        fcm = "FCM: DROP FRAME" if rate != round(rate) else "FCM: NON-DROP FRAME"
+        assert fcm in target.read_text()
 
 
 def test_what_is_built_is_what_the_conform_renderer_shows(clips, out):

@@ -44,6 +44,14 @@ def test_build_from_clips_then_export(runner, clips, out):
     assert res.exit_code == 0, res.output
     assert "dropped: audio track" in res.output and "wrote" in res.output
     assert "D 012" in (out / "film.edl").read_text()
+    # and back: an EDL carries no rate, so it is given
+    res = runner.invoke(
+        cli,
+        ["timeline", "export", str(out / "film.edl"), "--rate", "24", "-o", str(out / "back.otio"), "--json"],
+    )
+    assert res.exit_code == 0, res.output
+    back = otio.adapters.read_from_file(str(out / "back.otio"))
+    assert back.duration() == otio.opentime.RationalTime(84, 24)
 
 
 def test_build_json_speed_and_freeze(runner, clips, out):
