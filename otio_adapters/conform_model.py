@@ -578,19 +578,15 @@ def _check_handles(tracks: list[Track], notes: list[str]) -> None:
             lo = min(it.media_at(s), it.media_at(e - 1))
             hi = max(it.media_at(s), it.media_at(e - 1))
             dur = it.media.duration
-            frame = 1 / it.rate
-            if lo < -frame / 2:
+            where = f"clip '{it.name}' on track '{t.name}'"
+            if lo < -Fraction(1, 10**5):
                 notes.append(
-                    f"clip '{it.name}' on track '{t.name}' needs {float(-lo):.3f} s of media before the "
-                    "start of its file; the first frame is held"
+                    f"{where} needs {float(-lo):.3f} s of media before its file starts; the first frame is held"
                 )
-            if hi > dur - frame / 2 + Fraction(1, 10**6) and hi - dur >= -frame / 2:
-                over = hi + frame - dur
-                if over > frame / 2:
-                    notes.append(
-                        f"clip '{it.name}' on track '{t.name}' needs {float(over):.3f} s of media after the "
-                        "end of its file; the last frame is held"
-                    )
+            if hi >= dur + Fraction(1, 10**5):
+                notes.append(
+                    f"{where} needs {float(hi - dur):.3f} s of media after its file ends; the last frame is held"
+                )
 
 
 XFADE_NAMES = frozenset(

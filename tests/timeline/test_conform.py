@@ -257,3 +257,15 @@ def test_file_urls_and_timecode_based_available_ranges(clips, out):
     assert "%20" in media.resolve().as_uri()
     assert read_barcodes(path) == list(range(4, 14))
     assert r.notes == ()
+
+
+def test_dissolve_without_handles_holds_frames_and_says_so(clips, out):
+    a = clips(duration=1, barcode=True, audio=None)
+    tl = timeline()
+    track(tl).extend([clip(a, 5, 20, name="A"), dissolve(3, 3), clip(a, 0, 10, name="B")])
+    path, r = render(tl, out)
+    codes = read_barcodes(path)
+    assert len(codes) == r.frames == 30
+    assert codes[:17] == list(range(5, 22)) and codes[23:] == list(range(3, 10))
+    assert any("'A'" in n and "after its file ends" in n for n in r.notes)
+    assert any("'B'" in n and "0.120 s of media before its file starts" in n for n in r.notes)
