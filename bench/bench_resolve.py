@@ -16,6 +16,7 @@ absolute figures. Usage: ``python bench/bench_resolve.py [--quick] [--reps N]``.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from fractions import Fraction
@@ -121,7 +122,8 @@ def main() -> None:
             fresh(job)
             fresh(job.with_suffix(".xml"))
             argv = shotline_argv("resolve", "job", str(timeline), "--preset", "youtube", "--preset", "tiktok")
-            subprocess.run([*argv, "--render", "-o", str(job)], check=True, capture_output=True)
+            env = dict(os.environ, XDG_CONFIG_HOME=str(work / "config"))  # keep the user's config alone
+            subprocess.run([*argv, "--render", "-o", str(job)], check=True, capture_output=True, env=env)
 
         def run_script(job: Path = job) -> None:
             data = json.loads(job.read_text())
