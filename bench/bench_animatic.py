@@ -17,9 +17,7 @@ intended per-frame motion. Reported: the largest and RMS error in pixels, and "s
 
 from __future__ import annotations
 
-import resource
 import sys
-from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -27,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Timing, ffmpeg, machine, median_time, parse_args, print_table, workdir
+from bench.common import ROOT, ffmpeg, machine, median_time, parse_args, print_table, workdir
 
 W, H, FPS = 640, 360, 24
 
@@ -59,26 +57,6 @@ def smoothness(path: Path, intended: np.ndarray) -> tuple[float, float, int, int
     err = np.abs(measured - intended[:n])
     stalls = int(np.sum((np.abs(measured) < 0.05) & (np.abs(intended[:n]) >= 0.2)))
     return float(err.max()), float(np.sqrt(np.mean(err**2))), stalls, len(frames)
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process and its finished children (ffmpeg), user + system."""
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def timed(name: str, fn: Callable[[], object], reps: int) -> tuple[Timing, Timing]:
-    """Wall-clock and CPU timings of ``fn``; on a shared machine the CPU figure is the steadier one."""
-    cpu = Timing(name)
-    state = {"c": 0.0}
-
-    def run() -> None:
-        state["c"] = cpu_seconds()
-        fn()
-        cpu.runs.append(cpu_seconds() - state["c"])
-
-    return median_time(name, run, reps), cpu
 
 
 def main() -> None:
@@ -124,7 +102,10 @@ def main() -> None:
             str(outs["ffmpeg zoompan"]),
         )  # fmt: skip
 
-    pairs = [timed("shotline local provider", ours, args.reps), timed("ffmpeg zoompan", zoompan, args.reps)]
+    timings = [
+        median_time("shotline local provider", ours, args.reps),
+        median_time("ffmpeg zoompan", zoompan, args.reps),
+    ]
     if not args.no_moviepy:
         from moviepy import ImageClip
 
@@ -146,12 +127,11 @@ def main() -> None:
                 ffmpeg_params=["-crf", "20"], audio=False, logger=None,
             )  # fmt: skip
 
-        pairs.append(timed("moviepy 2.x crop", moviepy_run, args.reps))
+        timings.append(median_time("moviepy 2.x crop", moviepy_run, args.reps))
 
     print(f"# machine: {machine()}")
     print(f"# {frames} frames {W}x{H} at {FPS} fps, slow pan right ({a * 2:.1f} px in all)")
-    print_table("wall-clock render time", [w for w, _ in pairs], baseline="ffmpeg zoompan")
-    print_table("CPU time (this process + ffmpeg children)", [c for _, c in pairs], baseline="ffmpeg zoompan")
+    print_table("render time, wall clock and CPU (this process + ffmpeg)", timings, baseline="ffmpeg zoompan")
     print("\n## smoothness: measured minus intended per-frame motion")
     print(f"{'contender':<28} {'max err px':>10} {'rms err px':>10} {'stalls':>7} {'frames':>7}")
     for name, out in outs.items():

@@ -266,6 +266,9 @@ class BatchConfig:
     max_transient: int = 8  # transient failures in a row before a take is failed
     max_attempts: int = 2  # remote tasks per take per run (a retryable task failure gets one more)
     take_timeout: float = 3600.0
+    max_retry_after: float = (
+        900.0  # a service asking for a longer pause (a daily quota) ends the take for now
+    )
     cancel_on_interrupt: bool = False
     retry_uncertain: bool = False
     budget: float | None = None
@@ -538,7 +541,7 @@ class Orchestrator:
             base = provider.capabilities().poll_interval
         j = self.config.poll_jitter
         delay = base * (1 + random.uniform(-j, j))
-        return max(delay, retry_after or 0.0)
+        return max(delay, min(retry_after or 0.0, self.config.max_retry_after))
 
     # -- one take
 
@@ -681,6 +684,16 @@ class Orchestrator:
                         return led.update(row.id, status="submitted", task_id=found, event="found")
                     return led.update(row.id, status="uncertain", error=_safe(exc), event="uncertain")
                 retryable = bool(getattr(exc, "retryable", False))
+                wait_for = getattr(exc, "retry_after", None)
+                if retryable and wait_for is not None and wait_for > self.config.max_retry_after:
+                    return led.update(
+                        row.id,
+                        status="failed",
+                        error=f"{_safe(exc)}; the service asks to wait {wait_for:.0f} s, run again later",
+                        failure_code="RETRY_LATER",
+                        finished_at=time.time(),
+                        event="submit-failed",
+                    )
                 if retryable and transient < self.config.max_transient:
                     # the service refused before acting (429, 503, no connection): nothing was created
                     led.update(row.id, status="queued", error=_safe(exc), event="retry", detail=_safe(exc))

@@ -405,3 +405,12 @@ def test_failures_after_the_task_exists_resume_the_task_not_a_new_one(tmp_path: 
     assert o.status == "failed" and "cannot read the task" in (o.error or "")
     prov2 = Scripted(other / "w", {})
     assert run_with(other, prov2).outcomes[0].status == "done" and prov2.calls["submit"] == 0
+
+
+def test_a_quota_pause_longer_than_allowed_ends_the_take_for_now(tmp_path: Path) -> None:
+    quota = RemoteError("HTTP 429: daily limit", status=429, retryable=True, retry_after=3600.0)
+    prov = Scripted(tmp_path / "w", {"submit": [quota]})
+    o = run_with(tmp_path, prov, max_retry_after=60.0).outcomes[0]
+    assert o.status == "failed" and "wait 3600 s, run again later" in (o.error or "")
+    assert prov.calls["submit"] == 1
+    assert run_with(tmp_path, Scripted(tmp_path / "w", {})).outcomes[0].status == "done"
