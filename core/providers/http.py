@@ -23,6 +23,7 @@ import ipaddress
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -150,8 +151,38 @@ def api_base(url: str, *, allow_http_loopback: bool) -> str:
         raise UsageError(str(exc)) from None
 
 
+SECRET_ENVS = (
+    "RUNWAYML_API_SECRET",
+    "OPENAI_API_KEY",
+    "LUMAAI_API_KEY",
+    "KLINGAI_ACCESS_KEY",
+    "KLINGAI_SECRET_KEY",
+    "KLING_ACCESS_KEY",
+    "KLING_SECRET_KEY",
+    "FAL_KEY",
+)
+_TOKEN_LIKE = re.compile(r"(Bearer|Key)\s+\S+|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def redact(text: str) -> str:
+    """``text`` with every configured API key, bearer token and JWT replaced by ***.
+
+    Applied to anything a service sends back before it can reach an error, a log or the
+    ledger: a misbehaving proxy may echo our headers into its error page.
+    """
+    for name in SECRET_ENVS:
+        value = os.environ.get(name, "").strip()
+        if len(value) >= 6:
+            text = text.replace(value, "***")
+    return _TOKEN_LIKE.sub("***", text)
+
+
 def error_message(response: httpx.Response) -> str:
-    """The service's own explanation from a JSON error body, without echoing request data."""
+    """The service's own explanation from an error body, redacted (see ``redact``)."""
+    return redact(_error_message(response))
+
+
+def _error_message(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:

@@ -34,7 +34,7 @@ import httpx
 
 from ..errors import ProviderError, UsageError
 from .base import Capabilities, GenerationRequest, ShotKind, TaskState, TaskStatus
-from .http import HttpProvider, RemoteError, env_key, image_data
+from .http import HttpProvider, RemoteError, env_key, image_data, redact
 
 ACCESS_ENVS = ("KLINGAI_ACCESS_KEY", "KLING_ACCESS_KEY")
 SECRET_ENVS = ("KLINGAI_SECRET_KEY", "KLING_SECRET_KEY")
@@ -160,8 +160,6 @@ class KlingProvider(HttpProvider):
             )
         if len(request.prompt) > 2500 or len(request.negative_prompt or "") > 2500:
             raise UsageError(f"{where}: prompts are limited to 2500 characters")
-        if request.seed is not None:
-            raise UsageError(f"{where}: kling takes no seed")
         body: dict[str, Any] = {
             "model_name": request.model,
             "prompt": request.prompt,
@@ -246,7 +244,7 @@ class KlingProvider(HttpProvider):
             progress=1.0 if state is TaskState.SUCCEEDED else None,
             output_urls=urls if state is TaskState.SUCCEEDED else (),
             cost=cost,
-            failure=data.get("task_status_msg") or None,
+            failure=redact(str(data.get("task_status_msg") or "")) or None,
             raw_state=raw,
         )
 
@@ -254,9 +252,8 @@ class KlingProvider(HttpProvider):
         """A Kling call; a non-zero envelope ``code`` on a 200 is an error too."""
         body = self.api.json(self.api.request(method, path, create=create, json=json))
         if body.get("code") not in (0, None):
-            raise RemoteError(
-                f"kling: code {body.get('code')}: {body.get('message', '')}", code=str(body.get("code"))
-            )
+            message = redact(f"kling: code {body.get('code')}: {body.get('message', '')}")
+            raise RemoteError(message, code=str(body.get("code")))
         return body
 
     def classify_error(self, response: httpx.Response, err: RemoteError) -> RemoteError:

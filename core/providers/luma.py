@@ -20,11 +20,14 @@ Contract:
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ..errors import ProviderError, UsageError
 from .base import Capabilities, GenerationRequest, ShotKind, TaskState, TaskStatus
-from .http import HttpProvider, RemoteError, check_url, env_key
+from .http import HttpProvider, RemoteError, check_url, env_key, redact
+
+log = logging.getLogger("shotline.providers.luma")
 
 ENV_KEY = "LUMAAI_API_KEY"
 MODELS = ("ray-2", "ray-flash-2")
@@ -94,8 +97,8 @@ class LumaProvider(HttpProvider):
             raise UsageError(
                 f"{where}: ratio {request.ratio} is not offered; choose one of: {', '.join(ASPECTS)}"
             )
-        if request.negative_prompt or request.seed is not None:
-            raise UsageError(f"{where}: luma takes no negative prompt and no seed")
+        if request.negative_prompt:
+            log.info("%s: Luma takes no negative prompt; it is left out", where)
         body: dict[str, Any] = {
             "model": request.model,
             "prompt": request.prompt,
@@ -163,7 +166,7 @@ class LumaProvider(HttpProvider):
             state=state,
             progress=1.0 if state is TaskState.SUCCEEDED else None,
             output_urls=(video,) if state is TaskState.SUCCEEDED and isinstance(video, str) else (),
-            failure=gen.get("failure_reason"),
+            failure=redact(str(gen["failure_reason"])) if gen.get("failure_reason") else None,
             raw_state=raw,
         )
 

@@ -51,6 +51,7 @@ from .http import (
     env_key,
     fetch_with_refresh,
     parse_retry_after,
+    redact,
 )
 
 log = logging.getLogger("shotline.providers.runway")
@@ -283,6 +284,10 @@ def pick_ratio(requested: str, allowed: tuple[Any, ...]) -> str | None:
     return None
 
 
+def _dropped(where: str, what: str) -> None:
+    log.info("%s: this model takes no %s; it is left out", where, what)
+
+
 def _media_type(path: Path) -> str:
     mime = mimetypes.guess_type(path.name)[0] or ""
     return mime.split("/", 1)[0] if mime else "application"
@@ -425,13 +430,14 @@ class RunwayProvider(Provider):
         if isinstance(cost_obj, dict):
             credits = cost_obj.get("credits")
         failure_code = getattr(task, "failure_code", None)
+        failure = getattr(task, "failure", None)
         return TaskStatus(
             task_id=task_id,
             state=state,
             progress=1.0 if state is TaskState.SUCCEEDED else getattr(task, "progress", None),
             output_urls=tuple(str(u) for u in (getattr(task, "output", None) or ())),
             cost=float(credits) if credits is not None and state.terminal else None,
-            failure=getattr(task, "failure", None),
+            failure=redact(str(failure)) if failure else None,
             failure_code=failure_code,
             retryable=bool(failure_code and str(failure_code).startswith(RETRYABLE_FAILURES)),
             raw_state=raw,
@@ -472,9 +478,10 @@ class RunwayProvider(Provider):
                 raise UsageError(f"{where}: prompt is longer than {limit} characters (UTF-16 units)")
             args["prompt_text"] = request.prompt
         if request.negative_prompt:
-            if "negative_prompt" not in f:
-                raise UsageError(f"{where}: this model takes no negative prompt")
-            args["negative_prompt"] = request.negative_prompt
+            if "negative_prompt" in f:
+                args["negative_prompt"] = request.negative_prompt
+            else:  # a storyboard-wide negative prompt must not block models that lack the field
+                _dropped(where, "negative prompt")
         if "ratio" in f and request.ratio:
             rf = f["ratio"]
             ratio = pick_ratio(request.ratio, rf.choices) if rf.choices else request.ratio
@@ -486,11 +493,12 @@ class RunwayProvider(Provider):
         if "duration" in f:
             args["duration"] = self._duration(request, f["duration"], where)
         if request.seed is not None:
-            if "seed" not in f:
-                raise UsageError(f"{where}: this model takes no seed")
             if not 0 <= request.seed <= SEED_MAX:
                 raise UsageError(f"{where}: seed must be between 0 and {SEED_MAX}")
-            args["seed"] = request.seed
+            if "seed" in f:
+                args["seed"] = request.seed
+            else:
+                _dropped(where, "seed")
 
         if request.kind is ShotKind.CHARACTER_PERFORMANCE:
             char = request.source_image or request.options.get("character_video")
@@ -509,9 +517,9 @@ class RunwayProvider(Provider):
                 if "video_uri" not in f:
                     raise UsageError(f"{where}: this model takes no source video")
                 args["video_uri"] = media(request.source_video, "video")
-        if request.reference_images:
-            if "reference_images" not in f:
-                raise UsageError(f"{where}: this model takes no reference images")
+        if request.reference_images and "reference_images" not in f:
+            _dropped(where, "reference images")  # characters still reach it through the prompt
+        elif request.reference_images:
             args["reference_images"] = [
                 {"uri": media(p, "image"), "tag": re.sub(r"[^A-Za-z0-9_]", "_", p.stem)[:16] or "ref"}
                 for p in request.reference_images
@@ -605,7 +613,7 @@ class RunwayProvider(Provider):
             status = exc.status_code
             body = exc.body
             detail = body.get("error") if isinstance(body, dict) else None
-            detail = detail if isinstance(detail, str) else exc.response.reason_phrase
+            detail = redact(detail) if isinstance(detail, str) else exc.response.reason_phrase
             retry_after = parse_retry_after(exc.response.headers)
             retryable = status in (408, 409, 429) or status >= 500
             return RemoteError(

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import ProviderError, UsageError
 from .base import Capabilities, GenerationRequest, ShotKind, TaskState, TaskStatus
-from .http import HttpProvider, RemoteError, env_key, fetch_with_refresh, image_data, ratio_to_size
+from .http import HttpProvider, RemoteError, env_key, fetch_with_refresh, image_data, ratio_to_size, redact
 
 log = logging.getLogger("shotline.providers.sora")
 
@@ -92,9 +92,8 @@ class SoraProvider(HttpProvider):
             raise UsageError(
                 f"{where}: ratio {request.ratio} is not offered; choose one of: {', '.join(SIZES)}"
             )
-        for unsupported in ("negative_prompt", "seed"):
-            if getattr(request, unsupported) is not None:
-                raise UsageError(f"{where}: sora takes no {unsupported.replace('_', ' ')}")
+        if request.negative_prompt:
+            log.info("%s: Sora takes no negative prompt; it is left out", where)
         if request.kind is ShotKind.IMAGE_TO_VIDEO and request.source_image is None:
             raise UsageError(f"{where}: image-to-video needs a source image")
         if dt.date.today() >= SHUTDOWN:
@@ -156,7 +155,9 @@ class SoraProvider(HttpProvider):
             output_urls=(f"{self.base_url}/videos/{task_id}/content",)
             if state is TaskState.SUCCEEDED
             else (),
-            failure=error.get("message") if isinstance(error, dict) else None,
+            failure=redact(str(error.get("message")))
+            if isinstance(error, dict) and error.get("message")
+            else None,
             failure_code=error.get("code") if isinstance(error, dict) else None,
             retryable=isinstance(error, dict)
             and str(error.get("code", "")).startswith(("internal", "server")),

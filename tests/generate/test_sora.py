@@ -76,7 +76,6 @@ def test_failed_video(sora_server: LocalServer) -> None:
         (dict(duration=5), "choose 4, 8 or 12"),
         (dict(model="sora-3"), "unknown model"),
         (dict(ratio="4:3"), "ratio 4:3"),
-        (dict(seed=3), "no seed"),
         (dict(kind=ShotKind.VIDEO_TO_VIDEO), "cannot do"),
     ],
 )
