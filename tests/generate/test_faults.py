@@ -228,3 +228,61 @@ def test_httpx_client_polls_through_faults(luma_server: LocalServer) -> None:
     assert wait_done(p, task_id)[0].state is TaskState.SUCCEEDED
     app = luma_server.app
     assert isinstance(app, LumaApp) and sum(app.creates.values()) == 1
+
+
+# -- through the orchestrator: outcome and ledger ---------------------------------------
+def test_orchestrator_rides_out_faults_and_records_them(runway_server: LocalServer, tmp_path: Path) -> None:
+    from shotline.core.batch import BatchConfig, Orchestrator
+    from shotline.core.ledger import Ledger
+    from tests.generate.servers.driver import take_plans
+    from tests.generate.servers.runway import Outcome
+
+    app = rw_app(runway_server)
+    app.throttle_s, app.render_s = 0.05, 0.05
+    first_failures: set[str] = set()
+
+    def outcome(body: dict[str, Any]) -> Outcome:
+        prompt = body["promptText"]
+        if prompt.startswith("shot 2:") and prompt not in first_failures:  # INTERNAL once, then fine
+            first_failures.add(prompt)
+            return Outcome("FAILED", "internal error", "INTERNAL.BAD_OUTPUT.CODE01")
+        if prompt.startswith("shot 3:"):
+            return Outcome("FAILED", "input moderation", "SAFETY.INPUT.TEXT")
+        return Outcome()
+
+    app.outcome = outcome
+    runway_server.fault("POST", r"^/v1/text_to_video$", status=429, times=2, headers={"Retry-After": "0.05"})
+    runway_server.fault("GET", r"^/v1/tasks/", status=502, times=2, headers={"retry-after-ms": "5"})
+    runway_server.fault("GET", r"^/files/", status=403, times=1)  # an expired signed URL
+    runway_server.fault("GET", r"^/files/", "truncate", times=1)
+    provider = runway(runway_server)
+    plans = take_plans(provider, shots=4, takes=2)
+    config = BatchConfig(concurrency=4, poll_interval=0.02, backoff_base=0.02, backoff_max=0.2)
+    orch = Orchestrator(tmp_path / "p", providers={"runway": provider}, config=config)
+    try:
+        result = orch.run(plans)
+    finally:
+        orch.close()
+    status = {(o.shot_id, o.take): o for o in result.outcomes}
+    for shot in ("sh001", "sh002", "sh004"):
+        for take in (1, 2):
+            assert status[(shot, take)].status == "done"
+    assert status[("sh003", 1)].status == status[("sh003", 2)].status == "failed"
+    assert all(f.times == 0 for f in runway_server.faults)  # every fault was met
+
+    with Ledger(tmp_path / "p" / "ledger.sqlite") as led:
+        rows = {(r.shot_id, r.take): r for r in led.takes()}
+        for key, row in rows.items():
+            events = [e.event for e in led.events(row.id)]
+            if key[0] == "sh002":  # INTERNAL: a second remote task, recorded as such
+                assert row.attempts == 2 and events.count("created") == 2 and "task-failed" in events
+            if key[0] == "sh003":  # SAFETY.INPUT: not retried, the code kept
+                assert row.attempts == 1 and row.failure_code == "SAFETY.INPUT.TEXT"
+            if row.status == "done":
+                task = app.tasks[row.task_id or ""]
+                data = (tmp_path / "p" / (row.output_path or "")).read_bytes()
+                assert hashlib.sha256(data).hexdigest() == row.checksum == task.sha
+                assert row.cost_actual == 25.0
+    # creates: one per take, plus one retry for each INTERNAL failure, never a duplicate of a live task
+    per_prompt = {p: len(ts) for p, ts in app.by_prompt().items()}
+    assert all(n == (2 if p.startswith("shot 2:") else 1) for p, n in per_prompt.items())
