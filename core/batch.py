@@ -152,63 +152,71 @@ def plan_storyboard(
     Raises UsageError naming the shot when a provider refuses a request (unknown model,
     impossible duration...): all checks happen here, before anything is sent.
     """
-    from .prompt import build_prompt, known_presets
+    from .prompt import known_presets
 
     presets = known_presets()
     plans: list[TakePlan] = []
-    fps = float(storyboard.fps)
+    problems: list[str] = []
     for shot in storyboard.shots:
-        provider_name = provider_override or shot.provider
-        provider = get_provider(provider_name)
-        model = shot.model or default_model(provider, shot.kind)
-        max_len = provider.capabilities().models.get(model, {}).get("max_prompt")
-        resolved = build_prompt(storyboard, shot, max_length=max_len)
-        width, height = _size_for(storyboard.width, storyboard.height, shot.aspect)
-        preset = shot.style_preset or storyboard.style_preset
-        look = presets[preset].get("local") if preset else None
-        refs = tuple(
-            storyboard.characters[c].image
-            for c in shot.characters
-            if storyboard.characters[c].image is not None
-        )
-        for take in range(1, shot.takes + 1):
-            req = GenerationRequest(
-                shot_id=shot.id,
-                take=take,
-                kind=shot.kind,
-                prompt=resolved.text,
-                model=model,
-                duration=shot.duration,
-                ratio=f"{width}:{height}",
-                seed=_seed(shot.seed, shot.id, take),
-                negative_prompt=resolved.negative,
-                source_image=shot.source_image,
-                source_video=shot.source_video,
-                reference_images=refs,
-                camera=shot.parts.camera or None,
-                fps=fps,
-                width=width,
-                height=height,
-                options={"look": look} if look else {},
-            )
-            plans.append(_take_plan(provider_name, provider, req, shot.label))
-        if shot.audio.sfx and shot.kind != ShotKind.SOUND_EFFECT:
-            plans.append(
-                _audio_plan(shot.id, shot.audio.sfx, shot.duration, provider_name, get_provider, shot)
-            )
+        try:
+            plans.extend(_shot_plans(storyboard, shot, get_provider, provider_override, presets))
+        except UsageError as exc:
+            problems.append(str(exc))
     music = storyboard.music
     if music is not None and music.path is None and music.prompt:
-        plans.append(
-            _audio_plan(
-                MUSIC_ID,
-                music.prompt,
-                max(1.0, storyboard.duration),
-                "local",
-                get_provider,
-                None,
-                role="music",
-            )
+        duration = max(1.0, storyboard.duration)
+        plans.append(_audio_plan(MUSIC_ID, music.prompt, duration, "local", get_provider, None, role="music"))
+    if problems:
+        head = f"{len(problems)} shot{'s' if len(problems) > 1 else ''} cannot be generated as planned"
+        raise UsageError(head + "".join(f"\n  - {p}" for p in problems))
+    return plans
+
+
+def _shot_plans(
+    storyboard: Any,
+    shot: Any,
+    get_provider: Callable[[str], Provider],
+    provider_override: str | None,
+    presets: Mapping[str, Any],
+) -> list[TakePlan]:
+    from .prompt import build_prompt
+
+    plans: list[TakePlan] = []
+    fps = float(storyboard.fps)
+    provider_name = provider_override or shot.provider
+    provider = get_provider(provider_name)
+    model = shot.model or default_model(provider, shot.kind)
+    max_len = provider.capabilities().models.get(model, {}).get("max_prompt")
+    resolved = build_prompt(storyboard, shot, max_length=max_len)
+    width, height = _size_for(storyboard.width, storyboard.height, shot.aspect)
+    preset = shot.style_preset or storyboard.style_preset
+    look = presets[preset].get("local") if preset else None
+    refs = tuple(
+        storyboard.characters[c].image for c in shot.characters if storyboard.characters[c].image is not None
+    )
+    for take in range(1, shot.takes + 1):
+        req = GenerationRequest(
+            shot_id=shot.id,
+            take=take,
+            kind=shot.kind,
+            prompt=resolved.text,
+            model=model,
+            duration=shot.duration,
+            ratio=f"{width}:{height}",
+            seed=_seed(shot.seed, shot.id, take),
+            negative_prompt=resolved.negative,
+            source_image=shot.source_image,
+            source_video=shot.source_video,
+            reference_images=refs,
+            camera=shot.parts.camera or None,
+            fps=fps,
+            width=width,
+            height=height,
+            options={"look": look} if look and provider_name == "local" else {},
         )
+        plans.append(_take_plan(provider_name, provider, req, shot.label))
+    if shot.audio.sfx and shot.kind != ShotKind.SOUND_EFFECT:
+        plans.append(_audio_plan(shot.id, shot.audio.sfx, shot.duration, provider_name, get_provider, shot))
     return plans
 
 
@@ -233,7 +241,7 @@ def _audio_plan(
         duration=duration,
         ratio="",
         seed=_seed(shot.seed if shot else None, item_id, 1),
-        options={"role": role},
+        options={"role": role} if provider_name == "local" else {},
     )
     return _take_plan(provider_name, provider, req, shot.label + " audio sfx" if shot else "music")
 
@@ -243,7 +251,7 @@ def _take_plan(name: str, provider: Provider, req: GenerationRequest, label: str
         provider.validate(req)
     except UsageError as exc:
         text = str(exc)
-        raise UsageError(text if label in text else f"{label}: {text}") from None
+        raise UsageError(text if req.shot_id in text else f"{label}: {text}") from None
     suffix = ".wav" if req.kind in AUDIO_KINDS else ".png" if req.kind == ShotKind.TEXT_TO_IMAGE else ".mp4"
     digest = request_hash(name, req)
     stem = safe_name(req.shot_id)
@@ -266,9 +274,8 @@ class BatchConfig:
     max_transient: int = 8  # transient failures in a row before a take is failed
     max_attempts: int = 2  # remote tasks per take per run (a retryable task failure gets one more)
     take_timeout: float = 3600.0
-    max_retry_after: float = (
-        900.0  # a service asking for a longer pause (a daily quota) ends the take for now
-    )
+    # a service asking for a longer pause than this (a daily quota) ends the take for now
+    max_retry_after: float = 900.0
     cancel_on_interrupt: bool = False
     retry_uncertain: bool = False
     budget: float | None = None

@@ -414,3 +414,25 @@ def test_a_quota_pause_longer_than_allowed_ends_the_take_for_now(tmp_path: Path)
     assert o.status == "failed" and "wait 3600 s, run again later" in (o.error or "")
     assert prov.calls["submit"] == 1
     assert run_with(tmp_path, Scripted(tmp_path / "w", {})).outcomes[0].status == "done"
+
+
+def test_planning_reports_every_refused_shot_before_anything_runs(tmp_path: Path, clips: Any) -> None:
+    src = clips(duration=0.5)
+    sb = from_dict(
+        {
+            "shots": [
+                {"id": "talk", "kind": "lip-sync", "video": str(src)},
+                {"id": "ok", "prompt": "fine"},
+                {"id": "restyle", "kind": "v2v", "prompt": "as watercolour", "video": str(src)},
+            ]
+        },
+        base_dir=tmp_path,
+    )
+    orch = Orchestrator(tmp_path / "out", config=FAST)
+    with pytest.raises(UsageError) as err:
+        orch.plan(sb)
+    orch.close()
+    msg = str(err.value)
+    assert msg.startswith("2 shots cannot be generated as planned")
+    assert "talk" in msg and "character-performance" in msg and "restyle" in msg and "video-to-video" in msg
+    assert not (tmp_path / "out").exists()
