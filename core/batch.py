@@ -161,7 +161,8 @@ def plan_storyboard(
         try:
             plans.extend(_shot_plans(storyboard, shot, get_provider, provider_override, presets))
         except UsageError as exc:
-            problems.append(str(exc))
+            text = str(exc)
+            problems.append(text if shot.id in text else f"{shot.label}: {text}")
     music = storyboard.music
     if music is not None and music.path is None and music.prompt:
         duration = max(1.0, storyboard.duration)
