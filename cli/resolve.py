@@ -52,6 +52,8 @@ def _pairs(values: tuple[str, ...], option: str) -> list[tuple[str, Path]]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="LUT for every clip (in Resolve's LUT folder).",
 )
+@click.option("--lut-shot", multiple=True, metavar="SHOT=FILE", help="LUT for one shot (repeatable).")
+@click.option("--lut-track", multiple=True, metavar="N=FILE", help="LUT for video track N (repeatable).")
 @click.option(
     "--preset", "presets", multiple=True, help="Platform preset to render (repeatable): youtube, tiktok..."
 )
@@ -91,6 +93,8 @@ def job_cmd(
     drx_track: tuple[str, ...],
     grade_mode: int,
     lut: Path | None,
+    lut_shot: tuple[str, ...],
+    lut_track: tuple[str, ...],
     presets: tuple[str, ...],
     render_dir: Path | None,
     start_render: bool,
@@ -119,11 +123,14 @@ def job_cmd(
         write_job,
     )
 
-    tracks = []
-    for key, path in _pairs(drx_track, "--drx-track"):
-        if not key.isdigit():
-            raise UsageError(f"--drx-track {key}={path}: N must be a video track number from 1")
-        tracks.append((int(key), path))
+    def track_pairs(values: tuple[str, ...], option: str) -> dict[int, Path]:
+        out = {}
+        for key, path in _pairs(values, option):
+            if not key.isdigit():
+                raise UsageError(f"{option} {key}={path}: N must be a video track number from 1")
+            out[int(key)] = path
+        return out
+
     xml_path = output.with_suffix(".xml") if xml else None
     job = build_job(
         timeline,
@@ -133,9 +140,11 @@ def job_cmd(
         height=height,
         drx=drx,
         drx_shots=dict(_pairs(drx_shot, "--drx-shot")),
-        drx_tracks=dict(tracks),
+        drx_tracks=track_pairs(drx_track, "--drx-track"),
         grade_mode=grade_mode,
         lut=lut,
+        lut_shots=dict(_pairs(lut_shot, "--lut-shot")),
+        lut_tracks=track_pairs(lut_track, "--lut-track"),
         presets=presets,
         render_dir=render_dir,
         start_render=start_render,

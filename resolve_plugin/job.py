@@ -219,6 +219,8 @@ def build_job(
     drx_tracks: Mapping[int, Path] | None = None,
     grade_mode: int = 0,
     lut: Path | None = None,
+    lut_shots: Mapping[str, Path] | None = None,
+    lut_tracks: Mapping[int, Path] | None = None,
     presets: Iterable[str] = (),
     render_dir: Path | None = None,
     start_render: bool = False,
@@ -243,19 +245,9 @@ def build_job(
         raise UsageError(
             f"{timeline_path}: the timeline does not say its frame size; pass --width and --height"
         )
-    grades: dict[str, Any] = {"all": None, "shots": {}, "tracks": {}, "mode": grade_mode}
-    if drx is not None:
-        grades["all"] = str(_existing(drx, "DRX grade"))
-    for shot, p in (drx_shots or {}).items():
-        if shot not in facts.shots:
-            raise UsageError(
-                f"--drx-shot {shot}: no shot of that name; the timeline has {', '.join(facts.shots)}"
-            )
-        grades["shots"][shot] = str(_existing(p, "DRX grade"))
-    for track, p in (drx_tracks or {}).items():
-        if not 1 <= track <= facts.video_tracks:
-            raise UsageError(f"--drx-track {track}: the timeline has {facts.video_tracks} video track(s)")
-        grades["tracks"][str(track)] = str(_existing(p, "DRX grade"))
+    grades = _look(facts, "--drx", "DRX grade", drx, drx_shots, drx_tracks)
+    grades["mode"] = grade_mode
+    luts = _look(facts, "--lut", "LUT", lut, lut_shots, lut_tracks)
     targets = [render_target(p) for p in presets]
     base = (name or facts.name).strip() or "shotline"
     out_dir = str(Path(render_dir or timeline_path.parent / "renders").resolve())
@@ -275,7 +267,7 @@ def build_job(
             "height": int(h),
         },
         "grades": grades,
-        "luts": {"all": str(_existing(lut, "LUT")) if lut else None, "shots": {}, "tracks": {}},
+        "luts": luts,
         "markers": list(facts.markers),
         "render": {
             "jobs": [t.to_job(out_dir, _file_name(base, t.preset)) for t in targets],
@@ -290,6 +282,33 @@ def build_job(
     if problems:  # a bug here, not a user error: the builder must only write valid jobs
         raise TimelineError("internal: the job does not validate: " + "; ".join(problems))
     return job
+
+
+def _look(
+    facts: TimelineFacts,
+    option: str,
+    what: str,
+    everything: Path | None,
+    shots: Mapping[str, Path] | None,
+    tracks: Mapping[int, Path] | None,
+) -> dict[str, Any]:
+    """One file for all clips, per shot id, per video track: checked against the timeline and disk."""
+    look: dict[str, Any] = {
+        "all": str(_existing(everything, what)) if everything else None,
+        "shots": {},
+        "tracks": {},
+    }
+    for shot, p in (shots or {}).items():
+        if shot not in facts.shots:
+            raise UsageError(
+                f"{option}-shot {shot}: no shot of that name; the timeline has {', '.join(facts.shots)}"
+            )
+        look["shots"][shot] = str(_existing(p, what))
+    for track, p in (tracks or {}).items():
+        if not 1 <= track <= facts.video_tracks:
+            raise UsageError(f"{option}-track {track}: the timeline has {facts.video_tracks} video track(s)")
+        look["tracks"][str(track)] = str(_existing(p, what))
+    return look
 
 
 def _existing(path: Path, what: str) -> Path:

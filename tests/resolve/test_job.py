@@ -110,6 +110,7 @@ def test_cli_job_writes_job_and_xml(edit, drx, tmp_path, config_home):
     assert validate_job(job) == []
     assert job["render"]["start"] is True and job["project"]["name"] == "Promo"
     assert job["grades"]["shots"] == {"shot2": str(drx)}
+    assert job["luts"] == {"all": None, "shots": {}, "tracks": {}}
     xml = out.with_suffix(".xml")
     assert job["timeline"]["fallback_xml"] == str(xml)
     assert (config_home / "shotline" / "resolve-last-job.txt").read_text().strip() == str(out.resolve())
@@ -135,6 +136,10 @@ def test_cli_job_errors(edit, tmp_path):
     assert r.exit_code == 2 and "unknown preset 'betamax'" in r.output
     r = runner.invoke(cli, ["resolve", "job", str(edit.path), "-o", str(out), "--drx-track", "x=y"])
     assert r.exit_code == 2
+    r = runner.invoke(
+        cli, ["resolve", "job", str(edit.path), "-o", str(out), "--lut-track", f"2={edit.path}"]
+    )
+    assert r.exit_code == 2 and "--lut-track 2: the timeline has 1 video track(s)" in r.output
     r = runner.invoke(
         cli, ["resolve", "job", str(edit.path), "-o", str(out), "--no-xml", "--import-as", "fcp7xml"]
     )

@@ -414,6 +414,12 @@ def test_luts_only_from_resolves_lut_folder(version, edit, tmp_path, write_job, 
     step = run.step("luts")
     assert step["status"] == "failed" and "LUT folder" in step["detail"]
 
+    # a LUT for one shot only
+    job = write_job(edit, name="j3.json", lut_shots={"shot2": good})
+    run = run_resolve(user_world(version, lut_dir=str(lut_dir)), job)
+    clips = [i for i in run.timeline("Promo Edit")["video"][0] if i["kind"] == "clip"]
+    assert [c["luts"] for c in clips] == [{}, {"1": str(good)}]
+
 
 def test_per_shot_and_per_track_grades(edit, tmp_path, drx, write_job, run_resolve):
     hero = tmp_path / "hero.drx"
