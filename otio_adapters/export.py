@@ -207,6 +207,7 @@ def prepare_edl(timeline: otio.schema.Timeline, report: ExportReport) -> otio.sc
         report.dropped.append(f"{what} track {t.name or '?'} ({clips} clips): {why}")
     timeline.tracks[:] = [keep]
     _custom_to_dissolve(timeline, report, "EDL")
+    _edl_speed_handles(keep)
     # reel names: at most 8 characters, letters and digits, unique per source file
     by_source: dict[str, str] = {}
     used: set[str] = set()
@@ -235,12 +236,12 @@ def prepare_edl(timeline: otio.schema.Timeline, report: ExportReport) -> otio.sc
                 "OTIO's own EDL reader cannot read a transition at the start of a track back"
             )
     for clip in keep.find_clips():
-        for fx in clip.effects:
-            if isinstance(fx, otio.schema.LinearTimeWarp) and not isinstance(fx, otio.schema.FreezeFrame):
-                report.changed.append(
-                    f"clip {clip.name}: speed x{fx.time_scalar:g} written as an M2 line, but this EDL writer sets "
-                    "the source out to the record length, so readers that check it (OTIO's own) play it at x1"
-                )
+        s = _speed(clip)
+        if s is not None and s < 0:
+            report.changed.append(
+                f"clip {clip.name}: reverse speed x{s:g} written as an M2 line with the writer's forward "
+                "source range; check it in the NLE"
+            )
     rate = _timeline_rate(timeline)
     report.changed.append(
         f"the EDL holds no frame rate: read it at {rate:g} fps (otioconvert -a rate={rate:g}; OTIO assumes 24)"
@@ -447,6 +448,8 @@ def export_timeline(
         write_otioz(tl, output, overwrite=overwrite, inputs=tuple(inputs))
         return report
     kwargs = _adapter_kwargs(f, tl)
+    # the EDL writer changes the clips it is given: take what the speed fix needs first
+    speeds = _edl_speed_plan(tl) if f.name == "edl" else []
     with atomic_output(output, tuple(inputs), overwrite) as tmp:
         try:
             if f.name == "aaf":
@@ -456,7 +459,7 @@ def export_timeline(
             else:
                 text = otio.adapters.write_to_string(tl, adapter_name=f.adapter, **kwargs)
                 if f.name == "edl":
-                    text = _with_fcm(text)
+                    text = _with_fcm(fix_edl_speed(text, speeds, _timeline_rate(tl)))
                 if for_resolve and f.name == "otio":
                     _check_resolve(text, output)
                 tmp.write_text(text, encoding="utf-8")
@@ -477,6 +480,94 @@ def _check_resolve(text: str, output: Path) -> None:
     problems = resolve_problems(text)
     if problems:
         raise TimelineError(f"{output}: Resolve would refuse this timeline silently: " + "; ".join(problems))
+
+
+def _speed(clip: otio.schema.Clip) -> float | None:
+    """The clip's LinearTimeWarp scalar (not a freeze), or None."""
+    for fx in clip.effects:
+        if isinstance(fx, otio.schema.LinearTimeWarp) and not isinstance(fx, otio.schema.FreezeFrame):
+            return float(fx.time_scalar)
+    return None
+
+
+@dataclass(frozen=True)
+class _EdlSpeed:
+    name: str
+    reel: str
+    speed: float | None
+
+
+def _edl_speed_plan(timeline: otio.schema.Timeline) -> list[_EdlSpeed]:
+    return [
+        _EdlSpeed(c.name, (c.metadata.get("cmx_3600") or {}).get("reel", ""), _speed(c))
+        for c in timeline.tracks[0]
+        if isinstance(c, otio.schema.Clip) and c.enabled
+    ]
+
+
+def _edl_speed_handles(track: otio.schema.Track) -> None:
+    """Prepare speed-changed clips that start inside a dissolve for the EDL writer.
+
+    The writer moves such a clip's source in back by the dissolve's in_offset in record
+    frames; the media it plays in that time is in_offset x speed. Starting the clip
+    in_offset x (1 - speed) later makes the written source in the right one (and keeps it
+    from going below zero, where the writer fails).
+    """
+    for i, item in enumerate(track):
+        if (
+            i == 0
+            or not isinstance(item, otio.schema.Clip)
+            or not isinstance(track[i - 1], otio.schema.Transition)
+        ):
+            continue
+        s = _speed(item)
+        if s is None or s <= 0:
+            continue
+        lead = track[i - 1].in_offset
+        sr = item.source_range
+        shift = otio.opentime.RationalTime(lead.value * (1 - s), lead.rate).rescaled_to(sr.start_time.rate)
+        item.source_range = otio.opentime.TimeRange(sr.start_time + shift, sr.duration)
+
+
+_TC = re.compile(r"\d\d[:;]\d\d[:;]\d\d[:;]\d\d")
+
+
+def fix_edl_speed(text: str, plan: list[_EdlSpeed], rate: float) -> str:
+    """Give speed-changed events the source range of the media they play, as CMX 3600 wants.
+
+    The writer (otio-cmx3600-adapter 1.0) writes a speed-changed event's source out as
+    source in + record length, and names the clip instead of the reel on the M2 line, so
+    readers see no speed change. Each event with record time that shows a sped-up or
+    slowed clip gets ``source out = source in + record length x speed`` and an M2 line
+    naming its reel. Events pair with clips in order (one event line with record time per
+    clip); when they do not pair, only the M2 names are corrected.
+    """
+    lines = text.splitlines(keepends=True)
+    events = []
+    for i, line in enumerate(lines):
+        if line[:3].isdigit() and line.split()[1] != "BL":  # BL: black, the far side of a fade
+            tcs = list(_TC.finditer(line))
+            if len(tcs) == 4:
+                rec_in = otio.opentime.from_timecode(tcs[2].group(), rate).value
+                rec_out = otio.opentime.from_timecode(tcs[3].group(), rate).value
+                if rec_out > rec_in:
+                    events.append((i, tcs, rec_out - rec_in))
+    paired = zip(events, plan) if len(events) == len(plan) else iter(())
+    for (i, tcs, record), clip in paired:
+        if clip.speed is None or clip.speed <= 0:
+            continue
+        src_in = otio.opentime.from_timecode(tcs[0].group(), rate).value
+        src_out = otio.opentime.RationalTime(src_in + round(record * clip.speed), rate)
+        line = lines[i]
+        lines[i] = line[: tcs[1].start()] + otio.opentime.to_timecode(src_out, rate) + line[tcs[1].end() :]
+    # M2 lines name the reel, as the event lines do (NLEs match them by reel)
+    reels = {c.name: c.reel for c in plan if c.reel}
+    for j, line in enumerate(lines):
+        if line.startswith("M2 "):
+            name = line[2:].split("\t")[0].strip()
+            if name in reels:
+                lines[j] = line.replace(name, reels[name], 1)
+    return "".join(lines)
 
 
 def _with_fcm(text: str) -> str:

@@ -50,13 +50,15 @@ def visible(track: otio.schema.Track, rate: float, by: str = "media") -> dict[in
         start, end = frames(r.start_time, rate), frames(r.end_time_exclusive(), rate)
         src = item.source_range or item.available_range()
         src_rate = src.start_time.rate
-        src0 = round(src.start_time.value)
+        src0 = src.start_time.value
+        scalar = 1.0
+        for fx in item.effects:
+            if isinstance(fx, otio.schema.LinearTimeWarp):  # FreezeFrame is one, with scalar 0
+                scalar = fx.time_scalar
         for t in range(start, end):
             if t not in covered:
-                shown[t] = (
-                    media_name(item) if by == "media" else item.name,
-                    src0 + round((t - start) * src_rate / rate),
-                )
+                frame = round(src0 + (t - start) * scalar * src_rate / rate)
+                shown[t] = (media_name(item) if by == "media" else item.name, frame)
     return shown
 
 

@@ -11,7 +11,7 @@ import pytest
 from shotline.core.errors import OutputExistsError, TimelineError, UsageError
 from shotline.otio_adapters.build import Shot, build_from_files, build_timeline, parse_transition
 from shotline.otio_adapters.export import export_timeline, format_for, read_timeline
-from tests.timeline import video_track
+from tests.timeline import video_track, visible
 
 
 @pytest.fixture
@@ -33,9 +33,10 @@ def test_edl_keeps_one_video_track_and_lists_every_loss(edit, out):
     assert any("wipeleft" in c and "dissolve" in c for c in report.changed)
     assert sum("BL event" in c for c in report.changed) == 2  # fade in and fade out
     assert " BL " in text and "D 012" in text and "M2 " in text
-    assert any("speed x2 written as an M2 line" in c for c in report.changed)
     events = [line.split() for line in text.splitlines() if line[:3].isdigit()]
     reels = {e[1] for e in events}
+    m2 = [line.split() for line in text.splitlines() if line.startswith("M2")]
+    assert m2 and all(m[1] in reels and m[2] == "48.0" for m in m2)  # speed x2, named by reel
     assert all(len(r) <= 8 for r in reels)
     assert "a harbour" not in text
 
@@ -156,3 +157,23 @@ def test_offline_clips_are_exported_and_named_in_the_report(clips, out, fmt):
     back = read_timeline(report.output)
     assert [c.name for c in video_track(back).find_clips()][-1].replace(" ", "").upper().startswith("NOTGEN")
     assert back.duration().rescaled_to(24).value == 48
+
+
+@pytest.mark.parametrize("dissolve", [None, "dissolve:0.5"], ids=["cuts", "dissolves"])
+def test_edl_speed_events_play_the_media_they_should(clips, out, dissolve):
+    a = clips(duration=2, rate="24", tone=440)
+    b = clips(duration=2, rate="24", tone=550)
+    shots = [Shot(a), Shot(b, speed=2.0), Shot(a, speed=0.5, duration=1.0)]
+    built = build_timeline(shots, transitions=parse_transition(dissolve) if dissolve else None).timeline
+    export_timeline(built, out / "speed.edl")
+    text = (out / "speed.edl").read_text()
+    m2 = {tuple(line.split()[1:3]) for line in text.splitlines() if line.startswith("M2")}
+    reels = {line.split()[1] for line in text.splitlines() if line[:3].isdigit()}
+    assert {speed for _, speed in m2} == {"48.0", "12.0"}
+    assert {reel for reel, _ in m2} <= reels  # M2 lines name reels, as NLEs match them
+    back = read_timeline(out / "speed.edl", rate=24)
+    scalars = [[fx.time_scalar for fx in c.effects] for c in video_track(back).find_clips()]
+    assert scalars == [[], [2.0], [0.5]]
+    want, got = visible(video_track(built), 24, "name"), visible(video_track(back), 24, "name")
+    common = set(want) & set(got)
+    assert len(common) >= 60 and {t: got[t] for t in common} == {t: want[t] for t in common}
