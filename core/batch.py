@@ -213,7 +213,7 @@ def _shot_plans(
             fps=fps,
             width=width,
             height=height,
-            options={"look": look} if look and provider_name == "local" else {},
+            options=_local_options(provider_name, look=look, card=resolved.body),
         )
         plans.append(_take_plan(provider_name, provider, req, shot.label))
     if shot.audio.sfx and shot.kind != ShotKind.SOUND_EFFECT:
@@ -242,9 +242,17 @@ def _audio_plan(
         duration=duration,
         ratio="",
         seed=_seed(shot.seed if shot else None, item_id, 1),
-        options={"role": role} if provider_name == "local" else {},
+        options=_local_options(provider_name, role=role),
     )
     return _take_plan(provider_name, provider, req, shot.label + " audio sfx" if shot else "music")
+
+
+def _local_options(provider_name: str, **options: Any) -> dict[str, Any]:
+    """Hints only the local animatic understands (look, card text, audio role); remote
+    providers validate their options strictly, so they get none of these."""
+    if provider_name != "local":
+        return {}
+    return {k: v for k, v in options.items() if v}
 
 
 def _take_plan(name: str, provider: Provider, req: GenerationRequest, label: str) -> TakePlan:

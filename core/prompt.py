@@ -42,9 +42,10 @@ class CameraMove:
 
 @dataclass(frozen=True)
 class ResolvedPrompt:
-    text: str
+    text: str  # what the provider gets
     negative: str | None
     camera: CameraMove | None
+    body: str = ""  # the shot's own words (no style, preset or camera phrase): for cards and notes
 
 
 def _data(name: str) -> Any:
@@ -167,6 +168,8 @@ def build_prompt(storyboard: Storyboard, shot: Shot, *, max_length: int | None =
         body = [subject, p.action, p.setting, camera.phrase if camera else "", p.lighting, p.style, p.details]
     pieces.extend(x for x in body if x)
     text = ". ".join(_clean(x) for x in pieces if _clean(x)) + "."
+    own = [x for x in body if x and not (camera and x == camera.phrase)]
+    shot_text = ". ".join(_clean(x) for x in own if _clean(x))
     if shot.negative_prompt:
         negatives.insert(0, shot.negative_prompt)
     negative = ", ".join(dict.fromkeys(_clean(n) for n in negatives if _clean(n))) or None
@@ -175,7 +178,7 @@ def build_prompt(storyboard: Storyboard, shot: Shot, *, max_length: int | None =
             f"{shot.label} prompt: {len(text)} characters after adding style and characters; "
             f"the provider allows {max_length}. Shorten the style or the shot's parts."
         )
-    return ResolvedPrompt(text, negative, camera)
+    return ResolvedPrompt(text, negative, camera, shot_text + "." if shot_text else "")
 
 
 def _clean(text: str) -> str:

@@ -655,7 +655,7 @@ def render_request(request: GenerationRequest, stem: Path) -> Path:
             round(width * scale),
             round(height * scale),
             title=title,
-            prompt=request.prompt,
+            prompt=request.options.get("card") or request.prompt,
             note=f"{note} · seed {seed}",
             seed=seed,
             safe=1.0 / scale * 0.92,

@@ -91,6 +91,11 @@ def test_generates_every_take_then_reuses_and_repairs(tmp_path: Path) -> None:
         ("_music", 1, "sound-effect"),
     ]
     assert plans[0].request.seed != plans[1].request.seed  # takes differ
+    assert plans[0].request.options == {"card": "a kite."}  # the title card shows the shot's own words
+    assert plans[-1].request.options == {"role": "music"}
+    remote = Orchestrator(tmp_path / "r", providers={"svc": Scripted(tmp_path / "w", {})}, config=FAST)
+    assert remote.plan(one_shot(tmp_path))[0].request.options == {}  # local hints never reach a service
+    remote.close()
     assert plans[2].request.source_image == tmp_path / "still.png"
     result = orch.run(plans)
     orch.close()

@@ -86,3 +86,10 @@ def test_raw_prompt_keeps_text_and_adds_camera_and_limit() -> None:
     )
     with pytest.raises(UsageError, match=r"shot 's1' \(#1\) prompt: \d+ characters .* allows 20"):
         build_prompt(sb, sb.shots[0], max_length=20)  # type: ignore[attr-defined]
+
+
+def test_body_is_the_shots_own_words() -> None:
+    sb = board(subject="Mara", action="waves", camera="pan left", characters=["mara"])
+    r = build_prompt(sb, sb.shots[0])  # type: ignore[attr-defined]
+    assert r.body == "Mara (a woman in a yellow raincoat). waves."
+    assert r.text.endswith("camera pans left.") and r.text.startswith("cinematic, 35mm.")
