@@ -148,7 +148,7 @@ def plan_reframe(
     args += ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
     if info.audio is not None:
         args += ["-map", "0:a:0", *settings.audio_args(), "-ac", str(p.audio_channels)]
-    args += [*settings.container_args(".mp4"), "-f", "mp4"]
+    args += settings.container_args(str(output))
     return single(
         args,
         Path(output),
