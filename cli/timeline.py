@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from .common import emit_json, with_examples
 
 STORYBOARD_SUFFIXES = (".yaml", ".yml", ".json")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _dedent_doc(func: F) -> F:
+    """Dedent the docstring before with_examples appends to it, so click wraps the paragraphs."""
+    func.__doc__ = inspect.cleandoc(func.__doc__ or "")
+    return func
 
 
 @click.group("timeline")
@@ -74,6 +83,7 @@ def _echo_report(report: Any) -> None:
     "shotline timeline build a.mp4 b.mp4 --speed 2:0.5 --freeze 1:1.5 -o film.otio",
     "shotline timeline build film.shotline.yaml --media-dir renders/ -o film.otio",
 )
+@_dedent_doc
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "-o",
@@ -245,8 +255,9 @@ def _build_storyboard(
     "shotline timeline export film.otio -f edl -o film.edl",
     "shotline timeline export film.otio -f fcp7 --for resolve -o film.xml",
     "shotline timeline export film.otio -f otioz -o film.otioz",
-    "shotline timeline export film.edl -f otio -o film.otio",
+    "shotline timeline export film.edl --rate 25 -o film.otio",
 )
+@_dedent_doc
 @click.argument("timeline", type=click.Path(path_type=Path))
 @click.option(
     "-f", "--format", "fmt", help="edl, fcp7, fcpxml, aaf, otio or otioz (default: from -o's suffix)."
