@@ -143,6 +143,19 @@ def drx(tmp_path: Path) -> Path:
     return p
 
 
+def user_world(version: str, **extra: object) -> dict:
+    """A Resolve with the user's own project open: one timeline and one queued render job."""
+    world = {
+        "version": version,
+        "projects": [
+            {"name": "Client Job", "timelines": ["Assembly"], "render_jobs": 1},
+        ],
+        "current_project": "Client Job",
+    }
+    world.update(extra)
+    return world
+
+
 @dataclass
 class Run:
     result: dict[str, Any] | None
