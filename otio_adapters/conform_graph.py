@@ -121,9 +121,11 @@ class GraphBuilder:
         audio: bool = True,
         font: str | None = None,
         first_input: int = 0,
+        tag: str = "",
     ) -> None:
         self.c = conform
         self.first_input = first_input
+        self.tag = tag
         self.settings = settings
         self.start = start
         self.end = conform.frames if end is None else end
@@ -136,7 +138,7 @@ class GraphBuilder:
 
     def label(self, prefix: str) -> str:
         self._n += 1
-        return f"{prefix}{self._n}"
+        return f"{self.tag}{prefix}{self._n}"
 
     def add(self, chain: str) -> None:
         self.g.chains.append(chain)
@@ -416,12 +418,22 @@ def build_graph(
     audio: bool = True,
     font: str | None = None,
     first_input: int = 0,
+    tag: str = "",
 ) -> Graph:
     """The filtergraph (and inputs) rendering frames ``[start, end)`` of ``conform``.
 
-    ``first_input`` numbers the graph's inputs after that many inputs of the same command.
+    To put several graphs in one command, ``first_input`` numbers this graph's inputs after
+    that many earlier inputs and ``tag`` prefixes its pad labels.
     """
     builder = GraphBuilder(
-        conform, settings, start=start, end=end, video=video, audio=audio, font=font, first_input=first_input
+        conform,
+        settings,
+        start=start,
+        end=end,
+        video=video,
+        audio=audio,
+        font=font,
+        first_input=first_input,
+        tag=tag,
     )
     return builder.build()

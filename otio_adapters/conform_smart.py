@@ -154,36 +154,24 @@ def plan_smart(
     ref_info = first.item.media.info
     assert first.index is not None
     ref_index = first.index
-    rate = conform.rate
     steps: list[Step] = []
-    names: list[str] = []
+    names = [f"span{i:04d}.mp4" for i in range(len(lay.spans))]
     inputs: list[Path] = []
-    for i, span in enumerate(lay.spans):
-        name = f"span{i:04d}.mp4"
-        names.append(name)
+    for span, name in zip(lay.spans, names):
         if span.copy:
             assert span.item is not None and span.item.media is not None
             assert span.segment is not None and span.index is not None
             path = span.item.media.path
             steps.append(gop.copy_step(path, span.index, span.segment, name))
             inputs.append(path)
-            continue
-        g = build_graph(conform, settings, start=span.start, end=span.end, audio=False, font=font)
-        inputs += g.paths
-        args = g.args() + ["-an", "-sn", "-dn", "-fps_mode", "passthrough"]
-        args += ["-c:v", "libx264", "-preset", settings.preset]
+    encode = [(span, name) for span, name in zip(lay.spans, names) if not span.copy]
+    if encode:
+        enc = ["-an", "-sn", "-dn", "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", settings.preset]
         if settings.crf is not None:
-            args += ["-crf", str(settings.crf)]
-        args += gop._profile(ref_info) + ["-pix_fmt", settings.pix_fmt] + gop._colour(ref_info)
-        args += ["-video_track_timescale", str(ref_index.time_base.denominator)]
-        steps.append(
-            Step(
-                tuple(args),
-                work(name),
-                float(span.frames / rate),
-                f"encode frames {span.start}-{span.end - 1}",
-            )
-        )
+            enc += ["-crf", str(settings.crf)]
+        enc += gop._profile(ref_info) + ["-pix_fmt", settings.pix_fmt] + gop._colour(ref_info)
+        enc += ["-video_track_timescale", str(ref_index.time_base.denominator)]
+        steps.insert(0, encode_spans(conform, settings, encode, enc, font, inputs))
     listing = "ffconcat version 1.0\n" + "".join(f"file '{n}'\n" for n in names)
     args = ["-f", "concat", "-safe", "0", "-i", work("spans.ffconcat")]
     audio = build_graph(conform, settings, video=False, first_input=1) if conform.has_audio else None
@@ -205,3 +193,43 @@ def plan_smart(
     )
     reason = "; ".join(reasons[:5])
     return SmartPlan(plan, lay.copied_frames, reason, lay)
+
+
+def encode_spans(
+    conform: Conform,
+    settings: EncodeSettings,
+    spans: list[tuple[Span, str]],
+    enc: list[str],
+    font: str | None,
+    inputs: list[Path],
+) -> Step:
+    """One ffmpeg command that renders every encoded span to its own file (one graph, many outputs):
+    one process start instead of one per span, and the spans encode in parallel."""
+    head: list[str] = []
+    n_inputs = 0
+    chains: list[str] = []
+    outs: list[tuple[str, str]] = []
+    for i, (span, name) in enumerate(spans):
+        g = build_graph(
+            conform,
+            settings,
+            start=span.start,
+            end=span.end,
+            audio=False,
+            font=font,
+            first_input=n_inputs,
+            tag=f"e{i}_",
+        )
+        for chunk in g.inputs:
+            head += chunk
+        n_inputs += len(g.inputs)
+        chains += g.chains
+        inputs += g.paths
+        assert g.video is not None
+        outs.append((g.video, name))
+    args = head + ["-filter_complex", ";\n".join(chains)]
+    for pad, name in outs[:-1]:
+        args += ["-map", f"[{pad}]", *enc, work(name)]
+    args += ["-map", f"[{outs[-1][0]}]", *enc]
+    frames = sum(span.frames for span, _ in spans)
+    return Step(tuple(args), work(outs[-1][1]), float(frames / conform.rate), f"encode {len(spans)} spans")
