@@ -361,6 +361,25 @@ def _shot_id(clip_name, metadata):
     return clip_name
 
 
+def _otio_media(clip):
+    """The clip's media file path (bare path or file:// URL), or None."""
+    refs = clip.get("media_references")
+    if isinstance(refs, dict):
+        ref = refs.get(clip.get("active_media_reference_key") or "DEFAULT_MEDIA") or {}
+    else:
+        ref = clip.get("media_reference") or {}
+    url = ref.get("target_url") if isinstance(ref, dict) else None
+    if not url:
+        return None
+    if url.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        url = unquote(urlparse(url).path)
+        if os.name == "nt" and url[:1] == "/" and url[2:3] == ":":
+            url = url[1:]
+    return os.path.normpath(url)
+
+
 def read_otio(path, rate):
     """Expected video tracks from an OTIO JSON file: [{'clips': [...], 'transitions': [...]}]."""
     with open(path, encoding="utf-8") as fh:
@@ -392,6 +411,7 @@ def read_otio(path, rate):
                         "start": pos,
                         "duration": dur,
                         "shot": _shot_id(child.get("name") or "", child.get("metadata")),
+                        "media": _otio_media(child),
                     }
                 )
             pos += dur
@@ -638,6 +658,8 @@ class Runner:
                 "could not {} project {!r}".format("create" if how == "created" else "load", wanted),
             )
             raise Stop()
+        if current is not None and how in ("loaded", "created"):
+            self.report.change(f"switched the open project from {current.GetName()!r} to {wanted!r}")
         self.report.data["project"] = {"name": self.project.GetName(), "how": how}
         self.report.step("project", "ok", f"{self.project.GetName()!r} ({how})")
 
@@ -713,8 +735,8 @@ class Runner:
             attempts.append(("otio", self.path(tl_job["path"]), {"importSourceClips": True}))
             if self.version >= (21, 1, 0):
                 # measured on 21.1: media already in the pool makes the OTIO import cancel unless
-                # importSourceClips is False
-                attempts.append(("otio", self.path(tl_job["path"]), {"importSourceClips": False}))
+                # importSourceClips is False (which, for media not in the pool, gives offline clips)
+                attempts.append(("otio-pooled", self.path(tl_job["path"]), {"importSourceClips": False}))
         elif fmt == "otio":
             self.report.step("import", "warning", "Resolve before 18.5 cannot import OTIO; trying FCP7 XML")
         if tl_job.get("fallback_xml") and fmt in ("auto", "fcp7xml", "otio"):
@@ -724,6 +746,10 @@ class Runner:
         pool = self.project.GetMediaPool()
         tried = []
         for kind, path, options in attempts:
+            if kind == "otio-pooled":
+                if not self._media_all_pooled(path):
+                    continue
+                kind = "otio"
             opts = dict(options, timelineName=name)
             timeline = pool.ImportTimelineFromFile(path, opts)
             tried.append(
@@ -752,6 +778,26 @@ class Runner:
             "file": self.file,
         }
         self.report.step("import", "ok", f"{self.timeline.GetName()!r} from {os.path.basename(self.file)}")
+
+    def _media_all_pooled(self, otio_path):
+        """True when every media file of the .otio is already a clip in the media pool."""
+        try:
+            wanted = set(c["media"] for t in read_otio(otio_path, self.rate) for c in t["clips"])
+        except (OSError, ValueError):
+            return False
+        if not wanted or None in wanted:
+            return False
+        pooled, folders = set(), [self.project.GetMediaPool().GetRootFolder()]
+        while folders:
+            folder = folders.pop()
+            if folder is None:
+                continue
+            for clip in folder.GetClipList() or []:
+                path = clip.GetClipProperty("File Path")
+                if path:
+                    pooled.add(os.path.normpath(path))
+            folders.extend(folder.GetSubFolderList() or [])
+        return wanted <= pooled
 
     # -- verification --
     def _resolve_tracks(self):

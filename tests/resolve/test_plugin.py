@@ -107,6 +107,12 @@ def test_import_returning_none_falls_back_to_fcp7_xml(version, edit, write_job, 
 
     assert run.result["ok"], run.result["steps"]
     assert run.result["timeline"]["format"] == "fcp7xml"
+    # the media is not in the pool: no retry that would bring the clips in offline
+    options = [
+        (c["args"][0][-4:], c["args"][1]["importSourceClips"])
+        for c in run.called("MediaPool", "ImportTimelineFromFile")
+    ]
+    assert options == [("otio", True), (".xml", True)]
     tl = run.timeline("Promo Edit")
     clips = [i for i in tl["video"][0] if i["kind"] == "clip"]
     assert [(c["name"], c["start"] - tl["start"], c["duration"]) for c in clips] == edit.clips
@@ -136,8 +142,11 @@ def test_import_returning_none_everywhere_fails_cleanly(version, edit, write_job
     assert len(user["render_jobs"]) == 1 and [t["name"] for t in user["timelines"]] == ["Assembly"]
     assert run.result["render_jobs"] == []
     changes = run.result["changes"]  # every change is reported: a new project, its settings
-    assert changes[0] == "created project 'shotline test'"
-    assert all(c.startswith("project setting timelineResolution") for c in changes[1:])
+    assert changes[:2] == [
+        "created project 'shotline test'",
+        "switched the open project from 'Client Job' to 'shotline test'",
+    ]
+    assert all(c.startswith("project setting timelineResolution") for c in changes[2:])
 
 
 @pytest.mark.parametrize("version", ["19.1", "21.1"])
