@@ -328,14 +328,6 @@ def _source_range(p: _Planned, before: int, record: int, rate: Fraction) -> otio
     return otio.opentime.TimeRange(_rt(start_frames, rr), _rt(Fraction(record) * rr / rate, rr))
 
 
-def _ns(obj: Any) -> dict[str, Any]:
-    meta = obj.metadata.get(NAMESPACE)
-    if meta is None:
-        obj.metadata[NAMESPACE] = {}
-        meta = obj.metadata[NAMESPACE]
-    return meta  # type: ignore[no-any-return]
-
-
 def _make_transition(
     spec: TransitionSpec, before: int, after: int, rate: Fraction, role: str
 ) -> otio.schema.Transition:
@@ -669,7 +661,8 @@ def takes_from_ledger(ledger_path: Path, shot_ids: Sequence[str]) -> tuple[dict[
     """Each shot's newest finished take from the generation ledger, plus notes on what was skipped.
 
     A ``done`` take whose file is gone is skipped (with a note) in favour of an older one
-    that is still on disk. The ledger is opened read-only in spirit: nothing is written.
+    that is still on disk. Relative output paths are taken from the ledger's folder. No
+    take is changed (opening the ledger may create SQLite's WAL side files).
     """
     import json
 
@@ -683,12 +676,19 @@ def takes_from_ledger(ledger_path: Path, shot_ids: Sequence[str]) -> tuple[dict[
         for sid in shot_ids:
             rows = [r for r in ledger.latest_done(sid) if r.kind not in _SOUND_KINDS]
             sfx_rows = [r for r in ledger.latest_done(sid) if r.kind in _SOUND_KINDS and r.output_path]
+            base = Path(ledger_path).resolve().parent
             sfx = next(
-                (Path(r.output_path) for r in sfx_rows if r.output_path and Path(r.output_path).is_file()),
+                (
+                    base / r.output_path
+                    for r in sfx_rows
+                    if r.output_path and (base / r.output_path).is_file()
+                ),
                 None,
             )
             for row in rows:
                 path = Path(row.output_path) if row.output_path else None
+                if path is not None and not path.is_absolute():
+                    path = Path(ledger_path).resolve().parent / path
                 if path is None or not path.is_file():
                     notes.append(
                         f"shot {sid}: take {row.take} is done in the ledger but its file is missing ({path})"

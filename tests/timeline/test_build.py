@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
-from pathlib import Path
 
 import opentimelineio as otio
 import pytest
@@ -318,12 +317,12 @@ def test_storyboard_takes_from_the_ledger(storyboard, tmp_path):
     from shotline.core.ledger import Ledger
 
     sb, shots = storyboard
-    db = tmp_path / "ledger.sqlite"
+    db = shots / "ledger.sqlite"
     with Ledger(db) as ledger:
         for sid, take, path in (
             ("open", 1, shots / "open.mp4"),
-            ("boat", 1, shots / "gone.mp4"),
-            ("boat", 2, shots / "boat_take2.mp4"),
+            ("boat", 3, shots / "gone.mp4"),  # the newest take's file was deleted
+            ("boat", 2, "boat_take2.mp4"),  # relative: taken from the ledger's folder
             ("gull", 1, shots / "gull.mp4"),
         ):
             row = ledger.ensure(
@@ -352,6 +351,6 @@ def test_storyboard_takes_from_the_ledger(storyboard, tmp_path):
     meta = [c.metadata["shotline"] for c in video_track(r.timeline).find_clips()]
     assert [m["task_id"] for m in meta] == ["task-open-1", "task-boat-2", "task-gull-1"]
     assert all(m["provider"] == "runway" and m["cost"] == 0.25 and m["cost_unit"] == "credits" for m in meta)
+    assert any("take 3 is done in the ledger but its file is missing" in n for n in notes)
     with pytest.raises(TimelineError, match="no such ledger"):
         takes_from_ledger(tmp_path / "nope.sqlite", ["open"])
-    assert Path(db).exists()
