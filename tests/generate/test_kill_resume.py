@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from shotline.core.ledger import Ledger
 from tests.generate.servers.base import LocalServer
 from tests.generate.servers.fixtures import RUNWAY_KEY
@@ -73,10 +75,11 @@ def finish(url: str, outdir: Path, *extra: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_sigkill_anywhere_then_resume(tmp_path: Path) -> None:
     rng = random.Random(3)  # a fixed schedule; the exact kill instants still vary run to run
     outdir = tmp_path / "project"
-    app = RunwayApp(RUNWAY_KEY, queue_s=0.05, render_s=0.25)
+    app = RunwayApp(RUNWAY_KEY, queue_s=0.05, render_s=0.15)
     with LocalServer(app) as server:
         kills = 0
         # A zygote process loads everything once and forks a fresh batch process per round;
@@ -102,7 +105,7 @@ def test_sigkill_anywhere_then_resume(tmp_path: Path) -> None:
                         line = zyg.stdout.readline()
                         assert line, "the zygote died"
                         ready = line.strip() == "ready" or line.startswith("{")
-                    time.sleep(rng.uniform(0.02, 0.8))
+                    time.sleep(rng.uniform(0.02, 0.5))
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
