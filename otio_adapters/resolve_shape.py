@@ -75,6 +75,21 @@ def _audio_type(clips: list[otio.schema.Clip]) -> str:
     return "Mono" if known and max(known) == 1 else "Stereo"
 
 
+def _probed_range(path: Path) -> otio.opentime.TimeRange | None:
+    from shotline.core.errors import MediaError
+    from shotline.core.probe import probe
+
+    try:
+        info = probe(path)
+    except MediaError:
+        return None
+    if info.video is None:
+        return None
+    from .build import media_reference
+
+    return media_reference(info, info.video.rate).available_range
+
+
 def to_resolve_shape(
     timeline: otio.schema.Timeline, report: ExportReport | None = None, *, bare_paths: bool = True
 ) -> otio.schema.Timeline:
@@ -112,6 +127,11 @@ def to_resolve_shape(
             if not isinstance(ref, otio.schema.ExternalReference):
                 continue
             path = path_from_url(ref.target_url)
+            if ref.available_range is None and path.is_file():
+                # timelines from EDLs and other tools often lack it; Resolve needs it
+                ref.available_range = _probed_range(path)
+                if report is not None:
+                    report.changed.append(f"clip {item.name}: available_range filled in from the media file")
             if ref.available_range is None:
                 continue  # reported by resolve_problems; nothing to anchor the timecode on
             ar = ref.available_range

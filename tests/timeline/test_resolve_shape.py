@@ -105,3 +105,16 @@ def test_fcp7_for_resolve_has_sequence_timecode_and_rates(edit, out):
     files = [f for f in root.iter("file") if f.find("pathurl") is not None]
     assert files and all(f.findtext("timecode/string") == "00:00:00:00" for f in files)
     assert all(f.findtext("pathurl").startswith("file://") for f in files)  # FCP7 XML's own convention
+
+
+def test_missing_available_range_is_filled_from_the_media(edit, out):
+    # a timeline from an EDL or another tool: media references without available_range
+    tl = edit.deepcopy()
+    for clip in tl.find_clips():
+        clip.media_reference.available_range = None
+    report = export_timeline(tl, out / "film.otio", for_resolve=True)
+    assert sum("available_range filled in" in c for c in report.changed) == len(tl.find_clips())
+    doc = json.loads((out / "film.otio").read_text())
+    assert resolve_problems(doc) == []
+    clip = next(c for c in doc["tracks"]["children"][0]["children"] if c["OTIO_SCHEMA"] == "Clip.2")
+    assert clip["media_references"]["DEFAULT_MEDIA"]["available_range"]["duration"]["value"] == 48
