@@ -689,9 +689,12 @@ class Orchestrator:
         while True:
             if self.stop.is_set():
                 raise _Stop
-            row = led.begin_submit(row.id)  # committed before any byte is sent
-            self._view(plan, "submitting")
             try:
+                # Uploads and client setup are unbilled: done before the take is marked submitting,
+                # so a crash during a long upload does not leave the create in doubt.
+                provider.prepare(plan.request)
+                row = led.begin_submit(row.id)  # committed before any byte of the create is sent
+                self._view(plan, "submitting")
                 task_id = provider.submit(plan.request)
             except Exception as exc:
                 if getattr(exc, "maybe_created", False) and not provider.idempotent_submit:
