@@ -441,3 +441,30 @@ def test_planning_reports_every_refused_shot_before_anything_runs(tmp_path: Path
     assert msg.startswith("2 shots cannot be generated as planned")
     assert "talk" in msg and "character-performance" in msg and "restyle" in msg and "video-to-video" in msg
     assert not (tmp_path / "out").exists()
+
+
+def test_ctrl_c_with_cancel_on_interrupt_cancels_and_reports(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from shotline.core.errors import Interrupted
+
+    prov = Scripted(tmp_path / "w", {"poll": [TaskStatus("", TaskState.RUNNING, raw_state="RUNNING")] * 500})
+    orch = Orchestrator(
+        tmp_path / "out",
+        providers={"svc": prov},
+        config=BatchConfig(poll_interval=0.01, cancel_on_interrupt=True),
+    )
+    plans = orch.plan(one_shot(tmp_path))
+    running = threading.Event()
+    orch.on_update = lambda v: running.set() if v.state == "running" else None
+    # Ctrl-C arrives in the main thread while the worker polls
+    threading.Thread(
+        target=lambda: running.wait(30) and os.kill(os.getpid(), signal.SIGINT), daemon=True
+    ).start()
+    with pytest.raises(Interrupted, match="cancelled 1 remote task"):
+        orch.run(plans)
+    orch.close()
+    assert len(prov.cancelled) == 1
+    with Ledger(tmp_path / "out" / "ledger.sqlite") as led:
+        assert led.takes()[0].status == "cancelled"
