@@ -286,3 +286,24 @@ def test_orchestrator_rides_out_faults_and_records_them(runway_server: LocalServ
     # creates: one per take, plus one retry for each INTERNAL failure, never a duplicate of a live task
     per_prompt = {p: len(ts) for p, ts in app.by_prompt().items()}
     assert all(n == (2 if p.startswith("shot 2:") else 1) for p, n in per_prompt.items())
+
+
+def test_orchestrator_holds_a_runway_create_in_doubt(runway_server: LocalServer, tmp_path: Path) -> None:
+    """Runway cannot be asked whether a create landed: the take is held, never re-sent."""
+    from shotline.core.batch import BatchConfig, Orchestrator
+    from tests.generate.servers.driver import take_plans
+
+    runway_server.fault("POST", r"^/v1/text_to_video$", "reset_after")
+    provider = runway(runway_server)
+    plans = take_plans(provider, shots=1, takes=2)
+    config = BatchConfig(concurrency=1, poll_interval=0.02, backoff_base=0.02)
+    orch = Orchestrator(tmp_path / "p", providers={"runway": provider}, config=config)
+    try:
+        first = orch.run(plans)
+        again = orch.run(plans)  # a second run does not resend it either
+    finally:
+        orch.close()
+    assert [o.status for o in first.outcomes] == ["uncertain", "done"]
+    assert [o.status for o in again.outcomes] == ["uncertain", "done"] and again.outcomes[1].reused
+    assert "--retry-uncertain" in (first.outcomes[0].error or "")
+    assert len(runway_server.seen("POST", r"^/v1/text_to_video$")) == 2  # one per take, no repeat

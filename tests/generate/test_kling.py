@@ -141,3 +141,27 @@ def test_refused_before_any_request(
     with pytest.raises(UsageError, match=message):
         provider(kling_server).submit(make_req(kind, model, **kw))
     assert kling_server.requests == []
+
+
+def test_orchestrator_finds_a_create_in_doubt_instead_of_paying_again(
+    kling_server: LocalServer, tmp_path: Path
+) -> None:
+    from shotline.core.batch import BatchConfig, Orchestrator, TakePlan, request_hash
+
+    kling_server.fault("POST", r"text2video$", "reset_after")  # the create lands; its answer is lost
+    p = provider(kling_server)
+    reqs = [
+        make_req(ShotKind.TEXT_TO_VIDEO, "kling-v1", shot_id=f"k{i}", prompt=f"shot {i}") for i in range(3)
+    ]
+    plans = [
+        TakePlan("kling", r, request_hash("kling", r), 0.0, "units", Path("shots") / f"{r.shot_id}.mp4")
+        for r in reqs
+    ]
+    orch = Orchestrator(tmp_path, providers={"kling": p}, config=BatchConfig(poll_interval=0.02))
+    try:
+        result = orch.run(plans)
+    finally:
+        orch.close()
+    assert [o.status for o in result.outcomes] == ["done"] * 3
+    assert sum(app_of(kling_server).creates.values()) == 3  # one create per take, the lost answer included
+    assert len(kling_server.seen("GET", r"/shotline-")) == 1  # looked up by its external_task_id
