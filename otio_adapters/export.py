@@ -11,8 +11,8 @@ otio-fcp-adapter 1.0, otio-fcpx-xml-adapter 1.0, otio-aaf-adapter 2.0):
   reel names of at most 8 characters.
 * FCP7 XML: every track, dissolves, fades, markers; no shotline metadata.
 * FCPXML: tracks and markers; this writer drops every transition.
-* AAF: tracks and dissolves, once each transition carries the AAF operation metadata the
-  writer needs (filled in here); non-dissolve transitions become dissolves.
+* AAF: tracks, dissolves and fades (fades over filler), once each transition carries the AAF
+  operation metadata the writer needs (filled in here); non-dissolve transitions become dissolves.
 * OTIO / OTIOZ: everything (OTIOZ also carries the media).
 """
 
@@ -347,15 +347,18 @@ def prepare_aaf(timeline: otio.schema.Timeline, report: ExportReport) -> otio.sc
     rate = _timeline_rate(timeline)
     _aaf_mob_ids(timeline)
     for track in timeline.tracks:
-        for idx, t in reversed(_transitions(track)):
-            if idx == 0 or idx == len(track) - 1:
-                # an AAF transition overlaps two segments; this writer puts no filler at a sequence edge
-                report.dropped.append(
-                    f"{_describe(track, idx, t)}: this AAF writer cannot place a fade at the sequence edge"
-                )
-                del track[idx]
-                continue
+        for _, t in _transitions(track):
             t.metadata["AAF"] = aaf_transition_metadata(track.kind, t)
+        # An AAF transition overlaps the segments on both sides; a fade at a sequence edge
+        # overlaps filler. An empty Gap there is what the writer stretches into that filler
+        # (Filler + Transition + SourceClip, as Avid writes a fade from black).
+        empty = otio.opentime.TimeRange(
+            otio.opentime.RationalTime(0, rate), otio.opentime.RationalTime(0, rate)
+        )
+        if len(track) and isinstance(track[0], otio.schema.Transition):
+            track.insert(0, otio.schema.Gap(source_range=empty))
+        if len(track) and isinstance(track[-1], otio.schema.Transition):
+            track.append(otio.schema.Gap(source_range=empty))
         for item in track:
             if isinstance(item, otio.schema.Clip):
                 _rescale_clip(item, rate, report)

@@ -11,7 +11,7 @@ import pytest
 from shotline.core.errors import OutputExistsError, TimelineError, UsageError
 from shotline.otio_adapters.build import Shot, build_from_files, build_timeline, parse_transition
 from shotline.otio_adapters.export import export_timeline, format_for, read_timeline
-from tests.timeline import video_track, visible
+from tests.timeline import transition_spans, video_track, visible
 
 
 @pytest.fixture
@@ -66,14 +66,21 @@ def test_fcp7_reports_speed_it_cannot_carry(edit, out):
     assert len([t for t in video_track(back) if isinstance(t, otio.schema.Transition)]) == 4
 
 
-def test_aaf_fills_transition_metadata_and_reports_edge_fades(edit, out):
+def test_aaf_fills_transition_metadata_and_keeps_fades_over_filler(edit, out):
     report = export_timeline(edit.timeline, out / "film.aaf")
-    assert sum("sequence edge" in d for d in report.dropped) == 4  # fades on picture and sound
+    assert not any("transition" in d for d in report.dropped)
     back = read_timeline(out / "film.aaf")
     transitions = [t for t in video_track(back) if isinstance(t, otio.schema.Transition)]
-    assert [(t.in_offset.value, t.out_offset.value) for t in transitions] == [(6, 6), (6, 6)]
+    # fade in, dissolve, wipe (as a dissolve), fade out
+    assert [(t.in_offset.value, t.out_offset.value) for t in transitions] == [
+        (0, 12),
+        (6, 6),
+        (6, 6),
+        (12, 0),
+    ]
     for track in back.tracks:
         assert track.duration().rescaled_to(24) == edit.timeline.duration()
+    assert transition_spans(video_track(back), 24) == transition_spans(video_track(edit.timeline), 24)
 
 
 def test_otioz_bundle_carries_the_media(edit, out):
