@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..errors import ProviderError, UsageError
-from .base import Capabilities, Provider, ShotKind, TaskStatus
+from .base import Capabilities, GenerationRequest, Provider, ShotKind, TaskStatus
 
 log = logging.getLogger("shotline.providers")
 
@@ -562,6 +562,10 @@ class HttpProvider(Provider):
         if self._api is not None:
             self._api.close()
             self._api = None
+
+    def prepare(self, request: GenerationRequest) -> None:
+        """Check the key and open the HTTP client before the take is marked submitting."""
+        _ = self.api
 
     def fetch(self, status: TaskStatus, dest: Path) -> Path:
         return fetch_with_refresh(
