@@ -123,7 +123,10 @@ def produce_cmd(
     for d in result.deliverables:
         dur = f"{d['duration']:.2f} s" if d.get("duration") else ""
         click.echo(f"  {d['kind']:<22} {d['size'] / 1e6:8.2f} MB {dur:>9}  {d['path']}")
-    for n in result.notes:
+    shown = 8
+    for n in result.notes[:shown]:
         click.echo(f"  note: {n}")
+    if len(result.notes) > shown:
+        click.echo(f"  ... {len(result.notes) - shown} more notes in {result.manifest}")
     cost = ", ".join(f"{v:g} {u}" for u, v in result.total_cost.items()) or "0"
     click.echo(f"done in {result.elapsed:.1f} s, cost {cost}; report: {result.report}")
