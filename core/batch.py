@@ -215,7 +215,7 @@ def _shot_plans(
             height=height,
             options=_local_options(provider_name, look=look, card=resolved.body),
         )
-        plans.append(_take_plan(provider_name, provider, req, shot.label))
+        plans.append(plan_take(provider_name, provider, req, shot.label))
     if shot.audio.sfx and shot.kind != ShotKind.SOUND_EFFECT:
         plans.append(_audio_plan(shot.id, shot.audio.sfx, shot.duration, provider_name, get_provider, shot))
     return plans
@@ -244,7 +244,7 @@ def _audio_plan(
         seed=_seed(shot.seed if shot else None, item_id, 1),
         options=_local_options(provider_name, role=role),
     )
-    return _take_plan(provider_name, provider, req, shot.label + " audio sfx" if shot else "music")
+    return plan_take(provider_name, provider, req, shot.label + " audio sfx" if shot else "music")
 
 
 def _local_options(provider_name: str, **options: Any) -> dict[str, Any]:
@@ -255,7 +255,9 @@ def _local_options(provider_name: str, **options: Any) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v}
 
 
-def _take_plan(name: str, provider: Provider, req: GenerationRequest, label: str) -> TakePlan:
+def plan_take(name: str, provider: Provider, req: GenerationRequest, label: str) -> TakePlan:
+    """One validated TakePlan for ``req`` on provider ``name`` (retakes, extra takes); UsageError
+    naming ``label`` when the provider refuses it."""
     try:
         provider.validate(req)
     except UsageError as exc:
@@ -266,6 +268,9 @@ def _take_plan(name: str, provider: Provider, req: GenerationRequest, label: str
     stem = safe_name(req.shot_id)
     rel = Path("shots") / stem / f"{stem}_t{req.take:02d}_{digest[:8]}{suffix}"
     return TakePlan(name, req, digest, float(provider.estimate_cost(req)), provider.cost_unit, rel)
+
+
+_take_plan = plan_take  # the earlier private name, still imported elsewhere
 
 
 # ----------------------------------------------------------------------------- running
@@ -939,6 +944,7 @@ __all__ = [
     "TakeView",
     "estimate",
     "plan_storyboard",
+    "plan_take",
     "request_hash",
     "safe_name",
 ]
