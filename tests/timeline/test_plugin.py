@@ -99,3 +99,12 @@ def test_a_bad_storyboard_fails_through_otio(tmp_path):
     bad.write_text("title: x\nshots:\n  - id: a\n    duration: -3\n", encoding="utf-8")
     with pytest.raises(Exception, match="duration"):
         otio.adapters.read_from_file(str(bad))
+
+
+def test_read_from_string_resolves_against_the_current_folder(project, monkeypatch):
+    monkeypatch.chdir(project.parent)
+    tl = otio.adapters.read_from_string(
+        project.read_text(encoding="utf-8"), adapter_name="shotline_storyboard"
+    )
+    refs = [c.media_reference for c in video_track(tl).find_clips()]
+    assert [Path(r.target_url).name for r in refs] == ["one.mp4", "two.mp4"]
