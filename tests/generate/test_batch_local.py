@@ -468,3 +468,27 @@ def test_ctrl_c_with_cancel_on_interrupt_cancels_and_reports(tmp_path: Path) -> 
     assert len(prov.cancelled) == 1
     with Ledger(tmp_path / "out" / "ledger.sqlite") as led:
         assert led.takes()[0].status == "cancelled"
+
+
+def test_one_run_per_project_and_stale_temp_files_swept(tmp_path: Path) -> None:
+    from shotline.core.batch import project_lock, sweep_partials
+
+    out = tmp_path / "out"
+    shots = out / "shots" / "x"
+    shots.mkdir(parents=True)
+    stale = shots / ".x_t01_abc.k3j9.part.mp4"  # an atomic-write temp file of a killed run
+    stale.write_bytes(b"half")
+    scratch = out / ".local-tasks" / ".local-1.zz.part.d"
+    scratch.mkdir(parents=True)
+    (scratch / "bed.wav").write_bytes(b"x")
+    resumable = shots / "x_t01_abc.mp4.part"  # a download to continue with Range
+    resumable.write_bytes(b"first half")
+    with project_lock(out):
+        removed = sweep_partials(out)
+        orch = Orchestrator(out, config=FAST)
+        sb = from_dict({"shots": [{"id": "y", "prompt": "p", "duration": 0.2}]}, base_dir=tmp_path)
+        with pytest.raises(UsageError, match="another shotline generate is running"):
+            orch.run(orch.plan(sb))
+        orch.close()
+    assert set(removed) == {stale, scratch} and not stale.exists() and not scratch.exists()
+    assert resumable.read_bytes() == b"first half"
