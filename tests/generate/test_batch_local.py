@@ -492,3 +492,21 @@ def test_one_run_per_project_and_stale_temp_files_swept(tmp_path: Path) -> None:
         orch.close()
     assert set(removed) == {stale, scratch} and not stale.exists() and not scratch.exists()
     assert resumable.read_bytes() == b"first half"
+
+
+def test_the_timeline_builds_from_this_ledger(tmp_path: Path) -> None:
+    """The contract with the timeline area: its ledger reader finds every shot and its sound."""
+    from shotline.otio_adapters.build import build_from_storyboard, takes_from_ledger
+
+    out = tmp_path / "run"
+    sb = storyboard(tmp_path)
+    orch = Orchestrator(out, config=FAST)
+    assert orch.run(orch.plan(sb)).ok
+    orch.close()
+    takes, notes = takes_from_ledger(out / "ledger.sqlite", [s.id for s in sb.shots])
+    assert set(takes) == {"one", "two"} and notes == []
+    assert takes["two"].sfx is not None and takes["two"].sfx.suffix == ".wav"
+    assert takes["one"].path.suffix == ".mp4" and takes["one"].provider == "local"
+    result = build_from_storyboard(sb, takes)
+    clips = list(result.timeline.video_tracks()[0].find_clips())
+    assert [c.name for c in clips] == ["one", "two"]
