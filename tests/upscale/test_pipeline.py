@@ -244,3 +244,25 @@ def test_dry_run_prints_the_plan(clips, out) -> None:
         and "64x36 -> 256x144" in res.output
     )
     assert_nothing_left(out)
+
+
+def test_rotation_sar_subtitles_and_metadata_carried(clips, out, tmp_path) -> None:
+    base = clips(width=64, height=36, duration=0.2, rate="25", rotation=90, sar="4:3", audio="stereo")
+    srt = tmp_path / "subs.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,150\nhello\n", encoding="utf-8")
+    src = tmp_path / "with subs.mp4"
+    ffmpeg(
+        "-i", str(base), "-i", str(srt), "-map", "0", "-map", "1", "-c", "copy", "-c:s", "mov_text",
+        "-metadata", "title=Shot 12", "-metadata:s:a:0", "language=fra", str(src),
+    )  # fmt: skip
+    dst = out / "carried.mp4"
+    upscale(src, dst, UpscaleOptions(scale=2))
+    i, o = probe(src), probe(dst)
+    assert o.video.rotation == i.video.rotation == 90
+    assert o.video.sar == i.video.sar == Fraction(4, 3)
+    assert o.n_subtitle_streams == 1
+    with av.open(str(src)) as a, av.open(str(dst)) as b:
+        assert b.metadata.get("title") == "Shot 12"
+        assert b.streams.audio[0].metadata.get("language") == "fra"
+        subs = [[bytes(p) for p in c.demux(subtitles=0) if p.size] for c in (a, b)]
+    assert subs[0] == subs[1] and subs[0]
