@@ -133,6 +133,22 @@ def check_exportable(timeline: otio.schema.Timeline, where: str = "timeline") ->
         raise TimelineError(f"{where}: has no tracks; nothing to export")
     if not any(isinstance(c, otio.schema.Clip) for c in timeline.find_clips()):
         raise TimelineError(f"{where}: has no clips on any track; nothing to export")
+    for track in timeline.tracks:
+        if not isinstance(track, otio.schema.Track):
+            continue
+        for idx, t in _transitions(track):
+            before = track[idx - 1] if idx > 0 else None
+            after = track[idx + 1] if idx + 1 < len(track) else None
+            for side, item, need in (("before", before, t.in_offset), ("after", after, t.out_offset)):
+                if isinstance(item, otio.schema.Transition):
+                    raise TimelineError(
+                        f"{where}: {_describe(track, idx, t)} sits next to another transition"
+                    )
+                if item is not None and item.duration().to_seconds() + 1e-9 < need.to_seconds():
+                    raise TimelineError(
+                        f"{where}: {_describe(track, idx, t)} reaches {need.to_seconds():.3f} s {side} the cut "
+                        f"but {item.name or type(item).__name__} lasts {item.duration().to_seconds():.3f} s"
+                    )
 
 
 def _shot_metadata_present(timeline: otio.schema.Timeline) -> bool:

@@ -184,3 +184,14 @@ def test_edl_speed_events_play_the_media_they_should(clips, out, dissolve):
     want, got = visible(video_track(built), 24, "name"), visible(video_track(back), 24, "name")
     common = set(want) & set(got)
     assert len(common) >= 60 and {t: got[t] for t in common} == {t: want[t] for t in common}
+
+
+def test_a_transition_longer_than_its_neighbours_is_refused(edit, out):
+    tl = edit.timeline.deepcopy()
+    track = video_track(tl)
+    dissolve = next(t for t in track if isinstance(t, otio.schema.Transition) and t.in_offset.value)
+    dissolve.in_offset = otio.opentime.RationalTime(200, 24)  # longer than the clip before the cut
+    for fmt in ("edl", "fcp7", "otio"):
+        with pytest.raises(TimelineError, match="reaches 8.333 s before the cut"):
+            export_timeline(tl, out / f"long.{fmt}", fmt)
+    assert list(out.iterdir()) == []
