@@ -13,7 +13,9 @@ Tables (schema versioned in ``PRAGMA user_version``, upgraded by MIGRATIONS):
   the request (JSON, no secrets), remote task id, status, attempts, cost estimate and
   actual, output path, SHA-256 checksum and size, timings, error and failure code;
 * ``events``: an append-only trail of each take's state changes and remote task ids,
-  so "was a task created twice?" has a factual answer.
+  so "was a task created twice?" has a factual answer;
+* ``reviews``: the take review's verdict per take (passed, chosen, score, failures,
+  metrics as JSON, the reason shown to the user), written by ``shotline produce``.
 
 Statuses: queued, submitting, submitted, running, downloading, done, failed,
 cancelled, uncertain (a create may have reached the service before a crash and the
@@ -94,6 +96,21 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX events_by_take ON events (take_id);
         """,
     ),
+    (
+        3,
+        """
+        CREATE TABLE reviews (
+            take_id     INTEGER PRIMARY KEY REFERENCES takes (id),
+            passed      INTEGER NOT NULL,
+            chosen      INTEGER NOT NULL,
+            score       REAL,
+            failures    TEXT    NOT NULL,
+            metrics     TEXT    NOT NULL,
+            reason      TEXT    NOT NULL,
+            reviewed_at REAL    NOT NULL
+        );
+        """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -130,6 +147,19 @@ class TakeRow:
         if self.submitted_at is None:
             return None
         return (self.finished_at or time.time()) - self.submitted_at
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    take_id: int
+    shot_id: str
+    take: int
+    passed: bool
+    chosen: bool
+    score: float | None
+    failures: tuple[str, ...]
+    metrics: dict[str, Any]
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -258,6 +288,64 @@ class Ledger:
             args = (take_id,)
         with self._lock:
             return [Event(*r) for r in self._db.execute(sql + " ORDER BY id", args)]
+
+    def record_review(
+        self,
+        take_id: int,
+        *,
+        passed: bool,
+        chosen: bool,
+        score: float | None,
+        failures: list[str],
+        metrics: dict[str, Any],
+        reason: str,
+    ) -> None:
+        """Store (or replace) the review verdict of one take."""
+        import json
+
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO reviews (take_id, passed, chosen, score, failures, metrics, reason, "
+                "reviewed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    take_id,
+                    int(passed),
+                    int(chosen),
+                    score,
+                    json.dumps(failures),
+                    json.dumps(metrics),
+                    reason,
+                    time.time(),
+                ),
+            )
+
+    def reviews(self, shot_id: str | None = None) -> list[ReviewRow]:
+        import json
+
+        sql = (
+            "SELECT r.take_id, t.shot_id, t.take, r.passed, r.chosen, r.score, r.failures, r.metrics, r.reason "
+            "FROM reviews r JOIN takes t ON t.id = r.take_id"
+        )
+        args: tuple[Any, ...] = ()
+        if shot_id is not None:
+            sql += " WHERE t.shot_id = ?"
+            args = (shot_id,)
+        with self._lock:
+            rows = list(self._db.execute(sql + " ORDER BY t.shot_id, t.take", args))
+        return [
+            ReviewRow(
+                r[0],
+                r[1],
+                r[2],
+                bool(r[3]),
+                bool(r[4]),
+                r[5],
+                tuple(json.loads(r[6])),
+                json.loads(r[7]),
+                r[8],
+            )
+            for r in rows
+        ]
 
     def latest_done(self, shot_id: str) -> list[TakeRow]:
         """Finished takes of a shot, newest first (what a timeline picks from)."""

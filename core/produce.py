@@ -220,13 +220,26 @@ class Producer:
                 orch.close()
             reviews = self._review_all()
         summary: dict[str, Any] = {}
-        for shot in self.sb.shots:
-            choice = choose(reviews.get(shot.id, []))
-            summary[shot.id] = {
-                "chosen": choice.chosen.path if choice.chosen else None,
-                "reasons": choice.reasons,
-                "takes": [r.to_dict() for r in choice.ranked],
-            }
+        with Ledger(self.outdir / "ledger.sqlite") as ledger:
+            ids = {str(self._abs(r.output_path)): r.id for r in ledger.takes(status="done") if r.output_path}
+            for shot in self.sb.shots:
+                choice = choose(reviews.get(shot.id, []))
+                summary[shot.id] = {
+                    "chosen": choice.chosen.path if choice.chosen else None,
+                    "reasons": choice.reasons,
+                    "takes": [r.to_dict() for r in choice.ranked],
+                }
+                for r in choice.ranked:  # the verdicts live in the ledger beside the takes they judge
+                    if str(r.path) in ids:
+                        ledger.record_review(
+                            ids[str(r.path)],
+                            passed=r.passed,
+                            chosen=r is choice.chosen,
+                            score=r.score,
+                            failures=list(r.failures),
+                            metrics=dataclasses.asdict(r.metrics),
+                            reason=choice.reasons[r.path],
+                        )
             if choice.chosen is None:
                 self.notes.append(
                     f"{shot.id}: no take passed review; the best-scoring one is used"

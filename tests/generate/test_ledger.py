@@ -26,7 +26,7 @@ def new_take(led: Ledger, shot: str = "s1", take: int = 1, h: str = "abc") -> in
 def test_schema_wal_and_take_lifecycle(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     with Ledger(path) as led:
-        assert led.schema_version == SCHEMA_VERSION == 2
+        assert led.schema_version == SCHEMA_VERSION == 3
         tid = new_take(led)
         assert new_take(led) == tid  # same request: same row
         assert new_take(led, h="other") != tid  # edited shot: a new row, the old one kept
@@ -67,7 +67,7 @@ def test_migrates_an_old_ledger_and_refuses_a_newer_one(tmp_path: Path) -> None:
     db.commit()
     db.close()
     with Ledger(old) as led:
-        assert led.schema_version == 2
+        assert led.schema_version == 3
         row = led.takes()[0]
         assert row.shot_id == "a"
         led.update(row.id, status="queued", event="migrated")  # the new events table works

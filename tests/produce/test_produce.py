@@ -140,8 +140,11 @@ def test_defective_take_rejected_and_retaken_with_new_seed(produced):
     assert s1["reasons"][bad["path"]].startswith("rejected: black")
     with Ledger(out / "ledger.sqlite") as ledger:
         rows = [r for r in ledger.takes("s1") if r.kind != "sound-effect"]
+        verdicts = {v.take: v for v in ledger.reviews("s1")}
     seeds = {json.loads(r.request_json)["seed"] for r in rows}
     assert len(rows) == 2 and len(seeds) == 2 and all(r.status == "done" for r in rows)
+    assert not verdicts[1].passed and not verdicts[1].chosen and "black" in verdicts[1].failures[0]
+    assert verdicts[2].passed and verdicts[2].chosen and verdicts[2].metrics["longest_black"] == 0
     # the scores travel on the OTIO clip metadata
     tl = otio.adapters.read_from_file(str(out / "Cliff_test.otio"))
     clip = next(c for c in tl.find_clips() if c.metadata["shotline"].get("shot_id") == "s1")
