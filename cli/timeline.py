@@ -39,6 +39,24 @@ def _index_value(text: str, what: str) -> tuple[int, float]:
         ) from None
 
 
+def _trim_value(text: str) -> tuple[int, tuple[float, float | None]]:
+    """``2:0.5-1.5`` -> (2, (0.5, 1.0)): shot 2 from 0.5 s for 1.0 s; ``2:0.5-`` runs to the end."""
+    index, sep, span = text.partition(":")
+    start, dash, end = span.partition("-")
+    try:
+        if not sep or not dash:
+            raise ValueError
+        t_in = float(start or 0)
+        t_out = float(end) if end.strip() else None
+        if t_in < 0 or (t_out is not None and t_out <= t_in):
+            raise ValueError
+        return int(index), (t_in, None if t_out is None else t_out - t_in)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r}: expected SHOT:IN-OUT in seconds with IN < OUT, e.g. 2:0.5-1.5"
+        ) from None
+
+
 def _parse_rate(text: str | None) -> Fraction | None:
     if not text:
         return None
@@ -81,6 +99,7 @@ def _echo_report(report: Any) -> None:
     "shotline timeline build a.mp4 b.mp4 c.mp4 --transition dissolve:0.5 -o film.otio",
     "shotline timeline build a.mp4 b.mp4 --fade-in 1 --fade-out 2 --music score.wav -o film.otioz",
     "shotline timeline build a.mp4 b.mp4 --speed 2:0.5 --freeze 1:1.5 -o film.otio",
+    "shotline timeline build a.mp4 b.mp4 --trim 1:0.5-2.5 --trim 2:1- -o film.otio",
     "shotline timeline build film.shotline.yaml --media-dir renders/ -o film.otio",
 )
 @_dedent_doc
@@ -117,6 +136,13 @@ def _echo_report(report: Any) -> None:
     metavar="SHOT:SECONDS",
     help="Make shot N a hold of its first frame for SECONDS. Repeatable.",
 )
+@click.option(
+    "--trim",
+    "trims",
+    multiple=True,
+    metavar="SHOT:IN-OUT",
+    help="Use seconds IN to OUT of shot N (OUT may be left out: to the end). Repeatable.",
+)
 @click.option("--music", type=click.Path(path_type=Path), help="A music bed on its own audio track.")
 @click.option("--voiceover", type=click.Path(path_type=Path), help="A voice-over on its own audio track.")
 @click.option(
@@ -145,6 +171,7 @@ def build_cmd(
     name: str | None,
     speeds: tuple[str, ...],
     freezes: tuple[str, ...],
+    trims: tuple[str, ...],
     music: Path | None,
     voiceover: Path | None,
     media_dir: Path | None,
@@ -180,7 +207,8 @@ def build_cmd(
             raise UsageError("--ledger, --media-dir and --allow-missing apply to a storyboard input")
         speed_map = dict(_index_value(s, "FACTOR") for s in speeds)
         freeze_map = dict(_index_value(s, "SECONDS") for s in freezes)
-        for idx in (*speed_map, *freeze_map):
+        trim_map = dict(_trim_value(s) for s in trims)
+        for idx in (*speed_map, *freeze_map, *trim_map):
             if not 1 <= idx <= len(inputs):
                 raise UsageError(f"shot {idx}: there are {len(inputs)} clips (shots count from 1)")
         shots = [
@@ -188,6 +216,8 @@ def build_cmd(
                 path=p,
                 speed=speed_map.get(i + 1, 1.0),
                 freeze=freeze_map.get(i + 1),
+                trim_in=trim_map.get(i + 1, (0.0, None))[0],
+                duration=trim_map.get(i + 1, (0.0, None))[1],
             )
             for i, p in enumerate(inputs)
         ]

@@ -150,3 +150,28 @@ def test_cli_errors_are_one_line_with_exit_codes(runner, clips, out, tmp_path):
     res = runner.invoke(cli, ["timeline", "build", str(a), "-o", str(out / "x.otio")])
     assert res.exit_code == 2 and (out / "x.otio").read_text() == "keep"
     assert sorted(p.name for p in out.iterdir()) == ["x.otio"]
+
+
+def test_build_trims_shots(runner, clips, out):
+    a = clips(duration=2, rate="24", audio=None)
+    res = runner.invoke(
+        cli,
+        [
+            "timeline",
+            "build",
+            str(a),
+            str(a),
+            "--trim",
+            "1:0.5-1.5",
+            "--trim",
+            "2:1.5-",
+            "-o",
+            str(out / "t.otio"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    first, second = video_track(otio.adapters.read_from_file(str(out / "t.otio"))).find_clips()
+    assert (first.source_range.start_time.value, first.source_range.duration.value) == (12, 24)
+    assert (second.source_range.start_time.value, second.source_range.duration.value) == (36, 12)
+    res = runner.invoke(cli, ["timeline", "build", str(a), "--trim", "1:2-1", "-o", str(out / "x.otio")])
+    assert res.exit_code == 2 and "IN < OUT" in res.output
