@@ -664,7 +664,9 @@ class Runner:
         self.report.step("project", "ok", f"{self.project.GetName()!r} ({how})")
 
     def _get_setting(self, key):
-        if has(self.project, "GetSettings") and not has(self.project, "GetSetting"):
+        # 21.1 makes GetSettings()/SetSettings({}) canonical; GetSetting/SetSetting stay as
+        # deprecated forms there and are the only forms before
+        if has(self.project, "GetSettings"):
             return (self.project.GetSettings() or {}).get(key)
         return self.project.GetSetting(key)
 

@@ -180,7 +180,11 @@ def _plain(value: object) -> object:
 
 
 class Api:
-    """Base of every API object: version-gated methods, None for the rest, a call log."""
+    """Base of every API object: version-gated methods, None for the rest, a call log.
+
+    The stand-in calls its own methods through the class (``Project.GetSetting(self, k)``) so
+    that the log holds only what the script called.
+    """
 
     # method name -> (first version, version it was removed in or None)
     METHODS: dict[str, tuple[tuple[int, ...], tuple[int, ...] | None]] = {}
@@ -431,12 +435,12 @@ class Project(Api):
         return True
 
     def GetSettings(self) -> dict:
-        return {k: self.GetSetting(k) for k in self._settings}
+        return {k: Project.GetSetting(self, k) for k in self._settings}
 
     def SetSettings(self, settings: dict) -> bool:
         ok = True
         for key, value in settings.items():
-            ok = self.SetSetting(key, value) and ok
+            ok = Project.SetSetting(self, key, value) and ok
             if not ok:
                 return False  # keys applied before it are kept
         return ok
@@ -503,7 +507,7 @@ class Project(Api):
         return ["YouTube - 1080p", "H.264 Master"]
 
     def LoadRenderPreset(self, presetName: str) -> bool:
-        return presetName in self.GetRenderPresetList()
+        return presetName in Project.GetRenderPresetList(self)
 
     def AddRenderJob(self) -> str:
         tl = self._current_timeline
@@ -687,7 +691,7 @@ class MediaPoolItem(Api):
         return self._id
 
     def GetClipProperty(self, propertyName: str | None = None) -> object:
-        props = {"File Path": self._path, "Clip Name": self.GetName()}
+        props = {"File Path": self._path, "Clip Name": MediaPoolItem.GetName(self)}
         return props if not propertyName else props.get(propertyName, "")
 
 
@@ -871,7 +875,7 @@ class Timeline(Api):
         if not isinstance(duration, (int, float)) or duration < 1:
             return False
         frame = int(frameId)
-        if frame < 0 or frame >= self.GetEndFrame() - self._start or frame in self._markers:
+        if frame < 0 or frame >= Timeline.GetEndFrame(self) - self._start or frame in self._markers:
             return False  # relative to the timeline start; one marker per frame
         self._markers[frame] = {
             "color": color,
@@ -889,7 +893,7 @@ class Timeline(Api):
         return False
 
     def GetSetting(self, settingName: str | None = None) -> object:
-        return self._project.GetSetting(settingName)
+        return Project.GetSetting(self._project, settingName)
 
     def SetSetting(self, settingName: str, settingValue: str) -> bool:
         return False  # clips exist: the timeline rate is locked

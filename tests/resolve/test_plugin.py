@@ -18,6 +18,11 @@ def test_clean_run_on_each_version(version, edit: Edit, drx, write_job, run_reso
 
     assert run.result is not None and run.result["ok"], json.dumps(run.result["steps"], indent=1)
     assert run.missing_calls() == []  # never touched a method this version lacks
+    project_calls = {c["method"] for c in run.state["calls"] if c["class"] == "Project"}
+    settings_calls = project_calls & {"GetSetting", "SetSetting", "GetSettings", "SetSettings"}
+    assert settings_calls == (
+        {"GetSettings", "SetSettings"} if version == "21.1" else {"GetSetting", "SetSetting"}
+    )
 
     # the timeline came in cut for cut: record positions, durations, the dissolve
     tl = run.timeline("Promo Edit")
@@ -243,7 +248,7 @@ def test_frame_rate_locked_in_a_project_with_timelines(edit, write_job, run_reso
     assert run.project["settings"]["timelineFrameRate"] == "25"
 
 
-@pytest.mark.parametrize("rate", ["25", "30000/1001"])
+@pytest.mark.parametrize("rate", ["24000/1001", "25", "30000/1001"])
 def test_other_rates_and_awkward_names(rate, clips, tmp_path, write_job, run_resolve):
     a = clips(
         duration=1.0, width=160, height=90, rate=rate, audio="mono", name="shot 'one' \u00e9t\u00e9.mp4"
@@ -257,7 +262,7 @@ def test_other_rates_and_awkward_names(rate, clips, tmp_path, write_job, run_res
     job = write_job(e)
     run = run_resolve({"version": "20.3"}, job)
     assert run.result["ok"], run.result["steps"]
-    want = "25" if rate == "25" else "29.97"
+    want = {"24000/1001": "23.976", "25": "25", "30000/1001": "29.97"}[rate]
     assert run.project["settings"]["timelineFrameRate"] == want
     tl = run.timeline("Caf\u00e9 cut")
     clips_in = [i for i in tl["video"][0] if i["kind"] == "clip"]

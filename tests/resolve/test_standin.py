@@ -119,3 +119,15 @@ def test_project_rate_locks_once_timelines_exist():
     assert project.GetSetting("timelineFrameRate") == 24.0  # a number on 21.1
     _, older, _ = objects("20.3")
     assert older.GetSetting("timelineFrameRate") == "24"  # a string before
+
+
+def test_markers_take_marker_colours_once_per_frame_relative_to_the_start(tmp_path):
+    from tests.resolve.standin import TimelineItem
+
+    w, _, timeline = objects("19.1")
+    timeline._video.append([TimelineItem(w, timeline, "x", 86400, 48, None, ("video", 1))])
+    assert timeline.AddMarker(10, "Blue", "a", "", 1) is True
+    assert timeline.AddMarker(10, "Green", "b", "", 1) is False  # a marker is already there
+    assert timeline.AddMarker(11, "Orange", "c", "", 1) is False  # a clip colour, not a marker colour
+    assert timeline.AddMarker(86410, "Blue", "d", "", 1) is False  # absolute frames are past the end
+    assert list(timeline.GetMarkers()) == [10.0]
