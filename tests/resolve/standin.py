@@ -212,6 +212,10 @@ class Api:
 
         def call(*args: object, **kwargs: object) -> object:
             world.log(cls.__name__, name, args, kwargs)
+            if kwargs and not (name == "StartRendering" and set(kwargs) <= {"isInteractiveMode"}):
+                # stricter than what is known: the docs show positional calls only, so a script
+                # that needs keywords is relying on something no reference confirms
+                raise TypeError(f"{name}() called with keyword arguments {sorted(kwargs)}")
             return method(*args, **kwargs)
 
         return call

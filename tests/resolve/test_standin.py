@@ -131,3 +131,10 @@ def test_markers_take_marker_colours_once_per_frame_relative_to_the_start(tmp_pa
     assert timeline.AddMarker(11, "Orange", "c", "", 1) is False  # a clip colour, not a marker colour
     assert timeline.AddMarker(86410, "Blue", "d", "", 1) is False  # absolute frames are past the end
     assert list(timeline.GetMarkers()) == [10.0]
+
+
+def test_keyword_arguments_are_refused():
+    _, project, _ = objects("21.1")
+    with pytest.raises(TypeError, match="keyword"):
+        project.SetSetting(settingName="timelineFrameRate", settingValue="24")
+    assert project.StartRendering(isInteractiveMode=False) is False  # documented keyword; empty queue
