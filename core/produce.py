@@ -187,7 +187,7 @@ class Producer:
         return float(w) / float(h) if h else self.sb.width / self.sb.height
 
     def stage_review(self) -> StageResult:
-        from .batch import _take_plan
+        from .batch import plan_take
         from .ledger import Ledger
 
         reviews = self._review_all()
@@ -211,7 +211,7 @@ class Producer:
                     seed = ((p.request.seed or 0) + 7919 * take) % 2**31  # a new seed, reproducible
                     req = dataclasses.replace(p.request, take=take, seed=seed)
                     new.append(
-                        _take_plan(p.provider, orch.provider(p.provider), req, f"shot '{sid}' retake {take}")
+                        plan_take(p.provider, orch.provider(p.provider), req, f"shot '{sid}' retake {take}")
                     )
                 self.say(f"review: {len(new)} shot(s) rejected, regenerating with new seeds")
                 orch.run(new)
