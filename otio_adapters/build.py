@@ -13,7 +13,7 @@ The shape is the contract with the conform renderer, the NLE exporters and Resol
   (``in_offset`` 0 or ``out_offset`` 0): fade from / to black;
 * speed as ``LinearTimeWarp`` (negative for reverse) and holds as ``FreezeFrame``; following
   OTIO, ``source_range.duration`` is the time on the track and ``source_range.start_time``
-  the first media frame shown;
+  the lowest media frame shown (a reversed clip plays down to it);
 * an audio track with each shot's own sound (a Gap where a shot has none, crossfades
   where both neighbours have sound), plus one track per music / SFX / voice-over bed;
 * one marker per shot, and ``metadata["shotline"]`` on every clip saying how it was made.
@@ -308,11 +308,15 @@ def _effects(shot: Shot) -> list[otio.schema.Effect]:
     return []
 
 
-def _source_range(p: _Planned, before: int, record: int, rate: Fraction) -> otio.opentime.TimeRange:
-    """The media range for a clip that shows ``record`` timeline frames after ``before`` handle frames.
+def _source_range(
+    p: _Planned, before: int, record: int, after: int, rate: Fraction
+) -> otio.opentime.TimeRange:
+    """The media range for a clip that shows ``record`` timeline frames between its handles.
 
-    ``start_time`` is the first media frame shown; for reverse speed that is the last frame of
-    the used part, minus the handle the preceding transition consumes.
+    ``before`` / ``after`` are the record frames the transitions in front of and behind the
+    clip take from it. ``start_time`` is the lowest media frame the clip shows, so the range
+    lies inside the media's available range: forward speed plays from it, reverse speed
+    plays down to it (the handle the transition behind a reversed clip takes is below it).
     """
     rr = p.range_rate
     shot = p.shot
@@ -322,7 +326,7 @@ def _source_range(p: _Planned, before: int, record: int, rate: Fraction) -> otio
         start_s = p.start + Fraction(before) / rate * Fraction(shot.speed).limit_denominator(1_000_000)
     else:
         back = Fraction(-shot.speed).limit_denominator(1_000_000)
-        start_s = p.start + p.used - Fraction(1) / rr - Fraction(before) / rate * back
+        start_s = p.start + Fraction(after) / rate * back
     start_frames = round(start_s * rr)
     # source_range.duration is time on the track, written at the range's rate
     return otio.opentime.TimeRange(_rt(start_frames, rr), _rt(Fraction(record) * rr / rate, rr))
@@ -437,7 +441,7 @@ def build_timeline(
         add_fade(audio_track, 0)
     for i, p in enumerate(planned):
         before, record, after = records[i]
-        src = _source_range(p, before, record, rate)
+        src = _source_range(p, before, record, after, rate)
         meta = {"shot": i + 1, **dict(p.shot.metadata)}
         if p.info is None:
             meta["offline"] = True

@@ -7,6 +7,7 @@ is on screen at each timeline frame outside transitions, and where the transitio
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import opentimelineio as otio
@@ -57,7 +58,11 @@ def visible(track: otio.schema.Track, rate: float, by: str = "media") -> dict[in
                 scalar = fx.time_scalar
         for t in range(start, end):
             if t not in covered:
-                frame = round(src0 + (t - start) * scalar * src_rate / rate)
+                offset = (t - start) * abs(scalar) * src_rate / rate
+                if scalar < 0:  # reverse: from the top of the range down to its start
+                    offset = (end - start - 1 - (t - start)) * abs(scalar) * src_rate / rate
+                # a retimed frame shows the source frame whose time span holds it
+                frame = math.floor(src0 + offset + 1e-9)
                 shown[t] = (media_name(item) if by == "media" else item.name, frame)
     return shown
 

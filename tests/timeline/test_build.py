@@ -125,7 +125,8 @@ def test_speed_reverse_and_freeze_become_time_effects(clips):
     assert fast.source_range.duration.value == 24  # 48 media frames at twice the speed
     assert slow.source_range.duration.value == 48  # 24 media frames at half speed
     assert rev.effects[0].time_scalar == -1.0
-    assert rev.source_range.start_time.value == 47  # reverse starts on the last frame
+    # reverse: the range is the media used (inside available_range), played from its top down
+    assert (rev.source_range.start_time.value, rev.source_range.duration.value) == (0, 48)
     assert isinstance(hold.effects[0], otio.schema.FreezeFrame)
     assert (hold.source_range.start_time.value, hold.source_range.duration.value) == (12, 36)
 

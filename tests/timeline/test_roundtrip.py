@@ -94,3 +94,32 @@ def test_what_is_built_is_what_the_conform_renderer_shows(clips, out):
     shown = visible(video_track(built.timeline), 24)
     assert len(shown) == 120 - 6 - 12 - 2 * 12
     assert {t: codes[t] for t in shown} == {t: src for t, (_, src) in shown.items()}
+
+
+@pytest.mark.parametrize(
+    "speeds",
+    [(1.0, 2.0, 0.5), (1.0, -1.0, 1.0), (1.0, -2.0, -0.5)],
+    ids=["fast-slow", "reverse", "reverse-fast-slow"],
+)
+def test_time_effects_render_as_built(clips, out, speeds):
+    """Speed, reverse and holds next to dissolves: the renderer shows the frames OTIO says."""
+    from click.testing import CliRunner
+
+    from shotline.cli.timeline import timeline_group
+    from shotline.otio_adapters.build import Shot, build_timeline
+    from tests.mediakit import read_barcodes
+
+    if "render" not in timeline_group.commands:
+        pytest.skip("the conform renderer (shotline timeline render) is not part of this build")
+    src = clips(duration=2, rate="24", barcode=True, audio=None)
+    shots = [Shot(src, speed=s, duration=1.0 if abs(s) < 1 else None) for s in speeds]
+    shots.append(Shot(src, freeze=0.5, trim_in=1.0))
+    built = build_timeline(shots, transitions=parse_transition("dissolve:0.25"))
+    film = out / "fx.otio"
+    export_timeline(built.timeline, film)
+    res = CliRunner().invoke(timeline_group, ["render", str(film), "-o", str(out / "fx.mp4")])
+    assert res.exit_code == 0, res.output
+    codes = read_barcodes(out / "fx.mp4")
+    assert len(codes) == round(built.timeline.duration().value)
+    shown = visible(video_track(built.timeline), 24)
+    assert {t: codes[t] for t in shown} == {t: src_frame for t, (_, src_frame) in shown.items()}
