@@ -121,11 +121,11 @@ def test_slow_create_times_out_in_doubt(runway_server: LocalServer) -> None:
 
 
 def test_polls_ride_out_5xx_resets_slowness(runway_server: LocalServer) -> None:
-    p = runway(runway_server, timeout=0.3)
+    p = runway(runway_server, timeout=1.0)
     task_id = p.submit(make_req(**T2V))
     runway_server.fault("GET", r"^/v1/tasks/", status=502, headers={"retry-after-ms": "5"})
     runway_server.fault("GET", r"^/v1/tasks/", "reset")
-    runway_server.fault("GET", r"^/v1/tasks/", "slow", delay=1.0)
+    runway_server.fault("GET", r"^/v1/tasks/", "slow", delay=2.0)
     errors = 0
     for _ in range(200):  # as the orchestrator does: a failed poll is retried at the next tick
         try:

@@ -29,7 +29,9 @@ def app_of(server: LocalServer) -> LumaApp:
 
 
 def test_round_trip(luma_server: LocalServer, out: Path) -> None:
-    app_of(luma_server).queue_s = 0.05
+    app_of(luma_server).queue_s = app_of(luma_server).render_s = (
+        0.4  # wide enough to see each state under load
+    )
     p = provider(luma_server)
     task_id = p.submit(
         make_req(

@@ -30,7 +30,7 @@ def app_of(server: LocalServer) -> FalApp:
 
 
 def test_queue_round_trip(fal_server: LocalServer, out: Path) -> None:
-    app_of(fal_server).queue_s = 0.05
+    app_of(fal_server).queue_s = app_of(fal_server).render_s = 0.4  # wide enough to see each state under load
     p = provider(fal_server)
     task_id = p.submit(make_req(ShotKind.TEXT_TO_VIDEO, "v2.5", seed=11, options={"resolution": "1080p"}))
     model_id, rid = task_id.split("|")

@@ -207,7 +207,7 @@ def test_other_endpoints_send_their_documented_bodies(runway_server: LocalServer
 
 def test_throttled_then_running_is_queueing_not_failure(runway_server: LocalServer) -> None:
     a = app(runway_server)
-    a.throttle_s, a.render_s = 0.15, 0.15
+    a.throttle_s, a.render_s = 0.4, 0.4  # wide enough to see each state under load
     p = provider(runway_server)
     task_id = p.submit(req())
     first = p.poll(task_id)
