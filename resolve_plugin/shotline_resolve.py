@@ -1222,6 +1222,12 @@ NOT_REACHABLE = (
 )
 
 
+NO_MODULE = (
+    "run this on the machine where Resolve is installed, with RESOLVE_SCRIPT_API or PYTHONPATH set "
+    "as Blackmagic's scripting README says, or run it from Workspace > Scripts inside Resolve"
+)
+
+
 def run_job(resolve, job_path, why=None):
     """Run the job at ``job_path`` against ``resolve``; write and return the result path.
 
@@ -1248,10 +1254,9 @@ def run_job(resolve, job_path, why=None):
             else:
                 report.step("job", "ok", os.path.basename(job_path))
         if resolve is None:
+            hint = NO_MODULE if why and "module" in why else NOT_REACHABLE
             report.step(
-                "connect",
-                "failed",
-                "cannot reach DaVinci Resolve ({}): {}".format(why or "no answer", NOT_REACHABLE),
+                "connect", "failed", "cannot reach DaVinci Resolve ({}): {}".format(why or "no answer", hint)
             )
         if resolve is None or job is None:
             raise Stop()
