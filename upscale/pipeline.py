@@ -389,6 +389,11 @@ class _SegmentWriter:
     def write(self, pts: list[int], frames: np.ndarray) -> None:
         import av
 
+        if frames.ndim == 3:  # planar 4:2:0 made by the upscaler: no conversion needed
+            for p, i420 in zip(pts, frames):
+                vf = av.VideoFrame.from_ndarray(i420, format="yuv420p")
+                self._encode(vf, p)
+            return
         for p, rgb in zip(pts, frames):
             if rgb.shape[0] != self.height or rgb.shape[1] != self.width:
                 rgb = rgb[: self.height, : self.width]
@@ -400,11 +405,14 @@ class _SegmentWriter:
                 src_color_range="JPEG",
                 dst_color_range=_range(self.colour.range),
             )
-            vf.pts = p - self.start_pts
-            vf.time_base = self.time_base
-            for pkt in self.stream.encode(vf):
-                self.c.mux(pkt)
-            self.frames += 1
+            self._encode(vf, p)
+
+    def _encode(self, vf: Any, pts: int) -> None:
+        vf.pts = pts - self.start_pts
+        vf.time_base = self.time_base
+        for pkt in self.stream.encode(vf):
+            self.c.mux(pkt)
+        self.frames += 1
 
     def close(self) -> Path:
         for pkt in self.stream.encode(None):
@@ -419,6 +427,13 @@ class _SegmentWriter:
         except Exception:  # pragma: no cover - best effort on the error path
             pass
         self.part.unlink(missing_ok=True)
+
+
+def _frame_size(frames: np.ndarray) -> tuple[int, int]:
+    """(height, width) of a batch: (N, H, W, 3) RGB or (N, H*3/2, W) planar 4:2:0."""
+    if frames.ndim == 3:
+        return frames.shape[1] * 2 // 3, frames.shape[2]
+    return frames.shape[1], frames.shape[2]
 
 
 _COLOUR_IDS = {
@@ -479,6 +494,8 @@ def process(
     colour = ColourTags.of(info)
     stats = PipelineStats(segments_resumed=len(manifest.done))
     todo = [s for s in lay.segments if s.index not in manifest.done]
+    if enc.pix_fmt == "yuv420p" and hasattr(upscaler, "output_i420"):
+        upscaler.output_i420(_matrix(colour.space), colour.range == "pc")  # colour conversion on the device
     done_frames = sum(s.frames for s in lay.segments if s.index in manifest.done)
     if not todo:
         return stats
@@ -512,7 +529,7 @@ def process(
                 if isinstance(item, _Batch):
                     t0 = time.perf_counter()
                     if writer is None:
-                        h, w = item.frames.shape[1:3]
+                        h, w = _frame_size(item.frames)
                         writer = _SegmentWriter(
                             manifest.segment_file(item.seg),
                             w,

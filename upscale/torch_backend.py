@@ -44,8 +44,45 @@ def resolve_device(device: str) -> str:
     return device
 
 
+# (Kr, Kb) of the Y'CbCr matrices, by swscale name
+_KRB = {
+    "itu709": (0.2126, 0.0722),
+    "itu601": (0.299, 0.114),
+    "bt2020": (0.2627, 0.0593),
+    "smpte240m": (0.212, 0.087),
+    "fcc": (0.30, 0.11),
+}
+
+
+def rgb_to_i420(rgb: torch.Tensor, matrix: str, full_range: bool) -> torch.Tensor:
+    """(N, 3, H, W) float RGB in 0..1 (H, W even) -> (N, H*3/2, W) uint8 planar 4:2:0.
+
+    Done on the device so a 4K frame leaves it as 1.5 bytes per pixel and the encoder needs
+    no swscale pass. Chroma is the mean of each 2x2 block.
+    """
+    kr, kb = _KRB.get(matrix, _KRB["itu601"])
+    r, g, b = rgb.float().unbind(1)
+    y = kr * r + (1 - kr - kb) * g + kb * b
+    cb = (b - y) / (2 * (1 - kb))
+    cr = (r - y) / (2 * (1 - kr))
+    ys, cs = (255.0, 255.0) if full_range else (219.0, 224.0)
+    yoff = 0.0 if full_range else 16.0
+    n, h, w = y.shape
+    cb = F.avg_pool2d(cb.unsqueeze(1), 2).squeeze(1)
+    cr = F.avg_pool2d(cr.unsqueeze(1), 2).squeeze(1)
+    yq = (y * ys + yoff).round_().clamp_(0, 255).to(torch.uint8)
+    cbq = (cb * cs + 128.0).round_().clamp_(0, 255).to(torch.uint8)
+    crq = (cr * cs + 128.0).round_().clamp_(0, 255).to(torch.uint8)
+    out = torch.empty((n, h * 3 // 2, w), dtype=torch.uint8, device=rgb.device)
+    out[:, :h] = yq
+    out[:, h:].view(n, -1)[:, : cbq[0].numel()] = cbq.reshape(n, -1)
+    out[:, h:].view(n, -1)[:, cbq[0].numel() :] = crq.reshape(n, -1)
+    return out
+
+
 class TorchUpscaler:
-    """Callable on (N, H, W, 3) uint8 RGB arrays; returns (N, H*s, W*s, 3) uint8."""
+    """Callable on (N, H, W, 3) uint8 RGB arrays; returns (N, H*s, W*s, 3) uint8 RGB, or,
+    after :meth:`output_i420`, (N, H'*3/2, W') planar 4:2:0 with H', W' rounded down to even."""
 
     def __init__(self, model: LoadedModel, options: TorchOptions | None = None) -> None:
         self.options = opts = options or TorchOptions()
@@ -61,8 +98,13 @@ class TorchUpscaler:
             net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.net = torch.compile(net) if opts.compile else net
         self.cuda = cuda
+        self.i420: tuple[str, bool] | None = None
         if cuda:
             torch.backends.cudnn.benchmark = True
+
+    def output_i420(self, matrix: str, full_range: bool) -> None:
+        """Return encoder-ready planar 4:2:0 in the given matrix and range instead of RGB."""
+        self.i420 = (matrix, full_range)
 
     def describe(self) -> str:
         tile = f"tile {self.options.tile}+{self.options.tile_pad}" if self.options.tile else "no tiling"
@@ -101,6 +143,9 @@ class TorchUpscaler:
         s = self.scale
         if pad > 0:
             y = y[:, :, pad * s : pad * s + h * s, pad * s : pad * s + w * s]
+        if self.i420 is not None:
+            y = y[:, :, : y.shape[2] // 2 * 2, : y.shape[3] // 2 * 2].clamp(0, 1)
+            return rgb_to_i420(y, *self.i420)
         y = y.clamp_(0, 1).mul_(255.0).round_().to(torch.uint8)
         return y.permute(0, 2, 3, 1).contiguous()
 

@@ -148,3 +148,23 @@ def test_torch_and_ncnn_agree(name: str, scale: int, h: int, w: int) -> None:
     assert a.shape == b.shape == (2, h * scale, w * scale, 3)
     for i in range(2):
         assert psnr(a[i], b[i]) > 40
+
+
+@pytest.mark.parametrize(
+    "matrix,full", [("itu709", False), ("itu601", False), ("itu709", True), ("bt2020", False)]
+)
+def test_device_side_i420_matches_swscale(matrix: str, full: bool) -> None:
+    import av
+
+    from shotline.upscale.torch_backend import rgb_to_i420
+
+    rgb = sample_frame(36, 64)
+    ours = rgb_to_i420(torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255, matrix, full)[0].numpy()
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+    rng = "JPEG" if full else "MPEG"
+    ref = frame.reformat(format="yuv420p", dst_colorspace=matrix, src_color_range="JPEG", dst_color_range=rng)
+    theirs = ref.to_ndarray()
+    assert ours.shape == theirs.shape == (54, 64)
+    diff = np.abs(ours.astype(int) - theirs.astype(int))
+    assert diff[:36].max() <= 1  # luma
+    assert diff[36:].mean() < 1.5  # chroma on a noisy frame: 2x2 mean vs swscale's filter
