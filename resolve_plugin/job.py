@@ -64,9 +64,12 @@ class RenderTarget:
     width: int
     height: int
     quality: str
+    frame_rate: float | None = None  # None: the timeline's rate
 
     def to_job(self, target_dir: str, file_name: str) -> dict[str, Any]:
+        extra = {} if self.frame_rate is None else {"frame_rate": self.frame_rate}
         return {
+            **extra,
             "preset": self.preset,
             "format": self.format,
             "codec": self.codec,
@@ -79,12 +82,21 @@ class RenderTarget:
         }
 
 
-def render_target(name: str) -> RenderTarget:
-    """Map a platform preset (name or alias) to Resolve render settings; UsageError if unknown."""
+def render_target(name: str, timeline_rate: Fraction | None = None) -> RenderTarget:
+    """Map a platform preset (name or alias) to Resolve render settings; UsageError if unknown.
+
+    With ``timeline_rate``, a platform that caps the frame rate (Instagram at 30) gets the
+    preset's own rate policy (an integer division of the timeline rate, 60 -> 30).
+    """
     preset = get_preset(name)
     quality = "Best" if preset.crf <= 18 else "High" if preset.crf <= 21 else "Medium"
+    fps = None
+    if timeline_rate is not None:
+        out = preset.output_fps(Fraction(timeline_rate))
+        if out != timeline_rate:
+            fps = round(float(out), 3)
     # every platform preset is H.264 in MP4 (see core.presets); Resolve names them 'mp4'/'H264'
-    return RenderTarget(preset.name, "mp4", "H264", preset.width, preset.height, quality)
+    return RenderTarget(preset.name, "mp4", "H264", preset.width, preset.height, quality, fps)
 
 
 def resolve_rate(rate: Fraction | float) -> str:
@@ -248,7 +260,7 @@ def build_job(
     grades = _look(facts, "--drx", "DRX grade", drx, drx_shots, drx_tracks)
     grades["mode"] = grade_mode
     luts = _look(facts, "--lut", "LUT", lut, lut_shots, lut_tracks)
-    targets = [render_target(p) for p in presets]
+    targets = [render_target(p, facts.rate) for p in presets]
     base = (name or facts.name).strip() or "shotline"
     out_dir = str(Path(render_dir or timeline_path.parent / "renders").resolve())
     job: dict[str, Any] = {

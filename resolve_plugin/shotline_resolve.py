@@ -147,6 +147,7 @@ _RENDER_JOB_FIELDS = {
     "file_name": _STR,
     "quality": _STR,
     "export_audio": _BOOL,
+    "frame_rate": _NUM,
 }
 _RENDER_FIELDS = {
     "jobs": ("list",),
@@ -273,6 +274,9 @@ def validate_job(job):
                 continue
             if "quality" in rj and rj["quality"] not in QUALITIES:
                 problems.append("{}.quality: must be one of {}".format(where, ", ".join(QUALITIES)))
+            rate = rj.get("frame_rate")
+            if isinstance(rate, (int, float)) and not isinstance(rate, bool) and not 1 <= rate <= 240:
+                problems.append(f"{where}.frame_rate: must be between 1 and 240")
             for key in ("width", "height"):
                 value = rj.get(key)
                 if isinstance(value, int) and not 16 <= value <= 16384:
@@ -1102,6 +1106,8 @@ class Runner:
             ("CustomName", rj["file_name"]),
             ("VideoQuality", rj.get("quality", "High")),
         )
+        if rj.get("frame_rate"):
+            settings += (("FrameRate", float(rj["frame_rate"])),)
         for key, value in settings:
             # one key per call: a dict with one refused key fails as a whole, without saying which
             if not p.SetRenderSettings({key: value}):

@@ -49,6 +49,14 @@ def test_presets_map_to_resolve_ids_and_sizes():
         jobmod.render_target("betamax")
 
 
+def test_platform_frame_rate_caps_become_render_rates():
+    assert jobmod.render_target("instagram", Fraction(60)).frame_rate == 30.0
+    assert jobmod.render_target("instagram", Fraction(60000, 1001)).frame_rate == 29.97
+    assert jobmod.render_target("instagram", Fraction(25)).frame_rate is None  # under the cap: as is
+    assert jobmod.render_target("youtube", Fraction(60)).frame_rate is None
+    assert "frame_rate" not in jobmod.render_target("youtube", Fraction(24)).to_job("/r", "f")
+
+
 def test_job_carries_the_timeline_facts(edit, drx, tmp_path):
     job = jobmod.build_job(edit.path, drx=drx, presets=["youtube", "x"], render_dir=tmp_path / "r")
     assert validate_job(job) == []

@@ -252,3 +252,18 @@ def test_script_runs_without_site_packages(edit, write_job, run_resolve):
     run = run_resolve({"version": "19.1"}, write_job(edit))
     loaded = set(run.state["imported_modules"])
     assert not {"opentimelineio", "shotline", "click", "numpy"} & loaded
+
+
+def test_instagram_render_of_a_60_fps_edit_renders_at_30(clips, tmp_path, write_job, run_resolve):
+    from tests.resolve.conftest import make_edit
+
+    a = clips(duration=1.0, width=160, height=90, rate="60", audio=None)
+    b = clips(duration=1.0, width=160, height=90, rate="60", audio=None, source="smptebars")
+    folder = tmp_path / "sixty"
+    folder.mkdir()
+    e = make_edit(folder, [a, b], [(0, 40), (10, 40)], [12])
+    run = run_resolve({"version": "20.3"}, write_job(e, presets=["instagram", "youtube"]))
+    assert run.result["ok"], run.result["steps"]
+    assert run.project["settings"]["timelineFrameRate"] == "60"
+    rates = [c["args"][0] for c in run.called("Project", "SetRenderSettings") if "FrameRate" in c["args"][0]]
+    assert rates == [{"FrameRate": 30.0}]  # instagram only; youtube keeps the timeline's 60
