@@ -267,3 +267,30 @@ def test_instagram_render_of_a_60_fps_edit_renders_at_30(clips, tmp_path, write_
     assert run.project["settings"]["timelineFrameRate"] == "60"
     rates = [c["args"][0] for c in run.called("Project", "SetRenderSettings") if "FrameRate" in c["args"][0]]
     assert rates == [{"FrameRate": 30.0}]  # instagram only; youtube keeps the timeline's 60
+
+
+@pytest.mark.parametrize("version", ["18.6", "21.1"])
+def test_two_video_tracks_with_a_grade_per_track(version, edit, drx, tmp_path, write_job, run_resolve):
+    """A title/overlay clip on V2: both tracks verified, V2 gets its own grade."""
+    import opentimelineio as otio
+
+    tl = otio.adapters.read_from_file(str(edit.path))
+    overlay = tl.video_tracks()[0][0].deepcopy()
+    overlay.name = "title"
+    v2 = otio.schema.Track(name="Video 2", kind=otio.schema.TrackKind.Video)
+    v2.append(
+        otio.schema.Gap(source_range=otio.opentime.TimeRange(duration=otio.opentime.RationalTime(10, 24)))
+    )
+    v2.append(overlay)
+    tl.tracks.append(v2)
+    otio.adapters.write_to_file(tl, str(edit.path))
+    v2_look = tmp_path / "v2.drx"
+    v2_look.write_text(drx.read_text())
+
+    run = run_resolve({"version": version}, write_job(edit, drx=drx, drx_tracks={2: v2_look}))
+    assert run.result["ok"], run.result["steps"]
+    assert run.step("verify")["detail"].startswith("3 clips")
+    video = run.timeline("Promo Edit")["video"]
+    start = run.timeline("Promo Edit")["start"]
+    assert [(c["name"], c["start"] - start, c["grades"]) for c in video[1]] == [("title", 10, ["v2.drx"])]
+    assert [c["grades"] for c in video[0] if c["kind"] == "clip"] == [["look.drx"], ["look.drx"]]
