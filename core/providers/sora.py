@@ -49,6 +49,7 @@ class SoraProvider(HttpProvider):
     env_base_url = "OPENAI_BASE_URL"
     default_base_url = "https://api.openai.com/v1"
     default_poll_interval = 10.0  # the SDK polls every 1 s; kinder is 5-10 s
+    _warned = False  # the shutdown warning is logged once per provider
 
     def check_key(self) -> None:
         if not env_key(ENV_KEY):
@@ -96,7 +97,8 @@ class SoraProvider(HttpProvider):
             log.info("%s: Sora takes no negative prompt; it is left out", where)
         if request.kind is ShotKind.IMAGE_TO_VIDEO and request.source_image is None:
             raise UsageError(f"{where}: image-to-video needs a source image")
-        if dt.date.today() >= SHUTDOWN:
+        if dt.date.today() >= SHUTDOWN and not self._warned:
+            self._warned = True
             log.warning("OpenAI scheduled the Sora API to shut down on %s; requests may fail", SHUTDOWN)
         return {"prompt": request.prompt, "model": request.model, "seconds": seconds, "size": size}
 
