@@ -95,3 +95,22 @@ def test_cancel_deletes(sora_server: LocalServer) -> None:
     p.cancel(task_id)
     assert app.jobs[task_id].deleted
     p.cancel(task_id)  # gone already: fine
+
+
+def test_shutdown_is_named(sora_server: LocalServer, caplog: pytest.LogCaptureFixture) -> None:
+    """Past 2026-09-24 a validation warns (once) and a 404 from the service says why."""
+    from shotline.core.providers.http import RemoteError
+    from shotline.core.providers.sora import SHUTDOWN
+
+    p = provider(sora_server)
+    with caplog.at_level("WARNING"):
+        p.validate(make_req(ShotKind.TEXT_TO_VIDEO, "sora-2", duration=4))
+        p.validate(make_req(ShotKind.TEXT_TO_VIDEO, "sora-2", duration=4, take=2))
+    import datetime as dt
+
+    if dt.date.today() < SHUTDOWN:  # pragma: no cover - only before the shutdown date
+        return
+    assert sum("shut down" in r.getMessage() for r in caplog.records) == 1
+    sora_server.fault("POST", r"^/v1/videos$", status=404, body=b'{"error": {"message": "Not found"}}')
+    with pytest.raises(RemoteError, match="shut the Sora API down on 2026-09-24"):
+        p.submit(make_req(ShotKind.TEXT_TO_VIDEO, "sora-2", duration=4))
