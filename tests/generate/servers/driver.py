@@ -94,7 +94,8 @@ def run_batch(args: argparse.Namespace) -> None:
 
 
 def zygote(args: argparse.Namespace) -> None:
-    """Imports are paid once; each 'go' forks a fresh process that runs the batch.
+    """Imports are paid once; each 'go' line (optionally 'go --retry-uncertain') forks a
+    fresh process that runs the batch.
 
     Prints ``pid N`` for each child (the one a test kills) and ``exited N CODE`` once it
     is gone. The zygote itself never starts a thread, so forking it is safe.
@@ -102,13 +103,16 @@ def zygote(args: argparse.Namespace) -> None:
     catalog()  # build the SDK model catalog once, before forking
     say("loaded")
     for line in sys.stdin:
-        if line.strip() != "go":
+        words = line.split()
+        if not words or words[0] != "go":
             break
+        run_args = argparse.Namespace(**vars(args))
+        run_args.retry_uncertain = "--retry-uncertain" in words[1:]
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
-                run_batch(args)
+                run_batch(run_args)
             except BaseException:
                 code = 1
             finally:
