@@ -294,3 +294,20 @@ def test_two_video_tracks_with_a_grade_per_track(version, edit, drx, tmp_path, w
     start = run.timeline("Promo Edit")["start"]
     assert [(c["name"], c["start"] - start, c["grades"]) for c in video[1]] == [("title", 10, ["v2.drx"])]
     assert [c["grades"] for c in video[0] if c["kind"] == "clip"] == [["look.drx"], ["look.drx"]]
+
+
+def test_relative_paths_are_read_against_the_job_folder(edit, drx, write_job, run_resolve, tmp_path):
+    """A job folder moved with its media: paths relative to the job still resolve."""
+    job = write_job(edit, drx=drx)
+    data = json.loads(job.read_text())
+    folder = job.parent
+    data["timeline"]["path"] = edit.path.name
+    data["timeline"]["fallback_xml"] = job.with_suffix(".xml").name
+    data["grades"]["all"] = os.path.relpath(drx, folder)
+    job.write_text(json.dumps(data))
+    run = run_resolve({"version": "19.1"}, job)  # the script runs from another folder
+    assert run.result["ok"], run.result["steps"]
+    assert run.called("MediaPool", "ImportTimelineFromFile")[0]["args"][0] == str(edit.path)
+    assert all(
+        c["grades"] == ["look.drx"] for c in run.timeline("Promo Edit")["video"][0] if c["kind"] == "clip"
+    )
