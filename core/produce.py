@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from .errors import TimelineError, UsageError
 from .review import ReviewConfig, TakeReview, choose, review
 from .stages import StageOutcome, StageResult, StageState, run_stage, sha256_file, stable_hash
 
@@ -48,6 +48,8 @@ class ProduceOptions:
     review: ReviewConfig = field(default_factory=ReviewConfig)
     deliver: tuple[str, ...] | None = None  # override the storyboard's platform cuts
     preview_format: str = "gif"
+    fade_in: float = 0.5  # seconds from black at the head of the edit
+    fade_out: float = 1.0  # seconds to black at the tail
     only: tuple[str, ...] = ()
     from_stage: str | None = None
     cancel_on_interrupt: bool = False
@@ -171,11 +173,26 @@ class Producer:
                 rows = sorted(ledger.takes(shot.id, status="done"), key=lambda r: r.take)
                 paths = [self._abs(r.output_path) for r in rows if r.kind != "sound-effect" and r.output_path]
                 out[shot.id] = [
-                    review(p, duration=shot.duration, aspect=self._aspect(shot), config=self.opts.review)
+                    review(
+                        p,
+                        duration=shot.duration,
+                        aspect=self._aspect(shot),
+                        expect_motion=self._expects_motion(shot),
+                        config=self.opts.review,
+                    )
                     for p in paths
                     if p.is_file()
                 ]
         return out
+
+    def _expects_motion(self, shot: Any) -> bool:
+        """An AI service always animates; the offline animatic holds a locked-off camera still."""
+        from .prompt import parse_camera
+
+        provider = self.opts.provider or shot.provider
+        if provider != "local" or not shot.parts.camera:
+            return provider != "local" or shot.kind.value not in ("text-to-video", "image-to-video")
+        return parse_camera(shot.parts.camera).move != "static"
 
     def _abs(self, p: str | Path) -> Path:
         p = Path(p)
@@ -323,7 +340,10 @@ class Producer:
         music = self._music_file()
         if music is not None and sb.music is not None:
             sb = dataclasses.replace(sb, music=dataclasses.replace(sb.music, path=music))
-        built = build_from_storyboard(sb, takes, fade_in=0.5, fade_out=1.0)
+        # fades at the ends of the edit, never more than a quarter of the shot they sit on
+        fade_in = min(self.opts.fade_in, sb.shots[0].duration / 4)
+        fade_out = min(self.opts.fade_out, sb.shots[-1].duration / 4)
+        built = build_from_storyboard(sb, takes, fade_in=fade_in, fade_out=fade_out)
         tl = built.timeline
         for clip in tl.find_clips():
             ns = clip.metadata.get("shotline")
@@ -419,7 +439,11 @@ class Producer:
         outputs: dict[str, Path] = {}
         for fmt, suffix in (("edl", ".edl"), ("fcp7", ".xml"), ("fcpxml", ".fcpxml")):
             dest = exports / f"{self.slug}{suffix}"
-            rep = export_timeline(tl, dest, fmt, overwrite=True)
+            try:
+                rep = export_timeline(tl, dest, fmt, overwrite=True)
+            except TimelineError as exc:  # e.g. FCPXML refuses 23.976/29.97 fps rather than misplace cuts
+                self.notes.append(f"{fmt}: not exported: {exc}")
+                continue
             for d in getattr(rep, "dropped", ()) or ():
                 self.notes.append(f"{fmt}: {d}")
             outputs[fmt] = dest

@@ -229,9 +229,14 @@ def review(
     duration: float | None = None,
     aspect: float | None = None,
     want_audio: bool = False,
+    expect_motion: bool = True,
     config: ReviewConfig | None = None,
 ) -> TakeReview:
-    """Measure a take and judge it against the request (duration, aspect w/h, audio)."""
+    """Measure a take and judge it against the request (duration, aspect w/h, audio).
+
+    ``expect_motion=False`` is for a picture meant to hold still (an animatic's locked-off
+    title card): a frozen stretch is then noted, not failed.
+    """
     cfg = config or ReviewConfig()
     m = measure(path, cfg)
     fails: list[str] = []
@@ -239,7 +244,11 @@ def review(
     if m.longest_black > cfg.black_max_seconds:
         fails.append(f"black for {m.longest_black:.2f} s (limit {cfg.black_max_seconds:.2f} s)")
     if m.longest_freeze >= cfg.freeze_min_seconds:
-        fails.append(f"frozen for {m.longest_freeze:.2f} s (limit {cfg.freeze_min_seconds:.2f} s)")
+        frozen = f"frozen for {m.longest_freeze:.2f} s (limit {cfg.freeze_min_seconds:.2f} s)"
+        if expect_motion:
+            fails.append(frozen)
+        else:
+            notes.append(f"{frozen}, a still was asked for")
     if m.flicker > cfg.flicker_max:
         fails.append(f"flicker {m.flicker:.1f} (limit {cfg.flicker_max:.1f})")
     if m.jitter > cfg.jitter_max:

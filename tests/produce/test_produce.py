@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import opentimelineio as otio
@@ -185,3 +186,20 @@ def test_dry_run_and_cli(produced):
     assert "generate  skip" in r.output and "0 to generate" in r.output
     r = CliRunner().invoke(cli, ["produce", str(sb), "-o", str(out), "--deliver", "nosuchplatform"])
     assert r.exit_code == 2 and "nosuchplatform" in r.output
+
+
+def test_ntsc_project_delivers_and_says_why_fcpxml_is_missing(tmp_path: Path):
+    sb = tmp_path / "ntsc.yaml"
+    sb.write_text(
+        "title: NTSC\noutput: {width: 160, height: 90, fps: 30000/1001}\n"
+        "shots:\n  - {id: only, prompt: a test card, camera: static, duration: 1}\n",
+        encoding="utf-8",
+    )
+    res = produce(sb, tmp_path / "out", ProduceOptions(preview_format="webp"))
+    master = probe(tmp_path / "out" / "master.mp4")
+    assert master.video is not None and master.video.rate == Fraction(30000, 1001)
+    assert (tmp_path / "out" / "exports" / "NTSC.xml").exists()
+    assert not (tmp_path / "out" / "exports" / "NTSC.fcpxml").exists()
+    assert any(n.startswith("fcpxml: not exported:") for n in res.notes)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert any(n.startswith("fcpxml: not exported:") for n in manifest["notes"])

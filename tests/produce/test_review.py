@@ -81,6 +81,11 @@ def test_blur_scores_lower_and_clean_take_wins(takes):
     assert choice.reasons[str(takes["black"])].startswith("rejected: black")
 
 
+def test_a_requested_still_may_hold(takes):
+    r = review(takes["frozen"], expect_motion=False)
+    assert r.passed and any("a still was asked for" in n for n in r.notes)
+
+
 def test_sharpness_floor_is_configurable(takes):
     r = review(takes["blur"], config=ReviewConfig(min_sharpness=500))
     assert any("soft" in f for f in r.failures)
