@@ -1342,7 +1342,9 @@ def ask_for_job(env):
             ui.VGroup(
                 [
                     ui.Label({"Text": "Job file written by 'shotline resolve job':"}),
-                    ui.LineEdit({"ID": "JobPath", "PlaceholderText": "/path/to/job.json"}),
+                    ui.LineEdit(
+                        {"ID": "JobPath", "PlaceholderText": "/path/to/job.json", "Text": _last_job() or ""}
+                    ),
                     ui.HGroup(
                         [
                             ui.Button({"ID": "Run", "Text": "Import"}),

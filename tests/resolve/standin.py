@@ -120,7 +120,7 @@ class World:
         self.studio = config.get("studio", True)
         self.faults = config.get("faults", {})
         self.lut_dir = config.get("lut_dir", "")
-        self.ui = config.get("ui", "none")  # none | answer | refused
+        self.ui = config.get("ui", "none")  # none | answer (types ui_answer) | accept | refused
         self.ui_answer = config.get("ui_answer", "")
         self.calls: list[dict] = []
         self.next_id = 0
@@ -1419,7 +1419,9 @@ class UIDispatcher:
         win = self.window
         assert win is not None and win.shown
         items = win.GetItems()
-        if self.world.ui_answer:
+        if self.world.ui == "accept":  # presses Import on whatever the field holds
+            win.On.Run.events["Clicked"]({"who": "Run"})
+        elif self.world.ui_answer:
             items["JobPath"].Text = self.world.ui_answer
             win.On.Run.events["Clicked"]({"who": "Run"})
         else:

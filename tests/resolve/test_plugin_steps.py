@@ -236,6 +236,10 @@ def test_free_19_1_menu_uses_the_last_job_shotline_wrote(edit, write_job, run_re
     assert "using the last job shotline wrote" in run.stdout
     assert [t["name"] for t in run.project["timelines"]] == ["Promo Edit"]
 
+    # where the dialog opens, it offers that job: pressing Import runs it
+    run = run_resolve({"version": "21.1", "ui": "accept"}, None)
+    assert [t["name"] for t in run.project["timelines"]] == ["Promo Edit"]
+
     # a dialog the user cancels is a "no", not a reason to pick a job for them
     run = run_resolve({"version": "19.1", "ui": "answer", "ui_answer": ""}, None)
     assert "no job file" in run.stdout and run.project["timelines"] == []
