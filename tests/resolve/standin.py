@@ -1188,6 +1188,8 @@ def _media_path(clip: dict) -> str | None:
     if not ref or "target_url" not in ref:
         return None
     url = ref["target_url"]
+    # lenient: one unverified report says 20.2 refused file:// URLs; Resolve's own export
+    # writes bare paths, which is what shotline writes for Resolve
     if url.startswith("file://"):
         from urllib.parse import unquote, urlparse
 
