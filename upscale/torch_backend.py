@@ -22,6 +22,9 @@ from .models import LoadedModel
 
 log = logging.getLogger("shotline.upscale")
 
+# Output buffers in flight at most: 3 queued for the encoder, 1 being encoded, 1 being filled.
+_RING = 8
+
 
 @dataclass(frozen=True)
 class TorchOptions:
@@ -99,6 +102,8 @@ class TorchUpscaler:
         self.net = torch.compile(net) if opts.compile else net
         self.cuda = cuda
         self.i420: tuple[str, bool] | None = None
+        self._buffers: dict[tuple[str, tuple[int, ...]], list[torch.Tensor]] = {}
+        self._turn: dict[tuple[str, tuple[int, ...]], int] = {}
         if cuda:
             torch.backends.cudnn.benchmark = True
 
@@ -113,17 +118,35 @@ class TorchUpscaler:
     @torch.inference_mode()
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         out = self.run_tensor(self.upload(frames))
-        host = torch.empty(out.shape, dtype=torch.uint8, pin_memory=self.cuda)
-        host.copy_(out, non_blocking=self.cuda)
-        if self.cuda:
-            torch.cuda.current_stream(self.device).synchronize()
+        if not self.cuda:
+            return out.numpy()
+        host = self._pinned("out", out.shape, _RING)
+        host.copy_(out, non_blocking=True)
+        torch.cuda.current_stream(self.device).synchronize()
         return host.numpy()
 
     def upload(self, frames: np.ndarray) -> torch.Tensor:
         t = torch.from_numpy(np.ascontiguousarray(frames))
         if self.cuda:
-            t = t.pin_memory().to(self.device, non_blocking=True)
+            staged = self._pinned("in", tuple(t.shape), 1)  # reused: the copy ends before the next call
+            staged.copy_(t)
+            t = staged.to(self.device, non_blocking=True)
         return t
+
+    def _pinned(self, role: str, shape: tuple[int, ...], ring: int) -> torch.Tensor:
+        """Page-locked host buffers, allocated once per shape and reused round-robin.
+
+        Output buffers go to the encoder thread, which may still hold a few while the next
+        batch runs: the ring is longer than the queues between the stages can hold.
+        """
+        key = (role, tuple(shape))
+        bufs = self._buffers.get(key)
+        if bufs is None:
+            bufs = self._buffers[key] = [
+                torch.empty(shape, dtype=torch.uint8, pin_memory=True) for _ in range(ring)
+            ]
+        self._turn[key] = (self._turn.get(key, -1) + 1) % ring
+        return bufs[self._turn[key]]
 
     @torch.inference_mode()
     def run_tensor(self, frames: torch.Tensor) -> torch.Tensor:
