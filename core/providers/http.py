@@ -486,6 +486,23 @@ def fetch_with_refresh(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def match_aspect(ratio: str, choices: tuple[str, ...]) -> str | None:
+    """``ratio`` ("1280:720", "1280x720" or "16:9") as one of the service's "W:H" ``choices``."""
+    if ratio in choices:
+        return ratio
+    try:
+        w, h = (float(v) for v in ratio.replace("x", ":").split(":"))
+    except ValueError:
+        return None
+    if not w or not h:
+        return None
+    for choice in choices:
+        cw, ch = (float(v) for v in choice.split(":"))
+        if abs(cw / ch - w / h) / (w / h) < 0.01:
+            return choice
+    return None
+
+
 def ratio_to_size(ratio: str, sizes: tuple[str, ...], sep: str = "x") -> str | None:
     """Map "1280:720", "1280x720" or an aspect like "16:9" onto one of ``sizes`` ("WxH")."""
     norm = ratio.replace(":", sep).replace("x", sep)

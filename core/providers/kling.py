@@ -34,7 +34,7 @@ import httpx
 
 from ..errors import ProviderError, UsageError
 from .base import Capabilities, GenerationRequest, ShotKind, TaskState, TaskStatus
-from .http import HttpProvider, RemoteError, env_key, image_data, redact
+from .http import HttpProvider, RemoteError, env_key, image_data, match_aspect, redact
 
 ACCESS_ENVS = ("KLINGAI_ACCESS_KEY", "KLING_ACCESS_KEY")
 SECRET_ENVS = ("KLINGAI_SECRET_KEY", "KLING_SECRET_KEY")
@@ -169,7 +169,7 @@ class KlingProvider(HttpProvider):
         if request.negative_prompt:
             body["negative_prompt"] = request.negative_prompt
         if family == "text2video":
-            aspect = request.ratio if request.ratio in ASPECTS else _aspect_of(request.ratio)
+            aspect = match_aspect(request.ratio, ASPECTS)
             if aspect is None:
                 raise UsageError(
                     f"{where}: ratio {request.ratio} is not offered; choose one of: {', '.join(ASPECTS)}"
@@ -268,15 +268,3 @@ class KlingProvider(HttpProvider):
         elif code in RETRY_CODES:
             err.retryable = True
         return err
-
-
-def _aspect_of(ratio: str) -> str | None:
-    try:
-        w, h = (float(v) for v in ratio.replace("x", ":").split(":"))
-    except ValueError:
-        return None
-    for a in ASPECTS:
-        aw, ah = (float(v) for v in a.split(":"))
-        if abs(aw / ah - w / h) / (w / h) < 0.01:
-            return a
-    return None

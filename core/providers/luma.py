@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import ProviderError, UsageError
 from .base import Capabilities, GenerationRequest, ShotKind, TaskState, TaskStatus
-from .http import HttpProvider, RemoteError, check_url, env_key, redact
+from .http import HttpProvider, RemoteError, check_url, env_key, match_aspect, redact
 
 log = logging.getLogger("shotline.providers.luma")
 
@@ -41,20 +41,6 @@ _STATES = {
     "completed": TaskState.SUCCEEDED,
     "failed": TaskState.FAILED,
 }
-
-
-def _aspect(ratio: str) -> str | None:
-    if ratio in ASPECTS:
-        return ratio
-    try:
-        w, h = (float(v) for v in ratio.replace("x", ":").split(":"))
-    except ValueError:
-        return None
-    for a in ASPECTS:
-        aw, ah = (float(v) for v in a.split(":"))
-        if abs(aw / ah - w / h) / (w / h) < 0.01:
-            return a
-    return None
 
 
 class LumaProvider(HttpProvider):
@@ -92,7 +78,7 @@ class LumaProvider(HttpProvider):
         duration = f"{request.duration:g}s"
         if duration not in DURATIONS:
             raise UsageError(f"{where}: duration {request.duration:g} s is not offered; choose 5 or 9")
-        aspect = _aspect(request.ratio)
+        aspect = match_aspect(request.ratio, ASPECTS)
         if aspect is None:
             raise UsageError(
                 f"{where}: ratio {request.ratio} is not offered; choose one of: {', '.join(ASPECTS)}"

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import ProviderError, UsageError
 from .base import Capabilities, GenerationRequest, ShotKind, TaskState, TaskStatus
-from .http import HttpProvider, RemoteError, env_key, image_data
+from .http import HttpProvider, RemoteError, env_key, image_data, match_aspect
 
 ENV_KEY = "FAL_KEY"
 APP_ID = "fal-ai/pika"
@@ -94,7 +94,7 @@ class PikaProvider(HttpProvider):
             raise UsageError(f"{where}: resolution must be one of: {', '.join(RESOLUTIONS[version])}")
         body["resolution"] = resolution
         if version == "v2.2" and request.kind is ShotKind.TEXT_TO_VIDEO:
-            aspect = _aspect(request.ratio)
+            aspect = match_aspect(request.ratio, ASPECTS_V22)
             if aspect is None:
                 raise UsageError(
                     f"{where}: ratio {request.ratio} is not offered; choose one of: {', '.join(ASPECTS_V22)}"
@@ -177,17 +177,3 @@ class PikaProvider(HttpProvider):
         except RemoteError as exc:
             if exc.status not in (400, 404):
                 raise
-
-
-def _aspect(ratio: str) -> str | None:
-    if ratio in ASPECTS_V22:
-        return ratio
-    try:
-        w, h = (float(v) for v in ratio.replace("x", ":").split(":"))
-    except ValueError:
-        return None
-    for a in ASPECTS_V22:
-        aw, ah = (float(v) for v in a.split(":"))
-        if abs(aw / ah - w / h) / (w / h) < 0.01:
-            return a
-    return None
