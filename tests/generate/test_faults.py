@@ -307,3 +307,22 @@ def test_orchestrator_holds_a_runway_create_in_doubt(runway_server: LocalServer,
     assert [o.status for o in again.outcomes] == ["uncertain", "done"] and again.outcomes[1].reused
     assert "--retry-uncertain" in (first.outcomes[0].error or "")
     assert len(runway_server.seen("POST", r"^/v1/text_to_video$")) == 2  # one per take, no repeat
+
+
+def test_download_restarts_when_range_is_ignored(out: Path) -> None:
+    """A server without Range support: the resumed request gets 200 and the whole body again."""
+    from tests.generate.servers.base import App, Request, Response
+
+    data = bytes(range(256)) * 512
+
+    class NoRange(App):
+        def handle(self, req: Request) -> Response:
+            return Response(200, data, {"Content-Type": "video/mp4"})
+
+    with LocalServer(NoRange()) as server:
+        server.fault("GET", r"^/clip$", "truncate")
+        result = download(server.url + "/clip", out / "c.mp4", allow_http_loopback=True, sleep=lambda s: None)
+        ranges = [r.headers.get("range") for r in server.seen("GET", r"^/clip$")]
+    assert ranges[0] is None and ranges[1] == f"bytes={len(data) // 2}-"
+    assert (out / "c.mp4").read_bytes() == data and result.size == len(data)
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
