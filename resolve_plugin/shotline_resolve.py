@@ -384,14 +384,17 @@ def _otio_media(clip):
     return os.path.normpath(url)
 
 
-def read_otio(path, rate):
-    """Expected video tracks from an OTIO JSON file: [{'clips': [...], 'transitions': [...]}]."""
+def read_otio(path, rate, kind="Video"):
+    """Expected tracks of ``kind`` ('Video' or 'Audio') from an OTIO JSON file.
+
+    Returns one ``{'clips': [...], 'transitions': [...]}`` per track, in frames at ``rate``.
+    """
     with open(path, encoding="utf-8") as fh:
         doc = json.load(fh)
     stack = doc.get("tracks") or {}
     tracks = []
     for track in stack.get("children") or []:
-        if not str(track.get("OTIO_SCHEMA", "")).startswith("Track") or track.get("kind", "Video") != "Video":
+        if not str(track.get("OTIO_SCHEMA", "")).startswith("Track") or track.get("kind", "Video") != kind:
             continue
         pos = 0
         clips = []
@@ -853,6 +856,39 @@ class Runner:
             self.report.step("verify", "failed", detail + "; " + "; ".join(problems[:10]))
         else:
             self.report.step("verify", "ok", detail)
+        if self.kind == "otio":
+            self.verify_audio()
+
+    def verify_audio(self):
+        """Audio clips per track at the file's record frames (OTIO only: FCP7 splits channels)."""
+        try:
+            expected = read_otio(self.file, self.rate, "Audio")
+        except (OSError, ValueError) as exc:
+            self.report.step("verify audio", "warning", f"cannot read the audio tracks: {exc}")
+            return
+        if not any(t["clips"] for t in expected):
+            self.report.step("verify audio", "skipped", "the timeline has no audio clips")
+            return
+        start = int(self.timeline.GetStartFrame())
+        problems, count = [], 0
+        n_tracks = int(self.timeline.GetTrackCount("audio") or 0)
+        if n_tracks < len(expected):
+            problems.append(f"{n_tracks} audio tracks came in, the file has {len(expected)}")
+        for index, exp in enumerate(expected[:n_tracks], start=1):
+            items = [
+                i
+                for i in (self.timeline.GetItemListInTrack("audio", index) or [])
+                if i.GetMediaPoolItem() is not None
+            ]
+            count += len(items)
+            got = [(int(round(i.GetStart())) - start, int(round(i.GetDuration()))) for i in items]
+            want = [(c["start"], c["duration"]) for c in exp["clips"]]
+            if got != want:
+                problems.append(f"A{index}: clips at {got}, the file has {want}")
+        if problems:
+            self.report.step("verify audio", "warning", "; ".join(problems[:5]))
+        else:
+            self.report.step("verify audio", "ok", f"{count} audio clips on {len(expected)} tracks")
 
     def transitions(self):
         missing = getattr(self, "missing_transitions", 0)

@@ -797,6 +797,30 @@ class MediaPool(Api):
                     )
             items.sort(key=lambda i: i._start)
             tl._video.append(items)
+        for a_index, track in enumerate([] if world.faults.get("drop_audio") else parsed["audio"], start=1):
+            items = []
+            for c in track["clips"]:
+                clip = pooled.get(c["media"]) or self._clip_for(c["media"])
+                pooled[c["media"]] = clip
+                items.append(
+                    TimelineItem(
+                        world, tl, c["name"], tl._start + c["start"], c["duration"], clip, ("audio", a_index)
+                    )
+                )
+            for tr in track["transitions"]:
+                items.append(
+                    TimelineItem(
+                        world,
+                        tl,
+                        "Cross Fade +3 dB",
+                        tl._start + tr["cut"] - tr["in"],
+                        tr["in"] + tr["out"],
+                        None,
+                        ("audio", a_index),
+                    )
+                )
+            items.sort(key=lambda i: i._start)
+            tl._audio.append(items)
         for frame, marker in parsed["markers"].items():
             tl._markers[frame] = marker
         self._project._timelines.append(tl)
@@ -832,6 +856,7 @@ class Timeline(Api):
         self._id = world.uid()
         self._start = 86400
         self._video: list[list[TimelineItem]] = []
+        self._audio: list[list[TimelineItem]] = []
         self._markers: dict[int, dict] = {}
         self._graph = Graph(world, self)
 
@@ -857,17 +882,18 @@ class Timeline(Api):
     def GetUniqueId(self) -> str:
         return self._id
 
+    def _tracks(self, trackType: object) -> list[list[TimelineItem]] | None:
+        return {"video": self._video, "audio": self._audio, "subtitle": []}.get(trackType)  # type: ignore[arg-type]
+
     def GetTrackCount(self, trackType: str) -> int:
-        if trackType == "video":
-            return len(self._video)
-        return 0 if trackType in ("audio", "subtitle") else 0
+        tracks = self._tracks(trackType)
+        return 0 if tracks is None else len(tracks)
 
     def GetItemListInTrack(self, trackType: str, index: int) -> list | None:
-        if trackType != "video":
-            return [] if trackType in ("audio", "subtitle") else None
-        if not isinstance(index, int) or not 1 <= index <= len(self._video):
+        tracks = self._tracks(trackType)
+        if tracks is None or not isinstance(index, int) or not 1 <= index <= len(tracks):
             return None
-        return list(self._video[index - 1])
+        return list(tracks[index - 1])
 
     def AddMarker(
         self, frameId: float, color: str, name: str, note: str, duration: int, customData: str | None = None
@@ -930,6 +956,7 @@ class Timeline(Api):
             "name": self._name,
             "start": self._start,
             "video": [[i._dump() for i in track] for track in self._video],
+            "audio": [[i._dump() for i in track] for track in self._audio],
             "markers": {str(k): v for k, v in sorted(self._markers.items())},
         }
 
@@ -1073,6 +1100,8 @@ class TimelineItem(Api):
             "duration",
         }:
             return None
+        if self._track[0] != "video":
+            return None  # audio crossfades are not modelled here
         if self._clip is None or "position" not in opts or "alignment" not in opts:
             return None  # measured: the bare call returns None
         if opts.get("category", "simple") != "simple" or opts.get("type") != "Cross Dissolve":
@@ -1239,6 +1268,34 @@ def parse_otio(path: str, rate: Fraction) -> dict:
                 )
             pos += dur
         video.append({"clips": clips, "transitions": transitions})
+    audio = []
+    for track in doc["tracks"]["children"]:
+        if track.get("kind") != "Audio":
+            continue
+        clips, transitions, pos = [], [], 0
+        for child in track.get("children", []):
+            schema = child["OTIO_SCHEMA"]
+            if schema.startswith("Transition"):
+                transitions.append(
+                    {
+                        "cut": pos,
+                        "in": _frames(child["in_offset"], rate),
+                        "out": _frames(child["out_offset"], rate),
+                    }
+                )
+                continue
+            dur = _frames(child["source_range"]["duration"], rate)
+            if schema.startswith("Clip"):
+                clips.append(
+                    {
+                        "name": child.get("name") or "",
+                        "start": pos,
+                        "duration": dur,
+                        "media": _media_path(child),
+                    }
+                )
+            pos += dur
+        audio.append({"clips": clips, "transitions": transitions})
     for m in (doc.get("tracks") or {}).get("markers", []):
         frame = _frames(m["marked_range"]["start_time"], rate)
         markers[frame] = {
@@ -1252,6 +1309,7 @@ def parse_otio(path: str, rate: Fraction) -> dict:
         "name": doc.get("name"),
         "start": _frames(gst, rate) if gst else None,
         "video": video,
+        "audio": audio,
         "markers": markers,
     }
 
@@ -1328,7 +1386,7 @@ def parse_fcp7(path: str, rate: Fraction) -> dict:
                 }
             )
         video.append({"clips": clips, "transitions": transitions})
-    return {"name": seq.findtext("name"), "start": None, "video": video, "markers": {}}
+    return {"name": seq.findtext("name"), "start": None, "video": video, "audio": [], "markers": {}}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ def test_clean_run_on_each_version(version, edit: Edit, drx, write_job, run_reso
     run = run_resolve(user_world(version), job)
 
     assert run.result is not None and run.result["ok"], json.dumps(run.result["steps"], indent=1)
+    assert run.step("verify audio")["status"] == "skipped"  # this edit has no audio tracks
     assert run.missing_calls() == []  # never touched a method this version lacks
     project_calls = {c["method"] for c in run.state["calls"] if c["class"] == "Project"}
     settings_calls = project_calls & {"GetSetting", "SetSetting", "GetSettings", "SetSettings"}
@@ -318,3 +319,21 @@ def test_timeline_built_by_shotline_for_resolve(version, built_job, run_resolve)
     assert run.project["settings"]["timelineFrameRate"] == "25"
     [rj] = [j for j in run.project["render_jobs"] if j["TimelineName"] == "built edit"]
     assert (rj["FormatWidth"], rj["FormatHeight"]) == (1080, 1350)
+    # the first shot's sound (the second has none) came in where the file puts it
+    audio = built.audio_tracks()[0]
+    [sound] = list(audio.find_clips())
+    assert run.step("verify audio") == {
+        "step": "verify audio",
+        "status": "ok",
+        "detail": "1 audio clips on 1 tracks",
+    }
+    [a1] = [i for i in tl["audio"][0] if i["kind"] == "clip"]
+    assert a1["duration"] == round(sound.duration().rescaled_to(25).value)
+
+
+def test_audio_that_did_not_come_in_is_flagged(built_job, run_resolve):
+    _, job, _ = built_job
+    run = run_resolve({"version": "20.3", "faults": {"drop_audio": True}}, job)
+    step = run.step("verify audio")
+    assert step["status"] == "warning" and "0 audio tracks came in, the file has 1" in step["detail"]
+    assert run.result["ok"]  # a warning: the picture edit is there
