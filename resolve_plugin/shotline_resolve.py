@@ -888,7 +888,7 @@ class Runner:
         if problems:
             self.report.step("verify audio", "warning", "; ".join(problems[:5]))
         else:
-            self.report.step("verify audio", "ok", f"{count} audio clips on {len(expected)} tracks")
+            self.report.step("verify audio", "ok", f"audio clips {count}, audio tracks {len(expected)}")
 
     def transitions(self):
         missing = getattr(self, "missing_transitions", 0)
