@@ -270,8 +270,6 @@ def plan_take(name: str, provider: Provider, req: GenerationRequest, label: str)
     return TakePlan(name, req, digest, float(provider.estimate_cost(req)), provider.cost_unit, rel)
 
 
-
-
 # ----------------------------------------------------------------------------- running
 
 
