@@ -325,7 +325,7 @@ def test_timeline_built_by_shotline_for_resolve(version, built_job, run_resolve)
     assert run.step("verify audio") == {
         "step": "verify audio",
         "status": "ok",
-        "detail": "1 audio clips on 1 tracks",
+        "detail": "audio clips 1, audio tracks 1",
     }
     [a1] = [i for i in tl["audio"][0] if i["kind"] == "clip"]
     assert a1["duration"] == round(sound.duration().rescaled_to(25).value)
