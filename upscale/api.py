@@ -268,17 +268,21 @@ def upscale(
     )
     work = pipeline.work_dir_for(output)
     manifest = pipeline.Manifest(work, key, opts.resume)
-    stats = pipeline.process(
-        info,
-        upscaler,
-        manifest,
-        lay,
-        enc=opts.encode,
-        batch=batch,
-        progress=progress,
-        on_segment=on_segment,
-        cancel=cancel,
-    )
+    try:
+        stats = pipeline.process(
+            info,
+            upscaler,
+            manifest,
+            lay,
+            enc=opts.encode,
+            batch=batch,
+            progress=progress,
+            on_segment=on_segment,
+            cancel=cancel,
+        )
+    except MediaError:
+        pipeline.remove_work_dir(work)  # the input itself is bad: nothing worth resuming
+        raise
     with atomic_output(output, [Path(info.path)], overwrite) as tmp:
         pipeline.join(info, manifest, lay, tmp)
     pipeline.remove_work_dir(work)

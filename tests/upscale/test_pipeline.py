@@ -266,3 +266,31 @@ def test_rotation_sar_subtitles_and_metadata_carried(clips, out, tmp_path) -> No
         assert b.streams.audio[0].metadata.get("language") == "fra"
         subs = [[bytes(p) for p in c.demux(subtitles=0) if p.size] for c in (a, b)]
     assert subs[0] == subs[1] and subs[0]
+
+
+def test_ctrl_c_keeps_finished_segments_and_no_partial_output(clips, out) -> None:
+    src = clips(**SMALL, audio="stereo")
+    dst = out / "interrupted.mp4"
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        from shotline.core.errors import Interrupted
+        from shotline.upscale import UpscaleOptions, upscale
+        def ctrl_c(seg):
+            if seg.index == 0:
+                os.kill(os.getpid(), signal.SIGINT)
+        try:
+            upscale({str(src)!r}, {str(dst)!r}, UpscaleOptions(segment_seconds=0.1), on_segment=ctrl_c)
+        except Interrupted as exc:
+            print(exc)
+            sys.exit(exc.exit_code)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert "run the same command again to resume" in proc.stdout
+    work = work_dir_for(dst)
+    assert not dst.exists() and not list(out.glob("*.part*"))
+    assert not list(work.glob("*.part.*")) and (work / "seg-00000.mp4").is_file()
+    report = upscale(src, dst, UpscaleOptions(segment_seconds=0.1))
+    assert report.segments_resumed >= 1 and frame_times(dst) == frame_times(src)
