@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -130,7 +131,7 @@ def with_examples(*examples: str) -> Callable[[F], F]:
 
     def deco(func: F) -> F:
         text = "\n\n\b\nExamples:\n" + "\n".join(f"  {e}" for e in examples)
-        func.__doc__ = (func.__doc__ or "").rstrip() + text
+        func.__doc__ = inspect.cleandoc(func.__doc__ or "") + text
         return func
 
     return deco

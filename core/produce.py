@@ -431,7 +431,7 @@ class Producer:
 
     def stage_export(self, otio_path: Path) -> StageResult:
         from shotline.otio_adapters.export import export_timeline, read_timeline
-        from shotline.resolve_plugin.job import build_job, write_job
+        from shotline.resolve_plugin.job import build_job, write_fcp7_xml, write_job
 
         tl = read_timeline(otio_path)
         exports = self.outdir / "exports"
@@ -450,15 +450,19 @@ class Producer:
         resolve_otio = exports / f"{self.slug}.resolve.otio"
         export_timeline(tl, resolve_otio, "otio", for_resolve=True, overwrite=True)
         outputs["resolve_otio"] = resolve_otio
+        job_path = self.outdir / "resolve_job.json"
+        xml_path = job_path.with_suffix(".xml")  # the FCP7 XML the script falls back to (Resolve < 18.5)
         job = build_job(
             resolve_otio,
             name=self.sb.title,
             presets=self.deliver or ("youtube",),
             render_dir=self.outdir / "resolve_renders",
+            fallback_xml=xml_path,
         )
-        job_path = self.outdir / "resolve_job.json"
+        write_fcp7_xml(resolve_otio, xml_path, overwrite=True)
         write_job(job, job_path, overwrite=True)
         outputs["resolve_job"] = job_path
+        outputs["resolve_xml"] = xml_path
         self.say(f"export: EDL, FCP7 XML, FCPXML, Resolve OTIO and job -> {exports.name}/")
         return StageResult(outputs)
 
