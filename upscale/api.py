@@ -205,6 +205,15 @@ def make_upscaler(opts: UpscaleOptions, backend: str) -> pipeline.FrameUpscaler:
     return TorchUpscaler(model, topt)
 
 
+def _check_codec(name: str) -> None:
+    import av
+
+    try:
+        av.codec.Codec(name, "w")
+    except Exception as exc:
+        raise UsageError(f"video codec {name!r} is not an encoder this build has (try libx264)") from exc
+
+
 def upscale(
     input: str | Path,
     output: str | Path,
@@ -249,6 +258,8 @@ def upscale(
             commands=tuple(plan.commands()),
         )
 
+    _check_codec(opts.encode.vcodec)
+    pipeline.preflight(info, output, opts.encode.vcodec)
     upscaler = make_upscaler(opts, backend)
     lay = pipeline.layout(Path(info.path), opts.segment_seconds)
     device = _device(opts, backend)
@@ -283,8 +294,16 @@ def upscale(
     except MediaError:
         pipeline.remove_work_dir(work)  # the input itself is bad: nothing worth resuming
         raise
-    with atomic_output(output, [Path(info.path)], overwrite) as tmp:
-        pipeline.join(info, manifest, lay, tmp)
+    import av
+
+    try:
+        with atomic_output(output, [Path(info.path)], overwrite) as tmp:
+            pipeline.join(info, manifest, lay, tmp)
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise UsageError(
+            f"{output}: cannot write these streams into a {output.suffix or 'suffix-less'} file ({exc}); "
+            "try .mp4, .mov or .mkv (the finished segments are kept: rerun to resume)"
+        ) from exc
     pipeline.remove_work_dir(work)
     s = upscaler.scale
     elapsed = time.monotonic() - started

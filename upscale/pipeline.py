@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from shotline.core.encode import EncodeSettings
-from shotline.core.errors import Interrupted, MediaError, ShotlineError
+from shotline.core.errors import Interrupted, MediaError, ShotlineError, UsageError
 from shotline.core.probe import MediaInfo
 
 log = logging.getLogger("shotline.upscale")
@@ -685,6 +685,25 @@ def join(info: MediaInfo, manifest: Manifest, lay: SourceLayout, target: Path) -
         for c in segs:
             c.close()
         src.close()
+
+
+def preflight(info: MediaInfo, output: Path, vcodec: str) -> None:
+    """Refuse, before any work, an output container that cannot hold the video codec or the
+    streams carried over (e.g. H.264 in .webm). Nothing is written."""
+    import av
+
+    probe_path = output.with_name(f".{output.stem[:40]}.preflight{output.suffix}")
+    try:
+        with av.open(info.path) as src, av.open(str(probe_path), "w") as dst:
+            dst.add_stream(vcodec, rate=25)
+            for s in list(src.streams.audio) + list(src.streams.subtitles):
+                dst.add_stream_from_template(s)
+    except (ValueError, av.error.FFmpegError) as exc:
+        raise UsageError(
+            f"{output}: a {output.suffix or 'suffix-less'} file cannot hold this ({exc}); try .mp4, .mov or .mkv"
+        ) from exc
+    finally:
+        probe_path.unlink(missing_ok=True)
 
 
 def _copy_meta(a: Any, b: Any) -> None:

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from shotline.cli.main import cli
+from shotline.core.encode import EncodeSettings
 from shotline.core.errors import MediaError, UsageError
 from shotline.core.probe import probe
 from shotline.upscale import UpscaleOptions, upscale
@@ -294,3 +295,12 @@ def test_ctrl_c_keeps_finished_segments_and_no_partial_output(clips, out) -> Non
     assert not list(work.glob("*.part.*")) and (work / "seg-00000.mp4").is_file()
     report = upscale(src, dst, UpscaleOptions(segment_seconds=0.1))
     assert report.segments_resumed >= 1 and frame_times(dst) == frame_times(src)
+
+
+def test_unknown_codec_and_unsuitable_container_are_usage_errors(clips, out) -> None:
+    src = clips(**SMALL, audio="stereo")
+    with pytest.raises(UsageError, match="not an encoder"):
+        upscale(src, out / "a.mp4", UpscaleOptions(scale=2, encode=EncodeSettings(vcodec="nonesuch")))
+    with pytest.raises(UsageError, match="b.webm: a .webm file cannot hold this"):
+        upscale(src, out / "b.webm", UpscaleOptions(scale=2))
+    assert_nothing_left(out)
