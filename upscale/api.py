@@ -240,7 +240,15 @@ def upscale(
             plan = lanczos_plan(info, output, scale, opts.encode)
         else:
             plan = topaz_plan(info, output, opts.topaz, opts.encode, find_topaz())
-        run(plan, overwrite=overwrite, cancel=cancel)
+        total = v.frame_count or 0
+
+        def relay(p: Any) -> None:  # the runner's progress, in the pipeline's terms
+            if progress is not None:
+                done = total if p.fraction >= 1.0 else min(p.frame, total)
+                fps = done / (time.monotonic() - started) if done else 0.0
+                progress(pipeline.PipelineProgress(done, total, fps, p.eta, int(p.fraction >= 1.0), 1))
+
+        run(plan, overwrite=overwrite, cancel=cancel, progress=relay)
         out = probe(output)
         ov = out.video
         return UpscaleReport(

@@ -304,3 +304,14 @@ def test_unknown_codec_and_unsuitable_container_are_usage_errors(clips, out) -> 
     with pytest.raises(UsageError, match="b.webm: a .webm file cannot hold this"):
         upscale(src, out / "b.webm", UpscaleOptions(scale=2))
     assert_nothing_left(out)
+
+
+def test_progress_reports_frames(clips, out) -> None:
+    src = clips(**SMALL, audio=None)
+    seen: list = []
+    upscale(src, out / "p.mp4", UpscaleOptions(scale=2, segment_seconds=0.1), progress=seen.append)
+    assert seen[-1].frames_done == seen[-1].frames_total == 12 and seen[-1].segments_total == 3
+    assert [p.frames_done for p in seen] == sorted(p.frames_done for p in seen)
+    lz: list = []
+    upscale(src, out / "l.mp4", UpscaleOptions(backend="lanczos", scale=2), progress=lz.append)
+    assert lz and lz[-1].frames_done == lz[-1].frames_total == 12
