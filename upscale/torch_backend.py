@@ -10,6 +10,7 @@ the network's receptive radius (18 px for the compact net) the result equals the
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,9 @@ class TorchOptions:
     pre_pad: int = 10  # reflect padding around the frame, as the ncnn build does
     channels_last: bool = True
     compile: bool = False  # torch.compile the network (pays off on long CUDA runs)
+    threads: int = (
+        0  # CPU intra-op threads; 0 = OMP_NUM_THREADS if set, else one core fewer than the machine (min 1)
+    )
 
 
 def resolve_device(device: str) -> str:
@@ -93,6 +97,10 @@ class TorchUpscaler:
         self.scale = model.scale
         self.device = torch.device(resolve_device(opts.device))
         cuda = self.device.type == "cuda"
+        if not cuda and (opts.threads or not os.environ.get("OMP_NUM_THREADS")):
+            # Leave a core to the decode and encode threads: OpenMP threads that find their
+            # cores busy spin, and on a 2-core machine 2 threads ran 6x slower than 1.
+            torch.set_num_threads(opts.threads or max(1, (os.cpu_count() or 2) - 1))
         prec = opts.precision if opts.precision != "auto" else ("fp16" if cuda else "fp32")
         self.dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[prec]
         self.precision = prec
