@@ -150,7 +150,8 @@ def upscale_cmd(
         if as_json:
             emit_json(plan)
             return
-        est = f"~{plan.estimated_seconds:.0f} s (rough)" if plan.estimated_seconds is not None else "unknown"
+        sec = plan.estimated_seconds
+        est = "unknown" if sec is None else f"~{sec:.1f} s (rough)" if sec < 10 else f"~{sec:.0f} s (rough)"
         click.echo(f"# upscale {plan.input} -> {plan.output}")
         click.echo(f"backend   {plan.backend} ({plan.engine}), model {plan.model}, x{plan.scale}")
         click.echo(f"size      {plan.size_in[0]}x{plan.size_in[1]} -> {plan.size_out[0]}x{plan.size_out[1]}")
