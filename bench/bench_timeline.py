@@ -172,10 +172,18 @@ def bench_dissolves(args: object, d: Path) -> list[str]:
     from shotline.core.probe import probe
 
     frames = [probe(p).video.frame_count for p in (out_s, out_h) if p.exists()]  # type: ignore[union-attr]
-    lines = [f"### {title}", "", "| contender | median s | runs | vs hand-written |", "|---|---|---|---|"]
-    base = rows[0].median
+    lines = [
+        f"### {title}",
+        "",
+        "| contender | wall s (median) | runs | vs hand-written | CPU s | vs hand-written |",
+    ]
+    lines.append("|---|---|---|---|---|---|")
+    base, cbase = rows[0].median, rows[0].cpu_median
     for r in rows:
-        lines.append(f"| {r.name} | {r.median:.2f} | {r.spread} | {r.median / base:.2f}x |")
+        lines.append(
+            f"| {r.name} | {r.median:.2f} | {r.spread} | {r.median / base:.2f}x | {r.cpu_median:.2f} | "
+            f"{r.cpu_median / cbase:.2f}x |"
+        )
     lines.append("")
     lines.append(
         f"Output frames (shotline, hand-written): {frames}; the timeline has {round(n * clip_s * rate)}."
@@ -262,11 +270,12 @@ def bench_smart(args: object, d: Path, audio: bool) -> list[str]:
     if audio:
         check += f"; audio duration smart {info.duration:.3f} s"
     print(check)
-    lines = [f"### {title}", "", "| contender | median s | runs | vs full |", "|---|---|---|---|"]
+    lines = [f"### {title}", "", "| contender | wall s (median) | runs | speed-up vs full | CPU s |"]
+    lines.append("|---|---|---|---|---|")
     base = rows[0].median
     for r in rows:
         lines.append(
-            f"| {r.name} | {r.median:.2f} | {r.spread} | {r.median / base:.2f}x ({base / r.median:.1f}x faster) |"
+            f"| {r.name} | {r.median:.2f} | {r.spread} | {base / r.median:.1f}x | {r.cpu_median:.2f} |"
         )
     lines += ["", check]
     return lines
