@@ -269,3 +269,17 @@ def test_dissolve_without_handles_holds_frames_and_says_so(clips, out):
     assert codes[:17] == list(range(5, 22)) and codes[23:] == list(range(3, 10))
     assert any("'A'" in n and "after its file ends" in n for n in r.notes)
     assert any("'B'" in n and "0.120 s of media before its file starts" in n for n in r.notes)
+
+
+def test_dissolve_on_an_upper_track_reveals_it_over_the_lower_one(clips, out):
+    white = clips(duration=2, source="color=c=white", audio=None)
+    black = clips(duration=2, source="color=c=black", audio=None)
+    tl = timeline()
+    track(tl).append(clip(white, 0, 30))
+    track(tl).extend([gap(10), dissolve(5, 5), clip(black, 0, 20)])
+    path, r = render(tl, out)
+    means = [float(g.mean()) for g in decode_gray(path)]
+    assert len(means) == r.frames == 30
+    assert min(means[:5]) > 230  # the upper track's gap shows the white lower track
+    assert all(a > b for a, b in zip(means[5:14], means[6:15]))  # the black clip fades in over it
+    assert max(means[16:]) < 25  # then covers it
