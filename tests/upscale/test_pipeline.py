@@ -315,3 +315,28 @@ def test_progress_reports_frames(clips, out) -> None:
     lz: list = []
     upscale(src, out / "l.mp4", UpscaleOptions(backend="lanczos", scale=2), progress=lz.append)
     assert lz and lz[-1].frames_done == lz[-1].frames_total == 12
+
+
+def test_ten_bit_24fps_input(clips, out) -> None:
+    src = clips(
+        width=64,
+        height=36,
+        duration=0.25,
+        rate="24",
+        pix_fmt="yuv420p10le",
+        audio="stereo",
+        sample_rate=44100,
+    )
+    assert probe(src).video.bit_depth == 10
+    dst = out / "ten.mp4"
+    upscale(src, dst, UpscaleOptions(scale=2))
+    o = probe(dst)
+    assert (o.video.width, o.video.height, o.video.pix_fmt) == (128, 72, "yuv420p")
+    assert frame_times(dst) == frame_times(src) and audio_bytes(dst) == audio_bytes(src)
+    # the picture survives the 10-bit -> RGB -> 8-bit path: compare with a lanczos baseline
+    base = out / "base.mp4"
+    upscale(src, base, UpscaleOptions(backend="lanczos", scale=2))
+    with av.open(str(dst)) as a, av.open(str(base)) as b:
+        fa = next(a.decode(video=0)).to_ndarray(format="gray").astype(float)
+        fb = next(b.decode(video=0)).to_ndarray(format="gray").astype(float)
+    assert np.abs(fa - fb).mean() < 12
