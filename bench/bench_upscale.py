@@ -30,13 +30,18 @@ def main() -> None:
     frames = 8 if args.quick else 24
     d = workdir("upscale")
     src = synth(d / f"in320-{frames}.mp4", duration=frames / 24, width=320, height=180, rate="24", gop=12)
-    print(f"# machine: {machine()}; torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"# machine: {machine()}; torch {torch.__version__}")
     rng = np.random.default_rng(0)
     batch = rng.integers(0, 255, (frames, 180, 320, 3), dtype=np.uint8)
 
-    up = TorchUpscaler(load("animevideov3"))
+    up = TorchUpscaler(load("animevideov3"))  # CPU default: one thread fewer than the cores
     up(batch[:1])  # warm-up
-    t_torch = median_time("network: torch fp32 channels_last", lambda: up(batch), args.reps)
+
+    def torch_frames() -> None:  # one frame per call, as the pipeline runs on the CPU (batch 1)
+        for i in range(frames):
+            up(batch[i : i + 1])
+
+    t_torch = median_time(f"network: torch fp32 ({torch.get_num_threads()} thr)", torch_frames, args.reps)
     rows = [t_torch]
     try:
         from shotline.upscale.ncnn_backend import NcnnUpscaler
