@@ -21,7 +21,7 @@ from shotline.core import smart as gop
 from shotline.core.encode import EncodeSettings
 from shotline.core.plan import OUT, Plan, Step, work
 
-from .conform_graph import build_graph, pieces
+from .conform_graph import Graph, build_graph, pieces
 from .conform_model import Conform, Item
 
 MIN_COPY_SECONDS = Fraction(1)  # shorter copyable stretches are encoded: a step costs more than it saves
@@ -154,30 +154,51 @@ def plan_smart(
     ref_info = first.item.media.info
     assert first.index is not None
     ref_index = first.index
-    steps: list[Step] = []
     names = [f"span{i:04d}.mp4" for i in range(len(lay.spans))]
-    inputs: list[Path] = []
-    for span, name in zip(lay.spans, names):
-        if span.copy:
-            assert span.item is not None and span.item.media is not None
-            assert span.segment is not None and span.index is not None
-            path = span.item.media.path
-            steps.append(gop.copy_step(path, span.index, span.segment, name))
-            inputs.append(path)
-    encode = [(span, name) for span, name in zip(lay.spans, names) if not span.copy]
-    if encode:
-        enc = ["-an", "-sn", "-dn", "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", settings.preset]
-        if settings.crf is not None:
-            enc += ["-crf", str(settings.crf)]
-        enc += gop._profile(ref_info) + ["-pix_fmt", settings.pix_fmt] + gop._colour(ref_info)
-        enc += ["-video_track_timescale", str(ref_index.time_base.denominator)]
-        steps.insert(0, encode_spans(conform, settings, encode, enc, font, inputs))
+    cmd = _Command()
+    steps: list[Step] = []
+    enc = ["-an", "-sn", "-dn", "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", settings.preset]
+    if settings.crf is not None:
+        enc += ["-crf", str(settings.crf)]
+    enc += gop._profile(ref_info) + ["-pix_fmt", settings.pix_fmt] + gop._colour(ref_info)
+    enc += ["-video_track_timescale", str(ref_index.time_base.denominator)]
+    for i, (span, name) in enumerate(zip(lay.spans, names)):
+        if not span.copy:
+            g = build_graph(
+                conform,
+                settings,
+                start=span.start,
+                end=span.end,
+                audio=False,
+                font=font,
+                first_input=cmd.n_inputs,
+                tag=f"e{i}_",
+            )
+            cmd.add_graph(g)
+            assert g.video is not None
+            cmd.outputs.append((["-map", f"[{g.video}]", *enc], work(name)))
+            continue
+        assert span.item is not None and span.item.media is not None
+        assert span.segment is not None and span.index is not None
+        step = gop.copy_step(span.item.media.path, span.index, span.segment, name)
+        if not cmd.add_copy(step):  # a layout this module does not know: keep it a step of its own
+            steps.append(step)
+    audio = None
+    if conform.has_audio:
+        audio = build_graph(conform, settings, video=False, first_input=cmd.n_inputs, tag="a_")
+        cmd.add_graph(audio)
+        assert audio.audio is not None
+        cmd.outputs.append((["-map", f"[{audio.audio}]", "-vn", *settings.audio_args()], work("sound.m4a")))
+    steps.insert(
+        0,
+        cmd.step(
+            float(conform.duration), f"render {len(lay.spans)} spans" + (" and the sound" if audio else "")
+        ),
+    )
     listing = "ffconcat version 1.0\n" + "".join(f"file '{n}'\n" for n in names)
     args = ["-f", "concat", "-safe", "0", "-i", work("spans.ffconcat")]
-    audio = build_graph(conform, settings, video=False, first_input=1) if conform.has_audio else None
-    if audio is not None and audio.audio:
-        inputs += audio.paths
-        args += audio.args() + ["-map", "0:v:0", "-c:v", "copy", *settings.audio_args()]
+    if audio is not None:
+        args += ["-i", work("sound.m4a"), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy"]
     else:
         args += ["-map", "0:v:0", "-c:v", "copy", "-an"]
     args += settings.container_args(str(output))
@@ -187,7 +208,7 @@ def plan_smart(
     plan = Plan(
         tuple(steps),
         output,
-        tuple(dict.fromkeys(inputs)),
+        tuple(dict.fromkeys(cmd.paths)),
         f"smart render of timeline '{conform.name}' ({lay.copied_frames} of {conform.frames} frames copied)",
         {"spans": [(s.start, s.end, "copy" if s.copy else "encode") for s in lay.spans]},
     )
@@ -195,41 +216,40 @@ def plan_smart(
     return SmartPlan(plan, lay.copied_frames, reason, lay)
 
 
-def encode_spans(
-    conform: Conform,
-    settings: EncodeSettings,
-    spans: list[tuple[Span, str]],
-    enc: list[str],
-    font: str | None,
-    inputs: list[Path],
-) -> Step:
-    """One ffmpeg command that renders every encoded span to its own file (one graph, many outputs):
-    one process start instead of one per span, and the spans encode in parallel."""
-    head: list[str] = []
-    n_inputs = 0
-    chains: list[str] = []
-    outs: list[tuple[str, str]] = []
-    for i, (span, name) in enumerate(spans):
-        g = build_graph(
-            conform,
-            settings,
-            start=span.start,
-            end=span.end,
-            audio=False,
-            font=font,
-            first_input=n_inputs,
-            tag=f"e{i}_",
-        )
+class _Command:
+    """One ffmpeg command writing many files: every encoded span, every copied stretch and the sound
+    run side by side in one process (one start-up; the single-threaded AAC encoder overlaps the rest)."""
+
+    def __init__(self) -> None:
+        self.head: list[str] = []
+        self.n_inputs = 0
+        self.chains: list[str] = []
+        self.outputs: list[tuple[list[str], str]] = []
+        self.paths: list[Path] = []
+
+    def add_graph(self, g: Graph) -> None:
         for chunk in g.inputs:
-            head += chunk
-        n_inputs += len(g.inputs)
-        chains += g.chains
-        inputs += g.paths
-        assert g.video is not None
-        outs.append((g.video, name))
-    args = head + ["-filter_complex", ";\n".join(chains)]
-    for pad, name in outs[:-1]:
-        args += ["-map", f"[{pad}]", *enc, work(name)]
-    args += ["-map", f"[{outs[-1][0]}]", *enc]
-    frames = sum(span.frames for span, _ in spans)
-    return Step(tuple(args), work(outs[-1][1]), float(frames / conform.rate), f"encode {len(spans)} spans")
+            self.head += chunk
+        self.n_inputs += len(g.inputs)
+        self.chains += g.chains
+        self.paths += g.paths
+
+    def add_copy(self, step: Step) -> bool:
+        """Fold a ``core.smart.copy_step`` (``-i SRC -map 0:v:0 ...``) in as one more input and output."""
+        a = list(step.args)
+        if step.tool != "ffmpeg" or len(a) < 4 or a[0] != "-i" or a[2:4] != ["-map", "0:v:0"]:
+            return False
+        self.head += ["-i", a[1]]
+        self.paths.append(Path(a[1]))
+        self.outputs.append((["-map", f"{self.n_inputs}:v:0", *a[4:]], step.output))
+        self.n_inputs += 1
+        return True
+
+    def step(self, duration: float, label: str) -> Step:
+        args = list(self.head)
+        if self.chains:
+            args += ["-filter_complex", ";\n".join(self.chains)]
+        for opts, path in self.outputs[:-1]:
+            args += [*opts, path]
+        opts, last = self.outputs[-1]
+        return Step(tuple(args + opts), last, duration, label)
