@@ -7,8 +7,10 @@ rate, no rotation), whole closed GOPs are stream-copied (``shotline.core.smart``
 frame index, GOP split, decode-order remux); everything else (transitions, gaps,
 slates, speed changes, the partial GOPs at each cut) is rendered by the same filter
 graph as the full render, restricted to its frame range, and encoded with settings
-that match the copied stream. The sound is rendered once for the whole timeline in
-the join step, so it stays sample-exact. The video has exactly the timeline's frames.
+that match the copied stream. The sound is rendered once for the whole timeline, so it
+stays sample-exact. One ffmpeg command writes all of these files side by side (so the
+single-threaded AAC encoder overlaps the rest), and a concat join remuxes them. The
+video has exactly the timeline's frames.
 """
 
 from __future__ import annotations
