@@ -149,6 +149,7 @@ def main() -> None:
 
 def run_source(name: str, src: Path, out: Path, args: argparse.Namespace) -> None:
     from shotline.core.gif import quality
+    from shotline.core.probe import probe
 
     rows: list[Timing] = []
     rows.append(
@@ -216,11 +217,14 @@ def run_source(name: str, src: Path, out: Path, args: argparse.Namespace) -> Non
         entries.insert(3, ("MoviePy 2.x write_gif", out / "moviepy.gif", FPS))
     naive_size = (out / "naive.gif").stat().st_size
     print(f"\n## {name}: size and quality (against the source at the GIF's size and rate)")
-    print(f"{'output':<44} {'KB':>8} {'vs naive':>9} {'SSIM':>7} {'PSNR dB':>8}")
+    print(f"{'output':<44} {'KB':>8} {'vs naive':>9} {'SSIM':>7} {'PSNR dB':>8} {'plays s':>8}")
     for label, path, fps in entries:
         q = quality(path, src, fps=fps)
         size = path.stat().st_size
-        print(f"{label:<44} {size / 1024:>8.0f} {size / naive_size:>8.2f}x {q.ssim:>7.3f} {q.psnr:>8.2f}")
+        plays = probe(path).duration  # a writer that rounds frame delays plays too fast
+        print(
+            f"{label:<44} {size / 1024:>8.0f} {size / naive_size:>8.2f}x {q.ssim:>7.3f} {q.psnr:>8.2f} {plays:>8.2f}"
+        )
     sys.stdout.flush()
 
 

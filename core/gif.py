@@ -227,9 +227,11 @@ def quality(
 ) -> Quality:
     """SSIM and PSNR of ``preview`` against ``source`` resampled to the same size and rate.
 
-    Both sides go through the same ``fps`` filter and are compared as RGB, so a
-    palette's colour errors count; the reference is scaled with lanczos to the
-    preview's size.
+    The reference goes through ``fps`` and a lanczos scale to the preview's size;
+    the preview's frames are compared with it by index (frame k with frame k), so
+    a writer that rounds GIF frame delays (1/15 s written as 6 cs) is judged on
+    its pictures, not on its timing. Compared as RGB, so a palette's colour
+    errors count.
     """
     if Path(preview).suffix.lower() == ".webp":
         w, h = webp_info(preview)[:2]
@@ -241,8 +243,8 @@ def quality(
     if duration is not None:
         src_in += ["-t", f"{duration:.6f}"]
     graph = (
-        f"[0:v]fps={fps:g},format=rgb24,setsar=1[p];"
-        f"[1:v]fps={fps:g},scale={w}:{h}:flags=lanczos,format=rgb24,setsar=1[r];"
+        f"[0:v]settb=1/{fps:g},setpts=N,format=rgb24,setsar=1[p];"
+        f"[1:v]fps={fps:g},settb=1/{fps:g},setpts=N,scale={w}:{h}:flags=lanczos,format=rgb24,setsar=1[r];"
         "[p]split[p1][p2];[r]split[r1][r2];"
         "[p1][r1]ssim;[p2][r2]psnr"
     )
