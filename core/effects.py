@@ -133,6 +133,7 @@ def plan_fade(
             settings=settings,
             description=desc + ", smart render",
             meta=meta,
+            audio_touched=[r for r in ((0.0, fade_in), (length - fade_out, length)) if r[1] > r[0]],
         )
         if plan.meta["copied_frames"]:
             return plan

@@ -270,6 +270,123 @@ def copy_step(src: Path, index: FrameIndex, seg: Segment, name: str) -> Step:
     return Step(args, work(name), dur, f"copy frames {seg.start}-{seg.end - 1}")
 
 
+AAC_BLOCK = 1024
+AUDIO_LEAD_BLOCKS = (
+    4  # blocks a fresh encoder runs before its first kept packet (no onset transient at the seam)
+)
+
+
+@dataclass(frozen=True)
+class AudioIndex:
+    """The AAC packet grid of a file's first audio stream (in samples)."""
+
+    sample_rate: int
+    first_pts: int  # pts of packet 0 in samples (-1024: one block of encoder priming)
+    packets: int
+
+    def packet_at(self, sample: int) -> int:
+        """Packet whose decoded block starts at ``sample`` (a grid point)."""
+        return (sample - self.first_pts) // AAC_BLOCK
+
+
+def index_audio(path: str | Path, sample_rate: int) -> AudioIndex | None:
+    """The AAC grid of ``path`` when its audio can be smart-rendered: AAC at ``sample_rate``,
+    1024-sample packets on a grid through sample 0, starting with the container. Else None."""
+    import av
+
+    with av.open(str(path)) as c:
+        if not c.streams.audio or (c.start_time or 0) != 0:
+            return None
+        a = c.streams.audio[0]
+        cc = a.codec_context
+        if cc.name != "aac" or cc.sample_rate != sample_rate or a.time_base != Fraction(1, sample_rate):
+            return None
+        if (a.start_time or 0) != 0:
+            return None
+        first, count = None, 0
+        for pkt in c.demux(a):
+            if pkt.pts is None:
+                continue
+            if first is None:
+                first = int(pkt.pts)
+            elif pkt.duration not in (None, AAC_BLOCK) and count < a.frames - 1:
+                return None  # not a plain 1024-sample grid
+            count += 1
+    if first is None or first % AAC_BLOCK:
+        return None
+    return AudioIndex(sample_rate, first, count)
+
+
+def audio_steps(
+    src: Path,
+    aidx: AudioIndex,
+    t_start: float,
+    t_end: float,
+    touched: Sequence[tuple[float, float]],
+    af: str | None,
+    settings: EncodeSettings,
+) -> tuple[list[Step], list[str]] | None:
+    """Smart-render the audio of source seconds [t_start, t_end): re-encode the blocks the
+    edits touch (``touched``: output-time ranges at the start and/or the end) and copy the
+    AAC packets in between. Returns (steps, input args for the join) or None when the copy
+    part would be too small or an edit sits in the middle.
+
+    The copied packets and the re-encoded ones share the source's 1024-sample grid. The head
+    encode runs one block past the seam and stops there, the tail encode starts
+    AUDIO_LEAD_BLOCKS early and drops those packets, so at both seams the neighbouring
+    MDCT halves describe the same, unedited signal and cancel as in one encode. Both encodes
+    get AUDIO_LEAD_BLOCKS of signal before any seam and the tail as many after it, so the
+    encoder's start and end (an onset from or a drop to silence, which it codes with short
+    windows) are never next to a copied packet. The joined
+    ADTS stream starts with the head's priming block and lead-in, removed again by a
+    negative input offset (an MP4 edit list)."""
+    sr, blk = aidx.sample_rate, AAC_BLOCK
+    dur = t_end - t_start
+    s0, s1 = round(t_start * sr), round(t_end * sr)
+    head_end, tail_start = s0, s1
+    for a, b in touched:
+        if a <= 1e-9:
+            head_end = max(head_end, s0 + round(b * sr))
+        elif b >= dur - 1e-9:
+            tail_start = min(tail_start, s0 + round(a * sr))
+        else:
+            return None
+    s0g = s0 // blk * blk
+    h0 = max(0, s0g - AUDIO_LEAD_BLOCKS * blk)  # the head encode starts early too, where it can
+    first_copy = max(-(-head_end // blk) * blk, s0g + blk, h0 + (AUDIO_LEAD_BLOCKS + 1) * blk)
+    # one untouched block after the seam, and the end of the signal kept well away from it
+    end_copy = min(tail_start // blk * blk - blk, s1 // blk * blk - AUDIO_LEAD_BLOCKS * blk)
+    lead_start = end_copy - AUDIO_LEAD_BLOCKS * blk
+    if end_copy - first_copy < 4 * blk or lead_start < 0 or aidx.packet_at(end_copy) > aidx.packets:
+        return None
+    delta = s0 - h0
+    chain_tail = f",{af}" if af else ""
+    enc = [*settings.audio_args(), "-f", "adts"]
+    kept = (first_copy - h0) // blk + 1  # priming packet + the blocks up to the seam
+    head = (
+        "-i", str(src), "-vn", "-sn", "-dn", "-map", "0:a:0",
+        "-af", f"atrim=start_sample={h0}:end_sample={first_copy + blk},asetpts=(N-{delta})/SR/TB{chain_tail}",
+        *enc, "-bsf:a", f"noise=drop=gte(n\\,{kept})",
+    )  # fmt: skip
+    i0, i1 = aidx.packet_at(first_copy), aidx.packet_at(end_copy)
+    mid = (
+        "-i", str(src), "-vn", "-sn", "-dn", "-map", "0:a:0", "-c:a", "copy",
+        "-bsf:a", f"noise=drop=lt(n\\,{i0})+gte(n\\,{i1})", "-frames:a", str(i1 - i0), "-f", "adts",
+    )  # fmt: skip
+    tail = (
+        "-i", str(src), "-vn", "-sn", "-dn", "-map", "0:a:0",
+        "-af", f"atrim=start_sample={lead_start}:end_sample={s1},asetpts=(N+{lead_start - s0})/SR/TB{chain_tail}",
+        *enc, "-bsf:a", f"noise=drop=lt(n\\,{AUDIO_LEAD_BLOCKS + 1})",
+    )  # fmt: skip
+    steps = [
+        Step(head, work("a0.aac"), (first_copy - s0) / sr, "encode audio head"),
+        Step(mid, work("a1.aac"), (end_copy - first_copy) / sr, "copy audio"),
+        Step(tail, work("a2.aac"), (s1 - end_copy) / sr, "encode audio tail"),
+    ]
+    joined = "concat:" + "|".join(work(n) for n in ("a0.aac", "a1.aac", "a2.aac"))
+    return steps, ["-itsoffset", f"{-(blk + delta) / sr:.9f}", "-i", joined]
+
+
 def plan_smart(
     src: Path,
     output: Path,
@@ -284,9 +401,12 @@ def plan_smart(
     settings: EncodeSettings = DEFAULT,
     description: str = "smart render",
     meta: dict[str, object] | None = None,
+    audio_touched: Sequence[tuple[float, float]] = (),
 ) -> Plan:
     """Frames [start, end) of ``src`` with ``vf`` (in source time) applied to the touched GOPs
-    and ``af`` (in output time) applied to the whole audio. Untouched GOPs are copied."""
+    and ``af`` (in output time) applied to the audio. Untouched GOPs are copied; so are the
+    untouched AAC packets when the audio allows it (``audio_touched``: the output-time ranges
+    ``af`` changes), else the audio is re-encoded in full."""
     segs = split(index, start, end, touched)
     steps: list[Step] = []
     names: list[str] = []
@@ -300,7 +420,15 @@ def plan_smart(
     listing = "ffconcat version 1.0\n" + "".join(f"file '{n}'\n" for n in names)
     t_start, t_end = index.time(start), index.time(end)
     args = ["-f", "concat", "-safe", "0", "-i", work("segments.ffconcat")]
-    if info.has_audio:
+    smart_audio = None
+    if info.has_audio and "|" not in str(output):
+        aidx = index_audio(src, settings.sample_rate)
+        if aidx is not None and settings.acodec == "aac":
+            smart_audio = audio_steps(src, aidx, t_start, t_end, audio_touched, af, settings)
+    if smart_audio is not None:
+        steps += smart_audio[0]
+        args += [*smart_audio[1], "-map", "0:v:0", "-map", "1:a:0", "-c", "copy"]
+    elif info.has_audio:
         chain = [f"atrim=start={t_start:.6f}:end={t_end:.6f}", "asetpts=PTS-STARTPTS"]
         if af:
             chain.append(af)
@@ -313,6 +441,7 @@ def plan_smart(
     copied = sum(s.frames for s in segs if s.copy)
     m: dict[str, object] = {
         "mode": "smart",
+        "audio": "smart" if smart_audio else ("full" if info.has_audio else "none"),
         "duration": t_end - t_start,
         "copied_frames": copied,
         "encoded_frames": (end - start) - copied,
