@@ -499,7 +499,8 @@ def process(
     done_frames = sum(s.frames for s in lay.segments if s.index in manifest.done)
     if not todo:
         return stats
-    stop = threading.Event()
+    stop = threading.Event()  # every stage stops now
+    stop_decode = threading.Event()  # the decoder stops; the encoder finishes what is queued
     q_in: queue.Queue[Any] = queue.Queue(maxsize=3)
     q_out: queue.Queue[Any] = queue.Queue(maxsize=3)
     errors: list[BaseException] = []
@@ -515,9 +516,22 @@ def process(
                 pass
             except BaseException as exc:
                 errors.append(exc)
+                stop_decode.set()
                 stop.set()
 
         return run
+
+    def drain() -> None:
+        """Stop decoding, let the encoder finish the segments already queued, then stop."""
+        stop_decode.set()
+        try:
+            _put(q_out, _DONE, stop)
+            threads[1].join()
+        except (_Stop, KeyboardInterrupt):
+            pass
+        stop.set()
+        for t in threads:
+            t.join()
 
     def encode_loop() -> None:
         writer: _SegmentWriter | None = None
@@ -570,7 +584,7 @@ def process(
 
     threads = [
         threading.Thread(
-            target=guard(lambda: _decode(path, todo, lay, batch, colour, q_in, stop, busy)),
+            target=guard(lambda: _decode(path, todo, lay, batch, colour, q_in, stop_decode, busy)),
             name="upscale-decode",
             daemon=True,
         ),
@@ -583,12 +597,21 @@ def process(
             if cancel is not None and cancel.is_set():
                 raise KeyboardInterrupt
             try:
-                item = _get(q_in, stop)
+                item = _get(q_in, stop_decode)
             except _Stop:
                 break
             if isinstance(item, _Batch):
                 t0 = time.perf_counter()
-                up = upscaler(item.frames)
+                try:
+                    up = upscaler(item.frames)
+                except RuntimeError as exc:
+                    if "out of memory" not in str(exc).lower():
+                        raise
+                    raise UsageError(
+                        f"the model ran out of memory on {item.frames.shape[0]} frame(s) of "
+                        f"{item.frames.shape[2]}x{item.frames.shape[1]}: use --batch 1 and/or --tile 512 "
+                        "(or smaller); finished segments are kept, so the next run resumes"
+                    ) from exc
                 busy["model"] = busy.get("model", 0.0) + time.perf_counter() - t0
                 item = _Batch(item.seg, item.pts, up)
             _put(q_out, item, stop)
@@ -599,9 +622,7 @@ def process(
             if cancel is not None and cancel.is_set():
                 raise KeyboardInterrupt
     except KeyboardInterrupt:
-        stop.set()
-        for t in threads:
-            t.join()
+        drain()
         raise Interrupted(
             f"interrupted; {len(manifest.done)} of {len(lay.segments)} segments are kept in "
             f"{manifest.folder}: run the same command again to resume"
@@ -609,9 +630,7 @@ def process(
     except _Stop:
         pass
     except BaseException:
-        stop.set()
-        for t in threads:
-            t.join()
+        drain()
         raise
     stop.set()
     for t in threads:

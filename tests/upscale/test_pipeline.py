@@ -340,3 +340,32 @@ def test_ten_bit_24fps_input(clips, out) -> None:
         fa = next(a.decode(video=0)).to_ndarray(format="gray").astype(float)
         fb = next(b.decode(video=0)).to_ndarray(format="gray").astype(float)
     assert np.abs(fa - fb).mean() < 12
+
+
+def test_out_of_memory_is_a_clear_error_and_keeps_finished_segments(clips, out) -> None:
+    from shotline.upscale import pipeline
+
+    class RunsOutOfMemory:
+        """Upscales the first segment, then fails the way torch does when the GPU is full."""
+
+        scale = 2
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def __call__(self, frames: np.ndarray) -> np.ndarray:
+            self.calls += 1
+            if self.calls > 4:
+                raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return frames.repeat(2, axis=1).repeat(2, axis=2)
+
+        def describe(self) -> str:
+            return "test"
+
+    src = clips(**SMALL, audio=None)
+    info = probe(src)
+    lay = pipeline.layout(Path(info.path), 0.1)
+    manifest = pipeline.Manifest(work_dir_for(out / "x.mp4"), "k", resume=True)
+    with pytest.raises(UsageError, match="ran out of memory.*--tile"):
+        pipeline.process(info, RunsOutOfMemory(), manifest, lay, enc=EncodeSettings())
+    assert list(manifest.done) == [0] and not list(manifest.folder.glob("*.part.*"))
