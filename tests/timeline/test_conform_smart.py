@@ -126,3 +126,16 @@ def test_smart_plan_is_one_command_for_every_span_and_the_sound_then_a_join(clip
     assert render.args.count("copy") == kinds.count("copy")  # copied stretches are stream copies
     assert spans[0][0] == 0 and spans[-1][1] == 123
     assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # contiguous, no frame lost or doubled
+
+
+def test_shotline_timeline_render_maps_errors_to_exit_codes(tmp_path, out):
+    from shotline.cli.main import cli
+
+    broken = tmp_path / "broken.otio"
+    broken.write_text("not json at all", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["timeline", "render", str(broken), "-o", str(out / "b.mp4")])
+    assert res.exit_code == 7
+    assert "error:" in res.output and "broken.otio" in res.output and "Traceback" not in res.output
+    res = CliRunner().invoke(cli, ["timeline", "render", str(broken), "-o", str(out / "b.gif")])
+    assert res.exit_code == 2 and "b.gif" in res.output
+    assert list(out.iterdir()) == []
