@@ -283,3 +283,15 @@ def test_dissolve_on_an_upper_track_reveals_it_over_the_lower_one(clips, out):
     assert min(means[:5]) > 230  # the upper track's gap shows the white lower track
     assert all(a > b for a, b in zip(means[5:14], means[6:15]))  # the black clip fades in over it
     assert max(means[16:]) < 25  # then covers it
+
+
+def test_size_and_rate_overrides_letterbox_and_retime(clips, out):
+    media = clips(duration=1, barcode=True, audio=None)
+    tl = timeline()
+    track(tl).append(clip(media, 0, 10))
+    path, r = render(tl, out, size=(320, 320), rate=Fraction(50))
+    frames = decode_gray(path)
+    assert (r.width, r.height, r.frames) == (320, 320, 20)  # 10 frames at 25 fps are 20 at 50
+    assert frames[0].shape == (320, 320)
+    assert frames[0][:60].max() < 20 and frames[0][-60:].max() < 20  # letterbox bars
+    assert float(frames[0][100:220].mean()) > 40  # the picture in the middle
