@@ -7,6 +7,7 @@ resumable Real-ESRGAN pipeline (realesrgan = PyTorch, ncnn). ``describe()`` answ
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from shotline.core.probe import MediaInfo, probe
 from shotline.core.runner import atomic_output, check_output
 
 from . import pipeline
-from .ffmpeg_backends import TopazOptions, find_topaz, lanczos_plan, topaz_plan
+from .ffmpeg_backends import TOPAZ_MODEL, TopazOptions, find_topaz, lanczos_plan, topaz_plan
 from .models import check_scale, is_path, lookup
 
 BACKENDS = ("auto", "realesrgan", "ncnn", "topaz", "lanczos")
@@ -96,6 +97,17 @@ def choose_backend(opts: UpscaleOptions) -> str:
     )
 
 
+def topaz_options(opts: UpscaleOptions) -> TopazOptions:
+    """``opts.topaz`` with ``opts.scale`` and a Topaz model name given as ``opts.model`` applied,
+    so library callers can say UpscaleOptions(backend="topaz", model="prob-4", scale=4)."""
+    t = opts.topaz
+    if opts.model and opts.model != UpscaleOptions.model and TOPAZ_MODEL.match(opts.model):
+        t = dataclasses.replace(t, model=opts.model)
+    if opts.scale is not None and not (t.width or t.height):
+        t = dataclasses.replace(t, scale=opts.scale)
+    return t
+
+
 def _video(info: MediaInfo) -> Any:
     if info.video is None:
         raise MediaError(info.path, "has no video stream to upscale (audio only?)")
@@ -110,7 +122,7 @@ def _scale_for(opts: UpscaleOptions, backend: str) -> int:
             raise UsageError(f"scale {opts.scale} is outside 1..8")
         return opts.scale
     if backend == "topaz":
-        return opts.topaz.scale or opts.scale or 2
+        return topaz_options(opts).scale or 2
     if is_path(opts.model):
         return opts.scale or 0  # the file decides; checked on load
     return check_scale(opts.model, opts.scale)
@@ -155,7 +167,9 @@ def describe(input: str | Path, output: str | Path, opts: UpscaleOptions | None 
     if backend == "lanczos":
         commands = tuple(lanczos_plan(info, Path(output), scale, opts.encode).commands())
     elif backend == "topaz":
-        commands = tuple(topaz_plan(info, Path(output), opts.topaz, opts.encode, find_topaz()).commands())
+        commands = tuple(
+            topaz_plan(info, Path(output), topaz_options(opts), opts.encode, find_topaz()).commands()
+        )
     else:
         segments = len(pipeline.layout(Path(info.path), opts.segment_seconds).segments)
     frames = v.frame_count or 0
@@ -239,7 +253,7 @@ def upscale(
         if backend == "lanczos":
             plan = lanczos_plan(info, output, scale, opts.encode)
         else:
-            plan = topaz_plan(info, output, opts.topaz, opts.encode, find_topaz())
+            plan = topaz_plan(info, output, topaz_options(opts), opts.encode, find_topaz())
         total = v.frame_count or 0
 
         def relay(p: Any) -> None:  # the runner's progress, in the pipeline's terms

@@ -58,7 +58,7 @@ def lanczos_plan(info: MediaInfo, output: Path, scale: int, enc: EncodeSettings)
 # ---------------------------------------------------------------- Topaz
 
 
-_MODEL = re.compile(r"^[a-z]{3,4}-\d{1,2}$")  # e.g. prob-4, ahq-12, iris-2, nyx-3
+TOPAZ_MODEL = re.compile(r"^[a-z]{3,4}-\d{1,2}$")  # e.g. prob-4, ahq-12, iris-2, nyx-3
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def find_topaz(env: dict[str, str] | None = None, platform: str | None = None) -
 
 def tvai_filter(opts: TopazOptions) -> str:
     """The ``tvai_up`` filter string; every value is validated, so nothing needs escaping."""
-    if not _MODEL.match(opts.model):
+    if not TOPAZ_MODEL.match(opts.model):
         raise UsageError(f"Topaz model {opts.model!r} is not a Topaz model name such as prob-4 or ahq-12")
     parts = [f"model={opts.model}"]
     if opts.width or opts.height:

@@ -86,3 +86,11 @@ def test_filter_values_are_validated_not_escaped() -> None:
     ):
         with pytest.raises(UsageError):
             tvai_filter(bad)
+
+
+def test_library_options_reach_the_topaz_filter() -> None:
+    from shotline.upscale.api import UpscaleOptions, topaz_options
+
+    t = topaz_options(UpscaleOptions(backend="topaz", model="ahq-12", scale=4))
+    assert tvai_filter(t).startswith("tvai_up=model=ahq-12:scale=4:")
+    assert topaz_options(UpscaleOptions(backend="topaz")).model == "prob-4"
