@@ -77,7 +77,12 @@ def _mb(n: int) -> str:
 @click.argument("input", type=INPUT)
 @output_options
 @click.option("--fps", type=click.FloatRange(0, 60, min_open=True), default=15, show_default=True)
-@click.option("--width", type=int, default=480, show_default=True, help="Width in pixels (height follows).")
+@click.option(
+    "--width",
+    type=int,
+    default=None,
+    help="Width in pixels (height follows). Default 480, or the source's if narrower.",
+)
 @click.option("--height", type=int, default=None, help="Height in pixels instead of --width.")
 @_time_option("--start", help="Start time (seconds or M:SS).")
 @_time_option("--duration", help="Length of the preview (seconds or M:SS).")
@@ -123,7 +128,7 @@ def gif_cmd(
     as_json: bool,
     dry_run: bool,
     height: int | None,
-    width: int,
+    width: int | None,
     **kw: Any,
 ) -> None:
     """Make a GIF (two-pass palette) or animated WebP preview (by OUTPUT's suffix)."""

@@ -85,7 +85,7 @@ def plan_gif(
     output: str | os.PathLike[str],
     *,
     fps: float = 15,
-    width: int | None = 480,
+    width: int | None = None,
     height: int | None = None,
     start: float = 0.0,
     duration: float | None = None,
@@ -99,6 +99,8 @@ def plan_gif(
 ) -> Plan:
     """Plan a GIF (two-pass palette) or animated WebP preview.
 
+    ``width``/``height``: one of them (the other follows the display aspect); neither
+    gives 480 px wide, or the source's width if it is narrower.
     ``loop``: 0 plays forever, N plays N times in total (GIF and WebP alike).
     ``format`` defaults from the output suffix (.gif or .webp).
 

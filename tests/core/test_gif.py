@@ -82,6 +82,13 @@ def test_animated_webp_frames_and_loop(clips, out: Path):
     assert q.ssim > 0.9
 
 
+def test_default_width_never_upscales(clips):
+    small = plan_gif(clips(width=320, height=180), "x.gif")
+    big = plan_gif(clips(width=640, height=360, duration=0.2), "y.gif")
+    assert (small.meta["width"], small.meta["height"]) == (320, 180)
+    assert (big.meta["width"], big.meta["height"]) == (480, 270)
+
+
 def test_dither_choice_reaches_the_graph(clips):
     plan = plan_gif(clips(), "x.gif", dither="bayer", bayer_scale=3, colors=128)
     graph = plan.steps[0].args[plan.steps[0].args.index("-filter_complex") + 1]
