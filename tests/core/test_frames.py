@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 import pytest
 
-from shotline.core.errors import MediaError, OutputExistsError, UsageError
+from shotline.core.errors import Interrupted, MediaError, OutputExistsError, UsageError
 from shotline.core.frames import extract_frames, find_sequence, from_images, image_size
 from shotline.core.probe import probe
 from tests.mediakit import read_barcode, read_barcodes
@@ -90,3 +90,14 @@ def test_extract_refuses_non_empty_folder_and_bad_ranges(clips, out: Path):
     with pytest.raises(UsageError, match="fps"):
         extract_frames(src, out / "u", fps=-1)
     assert sorted(p.name for p in out.iterdir()) == ["t"]
+
+
+def test_interrupted_extraction_leaves_no_folder(clips, out: Path):
+    src = clips(duration=1.0, audio=None)
+
+    def stop(progress) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted):
+        extract_frames(src, out / "stills", fps=10, progress=stop)
+    assert list(out.iterdir()) == []
