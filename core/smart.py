@@ -225,7 +225,11 @@ def encode_step(
     """Re-encode frames [seg.start, seg.end) to ``work(name)``. ``vf`` sees source timestamps."""
     t0 = index.time(seg.start)
     args: list[str] = []
-    if seg.start > 0:
+    if seg.start > 0 and seg.start in index.keyframes:
+        # a keyframe: seek just past it without accurate seek, so ffmpeg starts decoding at
+        # that very keyframe (no frames before it are decoded only to be dropped)
+        args += ["-noaccurate_seek", "-ss", f"{t0 + index.frame_duration / 4:.6f}"]
+    elif seg.start > 0:
         # seek half a frame early: the accurate seek then drops everything before the frame
         args += ["-ss", f"{max(0.0, t0 - index.frame_duration / 2):.6f}"]
     chain = [f"setpts=PTS-STARTPTS+{t0:.6f}/TB"]
