@@ -148,6 +148,27 @@ class TakeRow:
             return None
         return (self.finished_at or time.time()) - self.submitted_at
 
+    @property
+    def cost(self) -> float | None:
+        """What the take cost: the service's figure when it gave one, else the estimate."""
+        return self.cost_actual if self.cost_actual is not None else self.cost_estimate
+
+    @property
+    def request(self) -> dict[str, Any]:
+        """The request as recorded (no secrets); {} when it cannot be read."""
+        import json
+
+        try:
+            value = json.loads(self.request_json)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def seed(self) -> int | None:
+        seed = self.request.get("seed")
+        return seed if isinstance(seed, int) else None
+
 
 @dataclass(frozen=True)
 class ReviewRow:
@@ -178,15 +199,38 @@ _UPDATABLE = frozenset(_COLUMNS) - {"id", "shot_id", "take", "request_hash", "cr
 class Ledger:
     """A project's ledger. Thread-safe within a process; several processes may share the file."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        """Open (and migrate) a ledger; ``readonly`` opens an existing one for reading and never
+        writes to it, not even a migration (readers such as ``timeline build --ledger``)."""
         self.path = Path(path)
         self._lock = threading.RLock()
         try:
-            self._db = sqlite3.connect(
-                str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False
-            )
+            if readonly:
+                self._db = sqlite3.connect(
+                    f"{self.path.resolve().as_uri()}?mode=ro",
+                    uri=True,
+                    timeout=30.0,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            else:
+                self._db = sqlite3.connect(
+                    str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False
+                )
         except sqlite3.Error as exc:
             raise UsageError(f"{self.path}: cannot open the ledger ({exc})") from None
+        if readonly:
+            try:
+                self._db.execute("PRAGMA busy_timeout = 30000")
+                if self.schema_version > SCHEMA_VERSION:
+                    raise UsageError(
+                        f"{self.path}: ledger schema {self.schema_version} is newer than this shotline "
+                        f"knows ({SCHEMA_VERSION}); upgrade shotline"
+                    )
+            except sqlite3.DatabaseError as exc:
+                self._db.close()
+                raise UsageError(f"{self.path}: not a shotline ledger ({exc})") from None
+            return
         try:
             self._db.execute("PRAGMA busy_timeout = 30000")
             mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -346,6 +390,13 @@ class Ledger:
             )
             for r in rows
         ]
+
+    def output_file(self, row: TakeRow) -> Path | None:
+        """A take's output as a path: relative paths are relative to the ledger's folder."""
+        if not row.output_path:
+            return None
+        p = Path(row.output_path)
+        return p if p.is_absolute() else self.path.resolve().parent / p
 
     def latest_done(self, shot_id: str) -> list[TakeRow]:
         """Finished takes of a shot, newest first (what a timeline picks from)."""

@@ -613,6 +613,8 @@ class ShotTake:
     cost_unit: str | None = None
     sfx: Path | None = None  # a sound effect rendered for the shot
     voiceover: Path | None = None  # a voice-over line rendered for the shot
+    prompt: str | None = None  # the prompt this take was made from (None: the storyboard's current one)
+    negative_prompt: str | None = None
 
 
 _TAKE_RE = re.compile(r"^(?P<id>.+?)(?:[._-]take[._-]?(?P<take>\d+))?$", re.IGNORECASE)
@@ -665,56 +667,50 @@ def takes_from_ledger(ledger_path: Path, shot_ids: Sequence[str]) -> tuple[dict[
     """Each shot's newest finished take from the generation ledger, plus notes on what was skipped.
 
     A ``done`` take whose file is gone is skipped (with a note) in favour of an older one
-    that is still on disk. Relative output paths are taken from the ledger's folder. No
-    take is changed (opening the ledger may create SQLite's WAL side files).
+    that is still on disk. Relative output paths are taken from the ledger's folder. The
+    ledger is opened read-only: nothing in it changes, not even an old schema.
     """
-    import json
-
     from shotline.core.ledger import Ledger
 
     if not Path(ledger_path).is_file():
         raise TimelineError(f"{ledger_path}: no such ledger file")
     notes: list[str] = []
     found: dict[str, ShotTake] = {}
-    with Ledger(ledger_path) as ledger:
+    with Ledger(ledger_path, readonly=True) as ledger:
         for sid in shot_ids:
-            rows = [r for r in ledger.latest_done(sid) if r.kind not in _SOUND_KINDS]
-            sfx_rows = [r for r in ledger.latest_done(sid) if r.kind in _SOUND_KINDS and r.output_path]
-            base = Path(ledger_path).resolve().parent
+            done = ledger.latest_done(sid)
             sfx = next(
-                (
-                    base / r.output_path
-                    for r in sfx_rows
-                    if r.output_path and (base / r.output_path).is_file()
-                ),
+                (f for r in done if r.kind in _SOUND_KINDS and (f := ledger.output_file(r)) and f.is_file()),
                 None,
             )
-            for row in rows:
-                path = Path(row.output_path) if row.output_path else None
-                if path is not None and not path.is_absolute():
-                    path = Path(ledger_path).resolve().parent / path
+            for row in (r for r in done if r.kind not in _SOUND_KINDS):
+                path = ledger.output_file(row)
                 if path is None or not path.is_file():
                     notes.append(
                         f"shot {sid}: take {row.take} is done in the ledger but its file is missing ({path})"
                     )
                     continue
-                try:
-                    seed = json.loads(row.request_json).get("seed")
-                except (ValueError, AttributeError):
-                    seed = None
-                found[sid] = ShotTake(
-                    path=path,
-                    take=row.take,
-                    provider=row.provider,
-                    model=row.model,
-                    seed=seed if isinstance(seed, int) else None,
-                    task_id=row.task_id,
-                    cost=row.cost_actual if row.cost_actual is not None else row.cost_estimate,
-                    cost_unit=row.cost_unit,
-                    sfx=sfx,
-                )
+                found[sid] = take_from_row(row, path, sfx)
                 break
     return found, notes
+
+
+def take_from_row(row: Any, path: Path, sfx: Path | None = None) -> ShotTake:
+    """The ShotTake of a ledger row: the media and how it was made, as the request recorded it."""
+    req = row.request
+    return ShotTake(
+        path=path,
+        take=row.take,
+        provider=row.provider,
+        model=row.model,
+        seed=row.seed,
+        task_id=row.task_id,
+        cost=row.cost,
+        cost_unit=row.cost_unit,
+        sfx=sfx,
+        prompt=req.get("prompt") if isinstance(req.get("prompt"), str) else None,
+        negative_prompt=req.get("negative_prompt") if isinstance(req.get("negative_prompt"), str) else None,
+    )
 
 
 def build_from_storyboard(
@@ -749,8 +745,8 @@ def build_from_storyboard(
         take = takes.get(s.id)
         meta: dict[str, Any] = {
             "shot_id": s.id,
-            "prompt": prompt.text,
-            "negative_prompt": prompt.negative,
+            "prompt": take.prompt if take and take.prompt else prompt.text,
+            "negative_prompt": take.negative_prompt if take and take.prompt else prompt.negative,
             "seed": take.seed if take and take.seed is not None else s.seed,
             "provider": (take.provider if take and take.provider else s.provider),
             "model": (take.model if take and take.model else s.model),
@@ -767,7 +763,7 @@ def build_from_storyboard(
         if not s.audio.music:
             meta["duck_music"] = True
         path = take.path if take is not None else None
-        shots.append(Shot(path=path, name=s.id, duration=s.duration, metadata=meta, marker=prompt.text))
+        shots.append(Shot(path=path, name=s.id, duration=s.duration, metadata=meta, marker=meta["prompt"]))
         if i < len(sb.shots) - 1:
             t = s.transition
             cuts.append(None if t.type == "cut" or t.duration <= 0 else make_transition(t.type, t.duration))

@@ -83,3 +83,22 @@ def test_migrates_an_old_ledger_and_refuses_a_newer_one(tmp_path: Path) -> None:
     junk.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(UsageError, match="junk.sqlite: not a shotline ledger"):
         Ledger(junk)
+
+
+def test_readonly_open_never_migrates_or_writes(tmp_path):
+    old = tmp_path / "v1.sqlite"
+    db = sqlite3.connect(old)
+    db.executescript(MIGRATIONS[0][1])
+    db.execute(
+        "INSERT INTO takes (shot_id, take, provider, model, kind, request_hash, request_json, created_at, updated_at)"
+        " VALUES ('a', 1, 'local', 'animatic', 'text-to-video', 'h', '{\"seed\": 7, \"prompt\": \"p\"}', 0, 0)"
+    )
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    before = old.read_bytes()
+    with Ledger(old, readonly=True) as led:
+        row = led.takes()[0]
+        assert (row.seed, row.request["prompt"], row.cost) == (7, "p", None)
+        assert led.schema_version == 1
+    assert old.read_bytes() == before
