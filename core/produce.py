@@ -27,14 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import TimelineError, UsageError
+from .errors import ShotlineError, TimelineError, UsageError
 from .review import ReviewConfig, TakeReview, choose, review
+from .runner import write_text_atomic
 from .stages import StageOutcome, StageResult, StageState, run_stage, sha256_file, stable_hash
 
 log = logging.getLogger("shotline.produce")
 
 STAGES = ("generate", "review", "timeline", "render", "upscale", "export", "report")
 STATE_FILE = Path(".shotline") / "produce-state.json"
+SOUND_KINDS = ("sound-effect",)  # ledger kinds that are not pictures
+SETTLED = ("done", "failed", "cancelled")  # a take in any other state may still finish: re-poll, never re-pay
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,9 @@ class Producer:
         self.outdir = Path(outdir)
         self.opts = options or ProduceOptions()
         self.say = say or (lambda s: log.info(s))
-        self.slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.sb.title).strip("_.") or "film"
+        from .batch import safe_name
+
+        self.slug = safe_name(self.sb.title)
         self.notes: list[str] = []
         for name in (*self.opts.only, *((self.opts.from_stage,) if self.opts.from_stage else ())):
             if name not in STAGES:
@@ -122,19 +127,80 @@ class Producer:
             return True, after
         return True, False
 
-    def _orchestrator(self) -> Any:
+    def _orchestrator(self, budget: float | None = None) -> Any:
         from .batch import BatchConfig, Orchestrator
 
         cfg = BatchConfig(
             concurrency=self.opts.concurrency,
-            budget=self.opts.budget,
+            budget=self.opts.budget if budget is None else budget,
             cancel_on_interrupt=self.opts.cancel_on_interrupt,
             poll_interval=self.opts.poll_interval,
         )
         return Orchestrator(self.outdir, config=cfg, providers=self.opts.providers)
 
     def _storyboard_key(self) -> str:
-        return sha256_file(self.storyboard_path)
+        """The storyboard and every file it points at: a changed still re-runs what used it."""
+        files = [self.storyboard_path]
+        for shot in self.sb.shots:
+            files += [f for f in (shot.source_image, shot.source_video) if f is not None]
+        files += [c.image for c in self.sb.characters.values() if c.image is not None]
+        if self.sb.music is not None and self.sb.music.path is not None:
+            files.append(Path(self.sb.music.path))
+        return stable_hash([(str(f), sha256_file(f) if Path(f).is_file() else None) for f in files])
+
+    # ------------------------------------------------------------------ the takes of this storyboard
+
+    def _retake(self, orch: Any, plan: Any, take: int) -> Any:
+        """Take ``take`` of a shot beyond its planned ones: the same request with a new, reproducible seed.
+
+        Being deterministic, a retake interrupted mid-flight is planned again with the same
+        request hash, so the orchestrator re-polls its task instead of paying for a new one.
+        """
+        from .batch import plan_take
+
+        seed = ((plan.request.seed or 0) + 7919 * take) % 2**31
+        req = dataclasses.replace(plan.request, take=take, seed=seed)
+        return plan_take(
+            plan.provider, orch.provider(plan.provider), req, f"shot '{req.shot_id}' retake {take}"
+        )
+
+    def _current(self, orch: Any) -> dict[str, list[Any]]:
+        """Ledger rows made from the storyboard as it is now (its plan and the plan's retakes), by shot id.
+
+        Takes made from an earlier version of a shot (another prompt, seed or model) stay in
+        the ledger but never compete with the current ones.
+        """
+        plans = orch.plan(self.sb, provider_override=self.opts.provider)
+        hashes = {p.request_hash for p in plans}
+        rows = orch.ledger.takes()
+        for shot in self.sb.shots:
+            first = next(
+                (
+                    p
+                    for p in plans
+                    if p.request.shot_id == shot.id
+                    and p.request.take == 1
+                    and p.request.kind.value not in SOUND_KINDS
+                ),
+                None,
+            )
+            highest = max((r.take for r in rows if r.shot_id == shot.id), default=0)
+            if first is not None:
+                hashes.update(
+                    self._retake(orch, first, k).request_hash for k in range(shot.takes + 1, highest + 1)
+                )
+        out: dict[str, list[Any]] = {}
+        for r in rows:
+            if r.request_hash in hashes:
+                out.setdefault(r.shot_id, []).append(r)
+        return out
+
+    @staticmethod
+    def _pictures(rows: list[Any], status: str | None = "done") -> list[Any]:
+        return sorted(
+            (r for r in rows if r.kind not in SOUND_KINDS and (status is None or r.status == status)),
+            key=lambda r: r.take,
+        )
 
     # ------------------------------------------------------------------ the stages
 
@@ -143,46 +209,47 @@ class Producer:
         try:
             plans = orch.plan(self.sb, provider_override=self.opts.provider)
             result = orch.run(plans)
+            files = {
+                (o.shot_id, o.kind, o.take): orch.ledger.output_file(r)
+                for o in result.outcomes
+                if o.status == "done"
+                for r in orch.ledger.takes(o.shot_id, "done")
+                if r.take == o.take and r.kind == o.kind
+            }
         finally:
             orch.close()
         failed = [o for o in result.outcomes if o.status != "done"]
-        done = [o for o in result.outcomes if o.status == "done" and o.output]
         for o in failed:
             self.notes.append(f"{o.shot_id} take {o.take}: {o.status}" + (f" ({o.error})" if o.error else ""))
-        if not done:
+        if not files:
             raise UsageError("generation produced no usable take; see the ledger and run again")
-        outputs = {
-            f"{o.shot_id}/{o.kind}/{o.take}": Path(self.outdir / o.output)
-            if not Path(o.output).is_absolute()
-            else Path(o.output)
-            for o in done
-            if o.output is not None
-        }
         self.say(
-            f"generate: {len(done)} take(s) ready, {len(failed)} not, "
-            f"{sum(1 for o in done if o.reused)} reused from the ledger"
+            f"generate: {len(files)} take(s) ready, {len(failed)} not, "
+            f"{sum(1 for o in result.outcomes if o.reused)} reused from the ledger"
         )
-        return StageResult(outputs, {"failed": len(failed), "cpu_seconds": round(result.cpu_seconds, 3)})
+        outputs = {f"{sid}/{kind}/{take}": f for (sid, kind, take), f in files.items() if f is not None}
+        # takes still failed, uncertain or in flight: the next run must try them again
+        return StageResult(
+            outputs,
+            {"failed": len(failed), "incomplete": bool(failed), "cpu_seconds": round(result.cpu_seconds, 3)},
+        )
 
-    def _review_all(self) -> dict[str, list[TakeReview]]:
-        from .ledger import Ledger
-
+    def _review_all(self, orch: Any) -> dict[str, list[TakeReview]]:
+        current = self._current(orch)
         out: dict[str, list[TakeReview]] = {}
-        with Ledger(self.outdir / "ledger.sqlite") as ledger:
-            for shot in self.sb.shots:
-                rows = sorted(ledger.takes(shot.id, status="done"), key=lambda r: r.take)
-                paths = [self._abs(r.output_path) for r in rows if r.kind != "sound-effect" and r.output_path]
-                out[shot.id] = [
-                    review(
-                        p,
-                        duration=shot.duration,
-                        aspect=self._aspect(shot),
-                        expect_motion=self._expects_motion(shot),
-                        config=self.opts.review,
-                    )
-                    for p in paths
-                    if p.is_file()
-                ]
+        for shot in self.sb.shots:
+            files = [orch.ledger.output_file(r) for r in self._pictures(current.get(shot.id, []))]
+            out[shot.id] = [
+                review(
+                    f,
+                    duration=shot.duration,
+                    aspect=self._aspect(shot),
+                    expect_motion=self._expects_motion(shot),
+                    config=self.opts.review,
+                )
+                for f in files
+                if f is not None and f.is_file()
+            ]
         return out
 
     def _expects_motion(self, shot: Any) -> bool:
@@ -190,55 +257,81 @@ class Producer:
         from .prompt import parse_camera
 
         provider = self.opts.provider or shot.provider
-        if provider != "local" or not shot.parts.camera:
-            return provider != "local" or shot.kind.value not in ("text-to-video", "image-to-video")
+        if provider != "local":
+            return True
+        if not shot.parts.camera:
+            return shot.kind.value not in ("text-to-video", "image-to-video")
         return parse_camera(shot.parts.camera).move != "static"
-
-    def _abs(self, p: str | Path) -> Path:
-        p = Path(p)
-        return p if p.is_absolute() else self.outdir / p
 
     def _aspect(self, shot: Any) -> float:
         text = shot.aspect or self.sb.aspect
         w, _, h = str(text).partition(":")
         return float(w) / float(h) if h else self.sb.width / self.sb.height
 
-    def stage_review(self) -> StageResult:
-        from .batch import plan_take
-        from .ledger import Ledger
+    def _retake_round(self, reviews: dict[str, list[TakeReview]]) -> int:
+        """Regenerate every rejected shot once with a new seed; returns how many takes were asked for."""
+        rejected = {s.id for s in self.sb.shots if reviews.get(s.id) and choose(reviews[s.id]).chosen is None}
+        if not rejected:
+            return 0
+        orch = self._orchestrator()
+        try:
+            current = self._current(orch)
+            plans = orch.plan(self.sb, provider_override=self.opts.provider)
+            new = []
+            for shot in self.sb.shots:
+                if shot.id not in rejected:
+                    continue
+                first = next(
+                    p
+                    for p in plans
+                    if p.request.shot_id == shot.id
+                    and p.request.take == 1
+                    and p.request.kind.value not in SOUND_KINDS
+                )
+                settled = [
+                    r.take for r in self._pictures(current.get(shot.id, []), None) if r.status in SETTLED
+                ]
+                new.append(self._retake(orch, first, max(settled, default=shot.takes) + 1))
+            spent = sum(
+                r.cost or 0.0 for rows in current.values() for r in rows if r.status == "done" or r.task_id
+            )
+        finally:
+            orch.close()
+        budget = None if self.opts.budget is None else max(0.0, self.opts.budget - spent)
+        orch = self._orchestrator(budget=budget)
+        try:
+            self.say(f"review: {len(new)} shot(s) rejected, regenerating with new seeds")
+            orch.run(new)
+        except UsageError as exc:  # the budget left does not cover the retakes: keep what we have
+            self.notes.append(f"retakes not generated: {exc}")
+            return 0
+        finally:
+            orch.close()
+        return len(new)
 
-        reviews = self._review_all()
+    def stage_review(self) -> StageResult:
+        from .gif import gif
+
+        orch = self._orchestrator()
+        try:
+            reviews = self._review_all(orch)
+        finally:
+            orch.close()
         retakes = 0
         for _round in range(self.opts.max_retakes):
-            rejected = {
-                s.id for s in self.sb.shots if reviews.get(s.id) and choose(reviews[s.id]).chosen is None
-            }
-            if not rejected:
+            asked = self._retake_round(reviews)
+            if not asked:
                 break
-            with Ledger(self.outdir / "ledger.sqlite") as ledger:
-                last = {sid: max((r.take for r in ledger.takes(sid)), default=0) for sid in rejected}
+            retakes += asked
             orch = self._orchestrator()
             try:
-                new = []
-                for p in orch.plan(self.sb, provider_override=self.opts.provider):
-                    sid = p.request.shot_id
-                    if sid not in rejected or p.request.take != 1 or p.request.kind.value == "sound-effect":
-                        continue
-                    take = last[sid] + 1
-                    seed = ((p.request.seed or 0) + 7919 * take) % 2**31  # a new seed, reproducible
-                    req = dataclasses.replace(p.request, take=take, seed=seed)
-                    new.append(
-                        plan_take(p.provider, orch.provider(p.provider), req, f"shot '{sid}' retake {take}")
-                    )
-                self.say(f"review: {len(new)} shot(s) rejected, regenerating with new seeds")
-                orch.run(new)
-                retakes += len(new)
+                reviews = self._review_all(orch)
             finally:
                 orch.close()
-            reviews = self._review_all()
         summary: dict[str, Any] = {}
-        with Ledger(self.outdir / "ledger.sqlite") as ledger:
-            ids = {str(self._abs(r.output_path)): r.id for r in ledger.takes(status="done") if r.output_path}
+        orch = self._orchestrator()
+        try:
+            ids = {str(orch.ledger.output_file(r)): r.id for r in orch.ledger.takes(status="done")}
             for shot in self.sb.shots:
                 choice = choose(reviews.get(shot.id, []))
                 summary[shot.id] = {
@@ -248,7 +341,7 @@ class Producer:
                 }
                 for r in choice.ranked:  # the verdicts live in the ledger beside the takes they judge
                     if str(r.path) in ids:
-                        ledger.record_review(
+                        orch.ledger.record_review(
                             ids[str(r.path)],
                             passed=r.passed,
                             chosen=r is choice.chosen,
@@ -257,17 +350,17 @@ class Producer:
                             metrics=dataclasses.asdict(r.metrics),
                             reason=choice.reasons[r.path],
                         )
-            if choice.chosen is None:
-                self.notes.append(
-                    f"{shot.id}: no take passed review; the best-scoring one is used"
-                    if choice.ranked
-                    else f"{shot.id}: no take was generated"
-                )
+                if choice.chosen is None:
+                    self.notes.append(
+                        f"{shot.id}: no take passed review; the best-scoring one is used"
+                        if choice.ranked
+                        else f"{shot.id}: no take was generated"
+                    )
+        finally:
+            orch.close()
         previews = self.outdir / "previews"
         previews.mkdir(parents=True, exist_ok=True)
         outputs: dict[str, Path] = {}
-        from .gif import gif
-
         for entry in summary.values():
             for t in entry["takes"]:
                 dest = previews / (Path(t["path"]).stem + ".webp")
@@ -275,57 +368,39 @@ class Producer:
                     gif(t["path"], dest, fps=8, width=240, format="webp", quality=60, overwrite=True)
                 t["preview"] = str(dest)
                 outputs[f"preview:{Path(t['path']).name}"] = dest
-        path = self.outdir / "review.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
-        outputs["review"] = path
+        outputs["review"] = write_text_atomic(
+            self.outdir / "review.json", json.dumps(summary, indent=2, ensure_ascii=False)
+        )
         passed = sum(1 for e in summary.values() if e["chosen"])
         self.say(f"review: {passed}/{len(summary)} shots have a passing take; {retakes} retake(s)")
         return StageResult(outputs, {"retakes": retakes})
 
-    def _chosen_takes(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        from shotline.otio_adapters.build import ShotTake
-
-        from .ledger import Ledger
+    def _chosen_takes(self) -> tuple[dict[str, Any], dict[str, Any], Path | None]:
+        """The take chosen for each shot (with its sound effect), the review summary, and the music bed."""
+        from shotline.otio_adapters.build import take_from_row
 
         summary = json.loads((self.outdir / "review.json").read_text(encoding="utf-8"))
+        orch = self._orchestrator()
+        try:
+            current = self._current(orch)
+            files = {r.id: orch.ledger.output_file(r) for rows in current.values() for r in rows}
+        finally:
+            orch.close()
         takes: dict[str, Any] = {}
-        with Ledger(self.outdir / "ledger.sqlite") as ledger:
-            rows = ledger.takes(status="done")
-        by_path = {str(self._abs(r.output_path)): r for r in rows if r.output_path}
-        sfx = {
-            r.shot_id: self._abs(r.output_path) for r in rows if r.kind == "sound-effect" and r.output_path
-        }
         for shot_id, entry in summary.items():
             path = entry["chosen"] or (entry["takes"][0]["path"] if entry["takes"] else None)
-            if path is None:
+            rows = current.get(shot_id, [])
+            row = next((r for r in rows if str(files[r.id]) == str(path)), None)
+            if path is None or row is None:
                 continue
-            row = by_path.get(str(path))
-            seed = None
-            if row is not None:
-                try:
-                    seed = json.loads(row.request_json).get("seed")
-                except ValueError:
-                    seed = None
-            takes[shot_id] = ShotTake(
-                path=Path(path),
-                take=row.take if row else 1,
-                provider=row.provider if row else None,
-                model=row.model if row else None,
-                seed=seed,
-                task_id=row.task_id if row else None,
-                cost=(
-                    row.cost_actual
-                    if row and row.cost_actual is not None
-                    else row.cost_estimate
-                    if row
-                    else None
-                ),
-                cost_unit=row.cost_unit if row else None,
-                sfx=sfx.get(shot_id),
-            )
-        return takes, summary
+            sfx = next((files[r.id] for r in rows if r.kind in SOUND_KINDS and r.status == "done"), None)
+            takes[shot_id] = take_from_row(row, Path(path), sfx)
+        music = None
+        if self.sb.music is not None and self.sb.music.path is not None:
+            music = Path(self.sb.music.path)
+        else:
+            music = next((files[r.id] for r in current.get("_music", []) if r.status == "done"), None)
+        return takes, summary, music
 
     def stage_timeline(self) -> StageResult:
         import opentimelineio as otio
@@ -335,9 +410,8 @@ class Producer:
 
         from .runner import atomic_output
 
-        takes, summary = self._chosen_takes()
+        takes, summary, music = self._chosen_takes()
         sb = self.sb
-        music = self._music_file()
         if music is not None and sb.music is not None:
             sb = dataclasses.replace(sb, music=dataclasses.replace(sb.music, path=music))
         # fades at the ends of the edit, never more than a quarter of the shot they sit on
@@ -365,20 +439,6 @@ class Producer:
         write_otioz(tl, otioz, overwrite=True)
         self.say(f"timeline: {len(list(tl.find_clips()))} clips, {built.duration:.2f} s -> {otio_path.name}")
         return StageResult({"otio": otio_path, "otioz": otioz}, {"duration": built.duration})
-
-    def _music_file(self) -> Path | None:
-        from .ledger import Ledger
-
-        if self.sb.music is None:
-            return None
-        if self.sb.music.path is not None:
-            return Path(self.sb.music.path)
-        with Ledger(self.outdir / "ledger.sqlite") as ledger:
-            rows = ledger.takes("_music", status="done")
-        for r in rows:
-            if r.output_path and self._abs(r.output_path).is_file():
-                return self._abs(r.output_path)
-        return None
 
     def stage_render(self, otio_path: Path) -> StageResult:
         from shotline.otio_adapters.conform import render_timeline
@@ -549,18 +609,20 @@ class Producer:
         try:
             plans = orch.plan(self.sb, provider_override=self.opts.provider)
             todo = orch.check_budget(plans)
+            pending = orch.pending(plans)
         finally:
             orch.close()
         total = estimate(plans)
+
+        def money(costs: dict[str, float]) -> str:
+            return ", ".join(f"{v:g} {u}" for u, v in costs.items()) or "nothing"
+
         lines = [
             StageLine(
                 "generate",
-                "run" if any(todo.values()) or orch.pending(plans) else "skip",
-                f"{len(plans)} take(s), {len(orch.pending(plans))} to generate; estimated cost "
-                + ", ".join(f"{v:g} {u}" for u, v in total.items())
-                + " in all, "
-                + ", ".join(f"{v:g} {u}" for u, v in todo.items())
-                + " still to pay",
+                "run" if pending else "skip",
+                f"{len(plans)} take(s), {len(pending)} to generate; estimated cost {money(total)} in all, "
+                f"{money(todo)} still to pay",
             )
         ]
         runtime = self.sb.duration
@@ -589,7 +651,6 @@ class Producer:
     def _finish(
         self, state: StageState, elapsed: float
     ) -> tuple[Path, Path, list[dict[str, Any]], dict[str, float]]:
-        from .ledger import Ledger
         from .probe import probe
         from .report import write_report
 
@@ -606,7 +667,7 @@ class Producer:
                 if p.suffix.lower() in (".mp4", ".mov", ".gif", ".webm", ".mkv"):
                     try:
                         duration = probe(p).duration
-                    except Exception:  # a GIF/WebP PyAV cannot time: no duration, still listed
+                    except ShotlineError:  # a GIF/WebP PyAV cannot time: no duration, still listed
                         duration = None
                 deliverables.append(
                     {
@@ -618,19 +679,22 @@ class Producer:
                         "sha256": out["sha256"],
                     }
                 )
-        cost: dict[str, float] = {}
-        rows = []
-        ledger_path = self.outdir / "ledger.sqlite"
-        if ledger_path.exists():
-            with Ledger(ledger_path) as ledger:
-                rows = ledger.takes()
+        rows: list[Any] = []
+        files: dict[int, Path | None] = {}
+        if (self.outdir / "ledger.sqlite").exists():
+            orch = self._orchestrator()
+            try:
+                rows = [r for rs in self._current(orch).values() for r in rs]
+                files = {r.id: orch.ledger.output_file(r) for r in rows}
+            finally:
+                orch.close()
+        cost: dict[str, float] = {}  # per unit: credits and dollars never add up
         for r in rows:
-            c = r.cost_actual if r.cost_actual is not None else r.cost_estimate
-            if c and r.status == "done":
-                cost[r.cost_unit or "credits"] = cost.get(r.cost_unit or "credits", 0.0) + float(c)
-        manifest = self.outdir / "manifest.json"
-        tmp = manifest.with_suffix(".json.tmp")
-        tmp.write_text(
+            if r.status == "done" and r.cost:
+                unit = r.cost_unit or "credits"
+                cost[unit] = cost.get(unit, 0.0) + float(r.cost)
+        manifest = write_text_atomic(
+            self.outdir / "manifest.json",
             json.dumps(
                 {
                     "title": self.sb.title,
@@ -642,17 +706,20 @@ class Producer:
                 indent=2,
                 ensure_ascii=False,
             ),
-            encoding="utf-8",
         )
-        tmp.replace(manifest)
         # the time the deliverables took to make, over every run that made them
         made_in = sum(r.seconds for r in state.records.values())
-        data = self._report_data(rows, deliverables, cost, made_in)
+        data = self._report_data(rows, files, deliverables, cost, made_in)
         report = write_report(data, self.outdir / "report.html")
         return manifest, report, deliverables, cost
 
     def _report_data(
-        self, rows: list[Any], deliverables: list[dict[str, Any]], cost: dict[str, float], elapsed: float
+        self,
+        rows: list[Any],
+        files: dict[int, Path | None],
+        deliverables: list[dict[str, Any]],
+        cost: dict[str, float],
+        elapsed: float,
     ) -> Any:
         from .prompt import build_prompt
         from .report import Deliverable, ReportData, ReportShot, ReportTake
@@ -661,31 +728,14 @@ class Producer:
         review_path = self.outdir / "review.json"
         if review_path.exists():
             summary = json.loads(review_path.read_text(encoding="utf-8"))
-        by_path = {str(self._abs(r.output_path)): r for r in rows if r.output_path}
+        by_path = {str(files[r.id]): r for r in rows if files.get(r.id) is not None}
+        shown = ("longest_black", "longest_freeze", "flicker", "jitter", "sharpness", "clipped", "duration")
         shots = []
         for s in self.sb.shots:
             entry = summary.get(s.id, {"takes": [], "reasons": {}, "chosen": None})
             takes = []
             for t in sorted(entry["takes"], key=lambda t: t["path"]):
                 row = by_path.get(t["path"])
-                seed = None
-                if row is not None:
-                    try:
-                        seed = json.loads(row.request_json).get("seed")
-                    except ValueError:
-                        seed = None
-                metrics = {
-                    k: t["metrics"][k]
-                    for k in (
-                        "longest_black",
-                        "longest_freeze",
-                        "flicker",
-                        "jitter",
-                        "sharpness",
-                        "clipped",
-                        "duration",
-                    )
-                }
                 takes.append(
                     ReportTake(
                         take=row.take if row else 0,
@@ -695,53 +745,41 @@ class Producer:
                         chosen=t["path"] == entry["chosen"],
                         reason=entry["reasons"].get(t["path"], ""),
                         score=t["score"],
-                        metrics=metrics,
-                        seed=seed,
-                        cost=(
-                            row.cost_actual
-                            if row and row.cost_actual is not None
-                            else row.cost_estimate
-                            if row
-                            else None
-                        ),
+                        metrics={k: t["metrics"][k] for k in shown},
+                        seed=row.seed if row else None,
+                        cost=row.cost if row else None,
                     )
                 )
-            shot_rows = [by_path.get(t["path"]) for t in entry["takes"]]
-            first = next((r for r in shot_rows if r is not None), None)
-            shot_cost = sum(
-                float(r.cost_actual if r.cost_actual is not None else r.cost_estimate or 0)
-                for r in shot_rows
-                if r is not None
-            )
+            shot_rows = [r for r in (by_path.get(t["path"]) for t in entry["takes"]) if r is not None]
+            first = shot_rows[0] if shot_rows else None
             p = build_prompt(self.sb, s)
             shots.append(
                 ReportShot(
                     s.id,
-                    p.text,
+                    (first.request.get("prompt") if first else None) or p.text,
                     first.provider if first else s.provider,
                     first.model if first else (s.model or "default"),
                     s.duration,
                     tuple(takes),
                     p.negative,
                     s.parts.camera or None,
-                    shot_cost,
+                    sum(float(r.cost or 0.0) for r in shot_rows),
                 )
             )
-        strip = self._strip()
         dels = tuple(
             Deliverable(d["kind"], d["path"], d["size"], d["duration"], d["sha256"]) for d in deliverables
         )
-        unit = next(iter(cost), "credits")
         return ReportData(
             self.sb.title,
             tuple(shots),
-            strip,
+            self._strip(),
             dels,
-            sum(cost.values()),
-            unit,
+            0.0,
+            "",
             elapsed,
             time.strftime("%Y-%m-%d %H:%M"),
             tuple(self.notes),
+            costs=dict(cost),
         )
 
     def _strip(self) -> tuple[Any, ...]:

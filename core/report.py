@@ -74,6 +74,7 @@ class ReportData:
     elapsed_seconds: float
     created: str
     notes: tuple[str, ...] = ()
+    costs: dict[str, float] | None = None  # per unit; shown instead of total_cost/cost_unit when given
 
 
 CSS = """
@@ -121,6 +122,12 @@ def _e(x: object) -> str:
 
 def _fmt_cost(v: float | None, unit: str) -> str:
     return "n/a" if v is None else f"{v:g} {unit}"
+
+
+def _total(data: ReportData) -> str:
+    if data.costs is not None:
+        return " + ".join(f"{v:g} {u}" for u, v in data.costs.items()) or "0"
+    return _fmt_cost(data.total_cost, data.cost_unit)
 
 
 def _take_html(t: ReportTake, unit: str) -> str:
@@ -175,7 +182,7 @@ def render_html(data: ReportData) -> str:
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>{_e(data.title)} · shotline report</title><style>{CSS}</style></head><body>"
         f"<header><h1>{_e(data.title)}</h1><div class=sum>{len(data.shots)} shots · total cost "
-        f"{_e(_fmt_cost(data.total_cost, data.cost_unit))} · {data.elapsed_seconds:.1f} s · {_e(data.created)}</div>"
+        f"{_e(_total(data))} · {data.elapsed_seconds:.1f} s · {_e(data.created)}</div>"
         f"{f'<ul>{notes}</ul>' if notes else ''}</header><main>"
         f"<h2>Shots</h2>{''.join(shots)}<h2>Timeline</h2><div class=strip>{''.join(strip)}</div>"
         f"<h2>Deliverables</h2><table class=del><tr><th>kind</th><th>file</th><th>size</th><th>duration</th>"

@@ -109,6 +109,14 @@ def atomic_output(
         raise
 
 
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write a small text file (JSON, HTML) so that readers see the old or the new file, never half."""
+    out = Path(path)
+    with atomic_output(out, overwrite=True) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return out
+
+
 def _unlink(p: Path) -> None:
     try:
         if p.is_dir():

@@ -91,8 +91,8 @@ class StageState:
     def valid(self, name: str, key: str) -> StageRecord | None:
         """The record if the stage ran with this key and its outputs are unchanged."""
         rec = self.records.get(name)
-        if rec is None or rec.key != key:
-            return None
+        if rec is None or rec.key != key or rec.info.get("incomplete"):
+            return None  # an incomplete stage (e.g. takes still in flight) always runs again
         for out in rec.outputs.values():
             p = Path(out["path"])
             if not p.exists():
@@ -119,8 +119,9 @@ class StageState:
         self.save()
 
     def save(self) -> None:
+        from .runner import write_text_atomic
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
         payload = {
             "version": STATE_VERSION,
             "stages": {
@@ -134,8 +135,7 @@ class StageState:
                 for n, r in self.records.items()
             },
         }
-        tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_text_atomic(self.path, json.dumps(payload, indent=2, ensure_ascii=False, default=str))
 
 
 @dataclass(frozen=True)

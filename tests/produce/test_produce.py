@@ -172,11 +172,34 @@ def test_second_run_skips_everything_and_changes_nothing(produced):
     assert {p: p.stat().st_mtime_ns for p in before} == before
 
 
-def test_only_render_reruns_just_that_stage(produced):
+def test_only_reruns_just_that_stage(produced):
     sb, out, opts, _ = produced
+    master = out / "master.mp4"
+    before = master.stat().st_mtime_ns
+    res = produce(sb, out, ProduceOptions(providers=opts.providers, only=("render",)))
+    actions = {s.stage: s.action for s in res.stages}
+    assert actions["render"] == "run" and actions["generate"] == "skip" and actions["export"] == "skip"
+    assert master.stat().st_mtime_ns != before
     res = produce(sb, out, ProduceOptions(providers=opts.providers, only=("export",)))
     actions = {s.stage: s.action for s in res.stages}
-    assert actions["export"] == "run" and actions["render"] == "skip" and actions["generate"] == "skip"
+    assert actions["export"] == "run" and actions["render"] == "skip"
+
+
+def test_a_retake_killed_in_flight_is_polled_again_not_paid_again(produced):
+    sb, out, opts, _ = produced
+    with Ledger(out / "ledger.sqlite") as ledger:
+        row = next(r for r in ledger.takes("s1") if r.take == 2)
+        creates_before = sum(1 for e in ledger.events(row.id) if e.event == "created")
+        # as if the process died after the service accepted retake 2 and before it finished
+        ledger.update(row.id, status="submitted", event="test: killed in flight")
+    res = produce(sb, out, ProduceOptions(providers=opts.providers, from_stage="review"))
+    assert {s.stage: s.action for s in res.stages}["review"] == "run"
+    with Ledger(out / "ledger.sqlite") as ledger:
+        rows = [r for r in ledger.takes("s1") if r.kind != "sound-effect"]
+        again = ledger.get(row.id)
+        creates_after = sum(1 for e in ledger.events(row.id) if e.event == "created")
+    assert [r.take for r in rows] == [1, 2]  # no take 3: retake 2 was resumed, not replaced
+    assert again.status == "done" and again.task_id == row.task_id and creates_after == creates_before == 1
 
 
 def test_dry_run_and_cli(produced):
@@ -203,3 +226,53 @@ def test_ntsc_project_delivers_and_says_why_fcpxml_is_missing(tmp_path: Path):
     assert any(n.startswith("fcpxml: not exported:") for n in res.notes)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert any(n.startswith("fcpxml: not exported:") for n in manifest["notes"])
+
+
+TWO_SHOTS = """
+title: Edit test
+output: {width: 160, height: 90, fps: 25}
+shots:
+  - {id: a, subject: a red lighthouse, camera: pan left, duration: 1}
+  - {id: b, subject: a calm sea, camera: tilt up, duration: 1}
+"""
+
+
+def test_a_changed_shot_is_regenerated_and_only_its_new_take_competes(tmp_path: Path):
+    sb = tmp_path / "edit.yaml"
+    sb.write_text(TWO_SHOTS, encoding="utf-8")
+    out = tmp_path / "out"
+    opts = ProduceOptions(preview_format="webp", fade_in=0, fade_out=0)
+    produce(sb, out, opts)
+    review_before = json.loads((out / "review.json").read_text())
+    sb.write_text(TWO_SHOTS.replace("a red lighthouse", "a blue whale"), encoding="utf-8")
+    res = produce(sb, out, opts)
+    assert {s.stage: s.action for s in res.stages}["generate"] == "run"
+    review = json.loads((out / "review.json").read_text())
+    assert len(review["a"]["takes"]) == 1  # the lighthouse take stays in the ledger but does not compete
+    assert review["a"]["chosen"] != review_before["a"]["chosen"]
+    assert review["b"]["chosen"] == review_before["b"]["chosen"]  # reused, not regenerated
+    with Ledger(out / "ledger.sqlite") as ledger:
+        a_rows = [r for r in ledger.takes("a") if r.kind != "sound-effect"]
+        chosen = next(r for r in a_rows if str(ledger.output_file(r)) == review["a"]["chosen"])
+    assert len(a_rows) == 2 and "blue whale" in chosen.request["prompt"]
+    tl = otio.adapters.read_from_file(str(out / "Edit_test.otio"))
+    prompts = {c.metadata["shotline"]["shot_id"]: c.metadata["shotline"]["prompt"] for c in tl.find_clips()}
+    assert "blue whale" in prompts["a"] and "lighthouse" not in prompts["a"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "blue whale" in html and "red lighthouse" not in html
+
+
+def test_a_changed_still_reruns_generation(tmp_path: Path):
+    still = tmp_path / "still.png"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x180:d=0.04", "-frames:v", "1", str(still))
+    sb = tmp_path / "still.yaml"
+    sb.write_text(
+        "title: Still\noutput: {width: 160, height: 90, fps: 25}\nshots:\n"
+        "  - {id: s, kind: image-to-video, image: still.png, camera: dolly in, duration: 1}\n",
+        encoding="utf-8",
+    )
+    opts = ProduceOptions(preview_format="webp", fade_in=0, fade_out=0)
+    produce(sb, tmp_path / "out", opts)
+    assert {s.stage: s.action for s in produce(sb, tmp_path / "out", opts).stages}["generate"] == "skip"
+    ffmpeg("-f", "lavfi", "-i", "smptebars=s=320x180:d=0.04", "-frames:v", "1", str(still))
+    assert {s.stage: s.action for s in produce(sb, tmp_path / "out", opts).stages}["generate"] == "run"
