@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from shotline.core.burnin import burnin, burnin_filter, drawtext
-from shotline.core.errors import UsageError
+from shotline.core.errors import MediaError, UsageError
 from shotline.core.ffmpeg import ffmpeg_path
 from shotline.core.probe import probe
 from shotline.core.text import filter_value, find_font
@@ -115,3 +115,12 @@ def test_burnin_rejects_bad_options(clips, out: Path, kw, match):
     with pytest.raises(UsageError, match=match):
         burnin(clips(), out / "x.mp4", **kw)
     assert list(out.iterdir()) == []
+
+
+def test_font_lookup(tmp_path: Path):
+    default = find_font()
+    assert default.is_file() and default.suffix.lower() in (".ttf", ".otf", ".ttc")
+    assert find_font(default) == default  # a file is used as given
+    with pytest.raises(MediaError, match="font file not found"):
+        find_font(tmp_path / "missing.ttf")
+    assert find_font("sans").is_file()  # a fontconfig pattern resolves to a file
