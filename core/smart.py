@@ -391,6 +391,30 @@ def audio_steps(
     return steps, ["-itsoffset", f"{-(blk + delta) / sr:.9f}", "-i", joined]
 
 
+def merge_steps(steps: Sequence[Step], label: str = "segments") -> Step:
+    """One ffmpeg command doing the work of several one-input, one-output steps: each keeps
+    its own input (with its seek options) and its own output. ffmpeg runs every decoder,
+    filter graph, encoder and muxer in its own thread, so the pieces render in parallel and
+    only one process starts."""
+    inputs: list[str] = []
+    outputs: list[str] = []
+    for k, step in enumerate(steps):
+        if step.tool != "ffmpeg" or step.files or step.args.count("-i") != 1:
+            raise ValueError(f"cannot merge step {step.label!r}")
+        args = list(step.args)
+        i = args.index("-i")
+        inputs += args[: i + 2]
+        rest = args[i + 2 :]
+        for j, arg in enumerate(rest):
+            if j > 0 and rest[j - 1] == "-map" and arg.startswith("0:"):
+                arg = f"{k}:{arg[2:]}"
+            outputs.append(arg)
+        if k < len(steps) - 1:
+            outputs.append(step.output)
+    longest = max((s.duration or 0.0) for s in steps)
+    return Step(tuple(inputs + outputs), steps[-1].output, longest, label)
+
+
 def plan_smart(
     src: Path,
     output: Path,
@@ -442,6 +466,7 @@ def plan_smart(
         args += ["-map", "0:v:0", "-c:v", "copy"]
     args += settings.container_args(str(output))
     join = Step(tuple(args), OUT, t_end - t_start, "join", files=(("segments.ffconcat", listing),))
+    steps = [merge_steps(steps)]
     copied = sum(s.frames for s in segs if s.copy)
     m: dict[str, object] = {
         "mode": "smart",
