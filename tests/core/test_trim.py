@@ -115,3 +115,15 @@ def test_smart_trim_of_mkv_with_flac(clips, out: Path):
     assert res.mode == "smart" and res.copied_frames == 30
     assert read_barcodes(res.output) == list(range(7, 43))
     assert probe(res.output).audio is not None
+
+
+def test_smart_plan_runs_all_pieces_in_one_process(bframes: Path, out: Path):
+    fps = 30000 / 1001
+    plan = plan_trim(bframes, out / "t.mp4", start=5 / fps, end=50 / fps)
+    segments, join = plan.steps
+    args = list(segments.args)
+    # 3 video pieces + 3 audio pieces, each with its own input and its input's own map
+    assert args.count("-i") == 6
+    maps = [args[i + 1] for i, a in enumerate(args) if a == "-map"]
+    assert maps == ["0:v:0", "1:v:0", "2:v:0", "3:a:0", "4:a:0", "5:a:0"]
+    assert "concat:" in " ".join(join.args)
