@@ -90,6 +90,15 @@ def find_font(font: str | os.PathLike[str] | None = None) -> Path:
     )
 
 
+def font_available() -> bool:
+    """Whether find_font() finds a font here (tests that draw text skip without one)."""
+    try:
+        find_font()
+    except DependencyError:
+        return False
+    return True
+
+
 def _fc_match(pattern: str) -> Path | None:
     exe = shutil.which("fc-match")
     if exe is None:

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from shotline.cli.main import cli
 from shotline.core.probe import probe
+from shotline.core.text import font_available
 
 COMMANDS = [
     ["gif"],
@@ -25,6 +26,10 @@ COMMANDS = [
     ["lut"],
     ["burnin"],
 ]
+
+NEEDS_FONT = pytest.mark.skipif(
+    not font_available(), reason="no TrueType font here: install fonts-dejavu (or any font fontconfig finds)"
+)
 
 
 def invoke(*args: object) -> tuple[int, str]:
@@ -74,6 +79,7 @@ def test_audio_commands(clips, out: Path):
     assert probe(out / "a.mp4").audio.sample_rate == 48000
 
 
+@NEEDS_FONT
 def test_resize_frames_thumbs_sheet_lut_burnin(clips, out: Path):
     src = clips(duration=1.0, name="my 'clip' ü.mp4")
     assert invoke("resize", src, "--scale", 0.5, "-o", out / "half.mp4")[0] == 0

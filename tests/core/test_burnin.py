@@ -12,8 +12,12 @@ from shotline.core.burnin import burnin, burnin_filter, drawtext
 from shotline.core.errors import MediaError, UsageError
 from shotline.core.ffmpeg import ffmpeg_path
 from shotline.core.probe import probe
-from shotline.core.text import filter_value, find_font
+from shotline.core.text import filter_value, find_font, font_available
 from tests.mediakit import audio_samples, decode_gray
+
+pytestmark = pytest.mark.skipif(
+    not font_available(), reason="no TrueType font here: install fonts-dejavu (or any font fontconfig finds)"
+)
 
 TRICKY = [
     'it\'s "quoted"',

@@ -8,8 +8,13 @@ import numpy as np
 import pytest
 
 from shotline.core.errors import MediaError, UsageError
+from shotline.core.text import font_available
 from shotline.core.thumbs import contact_sheet, pick_times, plan_contact_sheet, thumbnails, timestamp
 from tests.mediakit import read_barcode
+
+NEEDS_FONT = pytest.mark.skipif(
+    not font_available(), reason="no TrueType font here: install fonts-dejavu (or any font fontconfig finds)"
+)
 
 
 def gray(path: Path) -> np.ndarray:
@@ -35,6 +40,7 @@ def test_thumbnails_explicit_times_small_and_rotated(clips, out: Path):
     assert not (out / "u").exists()
 
 
+@NEEDS_FONT
 def test_contact_sheet_grid_frames_and_labels(clips, out: Path):
     src = clips(duration=2.0, barcode=True, audio=None, name="my 'shot' 100%: ü.mp4")
     res = contact_sheet(src, out / "sheet.png", count=6, columns=3, width=320)
@@ -70,6 +76,7 @@ def test_contact_sheet_bad_input(clips, out: Path):
     assert [p.name for p in out.iterdir()] == ["bad.mp4"]
 
 
+@NEEDS_FONT
 def test_pick_times_and_timestamps(clips):
     assert timestamp(61.5) == "01:01.500" and timestamp(3725.25) == "1:02:05.250"
     plan = plan_contact_sheet(clips(duration=1.0), "s.png", count=2, columns=4)
