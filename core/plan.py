@@ -51,6 +51,8 @@ class Plan:
             for name, text in step.files:
                 lines.append(f"# write <work>/{name}:\n" + "\n".join("#   " + t for t in text.splitlines()))
             argv = [binary if step.tool == "ffmpeg" else step.tool, *step.args]
+            if step.tool == "ffmpeg":
+                argv.append(step.output)  # the runner puts the output last, as here
             shown = [pretty(a, self.output) for a in argv]
             lines.append(shlex.join(shown))
         return lines

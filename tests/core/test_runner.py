@@ -94,7 +94,9 @@ def test_multi_step_with_work_files(clips, out: Path):
         output=out / "ab.mp4",
         inputs=(a, b),
     )
-    assert any("<work>/list.txt" in line for line in plan.commands())
+    lines = plan.commands()
+    assert any("<work>/list.txt" in line for line in lines)
+    assert lines[-2].endswith("'<work>/joined.mp4'") and lines[-1].endswith(f"'<tmp of {out / 'ab.mp4'}>'")
     run(plan)
     assert probe(out / "ab.mp4").duration == pytest.approx(2.0, abs=0.1)
     assert [p.name for p in out.iterdir()] == ["ab.mp4"]
