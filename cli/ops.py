@@ -68,15 +68,6 @@ def _rate(text: str | None) -> Fraction | None:
     return r
 
 
-def cleandoc(func: F) -> F:
-    """Dedent the docstring so the Examples that with_examples appends keep its layout
-    (place it directly under @with_examples)."""
-    import inspect
-
-    func.__doc__ = inspect.cleandoc(func.__doc__ or "")
-    return func
-
-
 def encode_options(func: F) -> F:
     """--crf and --preset: the encoder settings used wherever a command re-encodes."""
     func = click.option(
@@ -122,7 +113,6 @@ def _summary(plan: Any, *keys: str) -> Callable[[Any], dict[str, Any]]:
     "shotline concat a.mp4 b.mp4 -o ab.mp4",
     "shotline concat shot_*.mp4 --size 1920x1080 --fps 25 -o reel.mp4",
 )
-@cleandoc
 def concat_cmd(
     inputs: tuple[Path, ...],
     output: Path,
@@ -173,7 +163,6 @@ def concat_cmd(
     "shotline fade in.mp4 --in 1 --out 1.5 -o out.mp4",
     "shotline fade in.mp4 --out 2 --color white --json -o out.mp4",
 )
-@cleandoc
 def fade_cmd(
     input: Path,
     output: Path,
@@ -227,7 +216,6 @@ def fade_cmd(
     "shotline xfade a.mp4 b.mp4 --transition dissolve --duration 0.5 -o ab.mp4",
     "shotline xfade s1.mp4 s2.mp4 s3.mp4 s4.mp4 -t wipeleft -d 0.3 -o chain.mp4",
 )
-@cleandoc
 def xfade_cmd(
     inputs: tuple[Path, ...],
     output: Path,
@@ -271,7 +259,6 @@ def xfade_cmd(
 @click.option("--duration", "-d", type=SECONDS, help="Loop until this many seconds.")
 @encode_options
 @with_examples("shotline loop in.mp4 --times 3 -o out.mp4", "shotline loop in.mp4 --duration 12.5 -o out.mp4")
-@cleandoc
 def loop_cmd(
     input: Path,
     output: Path,
@@ -307,7 +294,6 @@ def loop_cmd(
     "shotline speed in.mp4 --factor 2 -o out.mp4",
     "shotline speed in.mp4 --duration 10 --smooth blend -o slow.mp4",
 )
-@cleandoc
 def speed_cmd(
     input: Path,
     output: Path,
@@ -347,7 +333,6 @@ def speed_cmd(
     "shotline trim in.mp4 --start 2.5 --end 7 -o cut.mp4",
     "shotline trim in.mp4 -s 0:01:10 -d 30 --mode fast -o cut.mp4",
 )
-@cleandoc
 def trim_cmd(
     input: Path,
     output: Path,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,12 +11,6 @@ import click
 from shotline.cli.common import emit_json, with_examples
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _dedent_doc(func: F) -> F:
-    """Dedent the docstring before with_examples appends to it, so click rewraps the paragraphs."""
-    func.__doc__ = inspect.cleandoc(func.__doc__ or "")
-    return func
 
 
 @click.group("resolve")
@@ -92,7 +85,6 @@ def _pairs(values: tuple[str, ...], option: str) -> list[tuple[str, Path]]:
     "shotline resolve job edit.otio --preset youtube --preset tiktok -o job.json",
     "shotline resolve job edit.otio --drx look.drx --drx-shot hero=hero.drx --project Promo -o job.json",
 )
-@_dedent_doc
 def job_cmd(
     timeline: Path,
     output: Path,
@@ -216,7 +208,6 @@ _dest = click.option(
 @click.option("--dry-run", is_flag=True, help="Say what would be copied and copy nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @with_examples("shotline resolve install", "shotline resolve install --system --dry-run")
-@_dedent_doc
 def install_cmd(user: bool, dest: Path | None, force: bool, dry_run: bool, as_json: bool) -> None:
     """Copy the script into Resolve's Scripts folder (Workspace > Scripts > Shotline Import Job)."""
     from shotline.resolve_plugin.install import install

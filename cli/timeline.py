@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -14,12 +13,6 @@ from .common import emit_json, with_examples
 
 STORYBOARD_SUFFIXES = (".yaml", ".yml", ".json")
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _dedent_doc(func: F) -> F:
-    """Dedent the docstring before with_examples appends to it, so click wraps the paragraphs."""
-    func.__doc__ = inspect.cleandoc(func.__doc__ or "")
-    return func
 
 
 @click.group("timeline")
@@ -102,7 +95,6 @@ def _echo_report(report: Any) -> None:
     "shotline timeline build a.mp4 b.mp4 --trim 1:0.5-2.5 --trim 2:1- -o film.otio",
     "shotline timeline build film.shotline.yaml --media-dir renders/ -o film.otio",
 )
-@_dedent_doc
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "-o",
@@ -287,7 +279,6 @@ def _build_storyboard(
     "shotline timeline export film.otio -f otioz -o film.otioz",
     "shotline timeline export film.edl --rate 25 -o film.otio",
 )
-@_dedent_doc
 @click.argument("timeline", type=click.Path(path_type=Path))
 @click.option(
     "-f", "--format", "fmt", help="edl, fcp7, fcpxml, aaf, otio or otioz (default: from -o's suffix)."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import tempfile
 from collections.abc import Callable
 from fractions import Fraction
@@ -37,12 +36,6 @@ def _size(text: str | None) -> tuple[int, int] | None:
     if not sep or not w.isdigit() or not h.isdigit():
         raise click.BadParameter(f"{text!r} is not WIDTHxHEIGHT (e.g. 1920x1080)")
     return int(w), int(h)
-
-
-def _dedent(func: F) -> F:
-    """Dedent the docstring before the examples are appended, so --help wraps it as prose."""
-    func.__doc__ = inspect.cleandoc(func.__doc__ or "")
-    return func
 
 
 @click.command("render")
@@ -80,7 +73,6 @@ def _dedent(func: F) -> F:
     "shotline timeline render film.otioz -o film.mp4 --no-smart --crf 16",
     "shotline timeline render film.xml -o film.mp4 --missing error --dry-run",
 )
-@_dedent
 def render_cmd(
     timeline: Path,
     output: Path,
