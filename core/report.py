@@ -96,6 +96,7 @@ h1{margin:0 0 4px;font-size:22px} h2{font-size:17px;margin:28px 28px 10px}
 .clip:nth-child(even){background:#3c6a9e}
 .tr{position:absolute;left:0;top:0;bottom:0;background:repeating-linear-gradient(45deg,#e3b341 0 4px,#b8860b 4px 8px);
  opacity:.85} .tr span{position:absolute;bottom:2px;left:2px;color:#000;font-size:10px}
+.notes{margin:0 28px;color:#bbb} .notes summary{cursor:pointer}
 table.del{margin:0 28px;border-collapse:collapse} table.del td,table.del th{border-bottom:1px solid #333;
  padding:5px 12px 5px 0;text-align:left}
 """
@@ -183,10 +184,13 @@ def render_html(data: ReportData) -> str:
         f"<title>{_e(data.title)} · shotline report</title><style>{CSS}</style></head><body>"
         f"<header><h1>{_e(data.title)}</h1><div class=sum>{len(data.shots)} shots · total cost "
         f"{_e(_total(data))} · {data.elapsed_seconds:.1f} s · {_e(data.created)}</div>"
-        f"{f'<ul>{notes}</ul>' if notes else ''}</header><main>"
+        "</header><main>"
         f"<h2>Shots</h2>{''.join(shots)}<h2>Timeline</h2><div class=strip>{''.join(strip)}</div>"
         f"<h2>Deliverables</h2><table class=del><tr><th>kind</th><th>file</th><th>size</th><th>duration</th>"
-        f"<th>sha256</th></tr>{dels}</table></main><script>{SCRIPT}</script></body></html>"
+        f"<th>sha256</th></tr>{dels}</table>"
+        + (f"<h2>Notes</h2><details class=notes><summary>{len(data.notes)} note(s): what a format could not "
+           f"carry, what was substituted</summary><ul>{notes}</ul></details>" if notes else "")
+        + f"</main><script>{SCRIPT}</script></body></html>"
     )
 
 
