@@ -188,8 +188,12 @@ def render_html(data: ReportData) -> str:
         f"<h2>Shots</h2>{''.join(shots)}<h2>Timeline</h2><div class=strip>{''.join(strip)}</div>"
         f"<h2>Deliverables</h2><table class=del><tr><th>kind</th><th>file</th><th>size</th><th>duration</th>"
         f"<th>sha256</th></tr>{dels}</table>"
-        + (f"<h2>Notes</h2><details class=notes><summary>{len(data.notes)} note(s): what a format could not "
-           f"carry, what was substituted</summary><ul>{notes}</ul></details>" if notes else "")
+        + (
+            f"<h2>Notes</h2><details class=notes><summary>{len(data.notes)} note(s): what a format could not "
+            f"carry, what was substituted</summary><ul>{notes}</ul></details>"
+            if notes
+            else ""
+        )
         + f"</main><script>{SCRIPT}</script></body></html>"
     )
 
