@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	  apt-get install -y -qq --no-install-recommends libomp5 libvulkan1 >/dev/null 2>&1 || \
 	  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends libomp5 libvulkan1 >/dev/null 2>&1; } || true; fi
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,upscale]'
+	$(BIN)/pip install -q -e '.[dev,upscale,aaf]'
 	touch $@
 
 install: $(VENV)/.installed
