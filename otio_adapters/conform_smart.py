@@ -7,10 +7,18 @@ rate, no rotation), whole closed GOPs are stream-copied (``shotline.core.smart``
 frame index, GOP split, decode-order remux); everything else (transitions, gaps,
 slates, speed changes, the partial GOPs at each cut) is rendered by the same filter
 graph as the full render, restricted to its frame range, and encoded with settings
-that match the copied stream. The sound is rendered once for the whole timeline, so it
-stays sample-exact. One ffmpeg command writes all of these files side by side (so the
-single-threaded AAC encoder overlaps the rest), and a concat join remuxes them. The
-video has exactly the timeline's frames.
+that match the copied stream. The sound takes the same path where it can
+(``audio_layout``): inside the copied stretches the source's own AAC packets are copied,
+on the source's 1024-sample grid, and only the bridges between them (and the head and
+tail of the timeline) are rendered by the filter graph and encoded, each with a few
+blocks of lead-in and run-out whose packets are dropped (as ``core.smart.audio_steps``
+does for fades), so the MDCT halves at every seam describe the same signal. Where the
+sound cannot be copied (audio tracks of their own, a source that is not 48 kHz stereo
+AAC, a rate that puts frames off the sample grid, nothing long enough), it is rendered
+once for the whole timeline and the reason is recorded. One ffmpeg command writes all of
+these files side by side (so the single-threaded AAC encoders overlap the rest), and a
+concat join remuxes them. The video has exactly the timeline's frames, the sound exactly
+its samples.
 """
 
 from __future__ import annotations
@@ -23,10 +31,13 @@ from shotline.core import smart as gop
 from shotline.core.encode import EncodeSettings
 from shotline.core.plan import OUT, Plan, Step, work
 
-from .conform_graph import Graph, build_graph, pieces
+from .conform_graph import SAMPLE_RATE, Graph, build_graph, pieces, samples_at
 from .conform_model import Conform, Item
 
 MIN_COPY_SECONDS = Fraction(1)  # shorter copyable stretches are encoded: a step costs more than it saves
+BLOCK = gop.AAC_BLOCK
+LEAD = gop.AUDIO_LEAD_BLOCKS  # blocks encoded (and dropped) before and after every seam
+MIN_AUDIO_COPY_BLOCKS = 4 * LEAD  # shorter audio stretches are left to the bridge encodes
 
 
 @dataclass(frozen=True)
@@ -55,11 +66,33 @@ class SmartLayout:
 
 
 @dataclass(frozen=True)
+class AudioCopy:
+    """Timeline samples [start, end) (grid points) copied as AAC packets of ``path``,
+    whose sample ``t + offset`` is timeline sample ``t``."""
+
+    start: int
+    end: int
+    path: Path
+    index: gop.AudioIndex
+    offset: int
+
+    @property
+    def first_packet(self) -> int:
+        return self.index.packet_at(self.start + self.offset)
+
+    @property
+    def packets(self) -> int:
+        return (self.end - self.start) // BLOCK
+
+
+@dataclass(frozen=True)
 class SmartPlan:
     plan: Plan | None
     copied_frames: int
     reason: str  # why nothing (or not everything) could be copied
     layout: SmartLayout | None = None
+    audio_copies: tuple[AudioCopy, ...] = ()
+    audio_reason: str = ""  # why the sound (or part of it) is encoded rather than copied
 
 
 def why_not(conform: Conform, output: Path, settings: EncodeSettings) -> str | None:
@@ -135,6 +168,71 @@ def layout(conform: Conform, min_copy: int | None = None) -> tuple[SmartLayout, 
     return SmartLayout(tuple(spans)), reasons
 
 
+def audio_layout(conform: Conform, lay: SmartLayout, settings: EncodeSettings) -> tuple[list[AudioCopy], str]:
+    """The AAC packet stretches the sound can copy (inside the copied video spans, all on one
+    1024-sample grid so the bridges between them are whole blocks), and why the rest cannot."""
+    if not conform.has_audio:
+        return [], "no sound"
+    if conform.audio:
+        return [], "the sound comes from audio tracks"
+    if settings.acodec != "aac" or settings.sample_rate != SAMPLE_RATE:
+        return [], f"the output sound is {settings.acodec} at {settings.sample_rate} Hz"
+    per_frame = Fraction(SAMPLE_RATE) / conform.rate
+    if per_frame.denominator != 1:
+        return [], f"frames at {float(conform.rate):.3f} fps do not start on whole samples"
+    found: list[AudioCopy] = []
+    reasons: list[str] = []
+    indexes: dict[Path, gop.AudioIndex | None] = {}
+    for span in lay.spans:
+        if not span.copy or span.item is None or span.item.media is None:
+            continue
+        item, media = span.item, span.item.media
+        a = media.info.audio
+        if a is None or a.channels != 2:
+            reasons.append(f"'{item.name}': " + ("no sound" if a is None else f"{a.channels}-channel sound"))
+            continue
+        if media.path not in indexes:
+            indexes[media.path] = gop.index_audio(media.path, SAMPLE_RATE)
+        aidx = indexes[media.path]
+        if aidx is None:
+            reasons.append(f"'{item.name}': sound is not {SAMPLE_RATE} Hz AAC on a 1024-sample grid")
+            continue
+        src = item.media_at(span.start) * SAMPLE_RATE
+        if src.denominator != 1:
+            reasons.append(f"'{item.name}': source range does not start on a sample")
+            continue
+        lo, hi = samples_at(span.start, conform.rate), samples_at(span.end, conform.rate)
+        offset = int(src) - lo
+        # one untouched block kept between every seam and the edge of the stretch
+        start = -(-(lo + offset) // BLOCK) * BLOCK - offset + BLOCK
+        end = (hi + offset) // BLOCK * BLOCK - offset - BLOCK
+        if (
+            end - start < MIN_AUDIO_COPY_BLOCKS * BLOCK
+            or (end + offset - aidx.first_pts) // BLOCK > aidx.packets
+        ):
+            continue
+        found.append(AudioCopy(start, end, media.path, aidx, offset))
+    if not found:
+        return [], "; ".join(reasons[:5]) or "no copied stretch is long enough"
+    by_phase: dict[int, int] = {}
+    for c in found:
+        by_phase[c.start % BLOCK] = by_phase.get(c.start % BLOCK, 0) + c.end - c.start
+    phase = max(by_phase, key=lambda k: by_phase[k])
+    copies = [c for c in found if c.start % BLOCK == phase]
+    off = len(found) - len(copies)
+    if off:
+        reasons.append(f"{off} of {len(found)} stretches are off the 1024-sample grid of the rest")
+    # the first copy needs a head encode of LEAD blocks before it, the last a tail after it
+    total = samples_at(conform.frames, conform.rate)
+    while copies and copies[0].start < (LEAD + 1) * BLOCK:
+        copies.pop(0)
+    while copies and copies[-1].end > total - LEAD * BLOCK:
+        copies.pop()
+    if not copies:
+        reasons.append("no copied stretch is far enough from the ends")
+    return copies, "; ".join(reasons[:5])
+
+
 def plan_smart(
     conform: Conform,
     output: Path,
@@ -185,22 +283,27 @@ def plan_smart(
         step = gop.copy_step(span.item.media.path, span.index, span.segment, name)
         if not cmd.add_copy(step):  # a layout this module does not know: keep it a step of its own
             steps.append(step)
-    audio = None
-    if conform.has_audio:
+    acopies, audio_reason = audio_layout(conform, lay, settings)
+    sound = ""
+    if acopies:
+        sound = _smart_sound(conform, settings, acopies, cmd, font)
+    elif conform.has_audio:
         audio = build_graph(conform, settings, video=False, first_input=cmd.n_inputs, tag="a_")
         cmd.add_graph(audio)
         assert audio.audio is not None
         cmd.outputs.append((["-map", f"[{audio.audio}]", "-vn", *settings.audio_args()], work("sound.m4a")))
-    steps.insert(
-        0,
-        cmd.step(
-            float(conform.duration), f"render {len(lay.spans)} spans" + (" and the sound" if audio else "")
-        ),
-    )
+        sound = "full"
+    label = f"render {len(lay.spans)} spans"
+    if sound:
+        label += " and the sound" if sound == "full" else f" and {len(acopies) * 2 + 1} pieces of sound"
+    steps.insert(0, cmd.step(float(conform.duration), label))
     listing = "ffconcat version 1.0\n" + "".join(f"file '{n}'\n" for n in names)
     args = ["-f", "concat", "-safe", "0", "-i", work("spans.ffconcat")]
-    if audio is not None:
+    if sound == "full":
         args += ["-i", work("sound.m4a"), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy"]
+    elif sound:
+        args += ["-itsoffset", sound, "-i", _joined(acopies), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy"]
+        args += ["-bsf:a", _last_packet(conform, acopies)]
     else:
         args += ["-map", "0:v:0", "-c:v", "copy", "-an"]
     args += settings.container_args(str(output))
@@ -212,10 +315,100 @@ def plan_smart(
         output,
         tuple(dict.fromkeys(cmd.paths)),
         f"smart render of timeline '{conform.name}' ({lay.copied_frames} of {conform.frames} frames copied)",
-        {"spans": [(s.start, s.end, "copy" if s.copy else "encode") for s in lay.spans]},
+        {
+            "spans": [(s.start, s.end, "copy" if s.copy else "encode") for s in lay.spans],
+            "audio": "smart" if acopies else sound or "none",
+            "audio_copies": [(c.start, c.end) for c in acopies],
+        },
     )
-    reason = "; ".join(reasons[:5])
-    return SmartPlan(plan, lay.copied_frames, reason, lay)
+    shown = reasons[:5]
+    if conform.has_audio and audio_reason:
+        what = "sound partly encoded" if acopies else "sound encoded in full"
+        shown.append(f"{what} ({audio_reason})")
+    reason = "; ".join(shown)
+    return SmartPlan(plan, lay.copied_frames, reason, lay, tuple(acopies), audio_reason)
+
+
+def _head(acopies: list[AudioCopy]) -> int:
+    """The grid point at or before timeline sample 0 where the head encode starts (<= 0)."""
+    phase = acopies[0].start % BLOCK
+    return phase - BLOCK if phase else 0
+
+
+def _piece_names(acopies: list[AudioCopy]) -> list[str]:
+    return [f"sound{i:04d}.aac" for i in range(2 * len(acopies) + 1)]
+
+
+def _smart_sound(
+    conform: Conform, settings: EncodeSettings, acopies: list[AudioCopy], cmd: _Command, font: str | None
+) -> str:
+    """Add the sound's pieces to ``cmd``: a bridge encode before, between and after the copied
+    AAC stretches, each a raw ADTS file on the one grid. Returns the join's input offset (the
+    head's priming block and the samples before timeline sample 0)."""
+    total = samples_at(conform.frames, conform.rate)
+    per_frame = int(Fraction(SAMPLE_RATE) / conform.rate)
+    h = _head(acopies)
+    names = _piece_names(acopies)
+    bounds = [h, *[x for c in acopies for x in (c.start, c.end)], total]
+    enc = [*settings.audio_args(), "-f", "adts"]
+    for k in range(len(acopies) + 1):
+        e, f = bounds[2 * k], bounds[2 * k + 1]
+        head, tail = k == 0, k == len(acopies)
+        a = e if head else e - LEAD * BLOCK  # encoded signal, timeline samples [a, b)
+        b = total if tail else f + LEAD * BLOCK
+        a0, b0 = max(a, 0), min(b, total)
+        fa, fb = a0 // per_frame, min(conform.frames, -(-b0 // per_frame))
+        g = build_graph(
+            conform,
+            settings,
+            start=fa,
+            end=fb,
+            video=False,
+            font=font,
+            first_input=cmd.n_inputs,
+            tag=f"s{k}_",
+        )
+        cmd.add_graph(g)
+        assert g.audio is not None
+        base = samples_at(fa, conform.rate)
+        chain = f"atrim=start_sample={a0 - base}:end_sample={b0 - base},asetpts=N/SR/TB"
+        if a0 > a:  # the head starts on the grid before sample 0: silence first
+            chain += f",adelay=delays={a0 - a}S:all=1"
+        lab = f"s{k}_out"
+        cmd.chains.append(f"[{g.audio}]{chain}[{lab}]")
+        kept = (f - e) // BLOCK if not tail else -(-(f - e) // BLOCK)
+        first = 0 if head else LEAD + 1  # the head keeps its priming block, the others drop theirs
+        if head:
+            kept += 1
+        drop = f"gte(n\\,{first + kept})" if first == 0 else f"lt(n\\,{first})+gte(n\\,{first + kept})"
+        cmd.outputs.append(
+            (["-map", f"[{lab}]", "-vn", *enc, "-bsf:a", f"noise=drop={drop}"], work(names[2 * k]))
+        )
+        if tail:
+            break
+        c = acopies[k]
+        cmd.head += ["-i", str(c.path)]
+        cmd.paths.append(c.path)
+        i0, i1 = c.first_packet, c.first_packet + c.packets
+        copy = ["-map", f"{cmd.n_inputs}:a:0", "-vn", "-sn", "-dn", "-c:a", "copy"]
+        copy += ["-bsf:a", f"noise=drop=lt(n\\,{i0})+gte(n\\,{i1})", "-frames:a", str(i1 - i0), "-f", "adts"]
+        cmd.outputs.append((copy, work(names[2 * k + 1])))
+        cmd.n_inputs += 1
+    return f"{-(BLOCK - h) / SAMPLE_RATE:.9f}"
+
+
+def _joined(acopies: list[AudioCopy]) -> str:
+    return "concat:" + "|".join(work(n) for n in _piece_names(acopies))
+
+
+def _last_packet(conform: Conform, acopies: list[AudioCopy]) -> str:
+    """A bitstream filter giving the last AAC packet the duration of the samples it still holds,
+    so the output ends on the timeline's last sample (raw ADTS says 1024 for every packet)."""
+    total = samples_at(conform.frames, conform.rate)
+    h = _head(acopies)
+    packets = 1 + -(-(total - h) // BLOCK)  # priming block, then the grid from h to the end
+    rest = total - h - (packets - 2) * BLOCK
+    return f"setts=duration=if(eq(N\\,{packets - 1})\\,DURATION*{rest}/{BLOCK}\\,DURATION)"
 
 
 class _Command:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
+import numpy as np
 import opentimelineio as otio
 from click.testing import CliRunner
 
@@ -122,8 +123,10 @@ def test_smart_plan_is_one_command_for_every_span_and_the_sound_then_a_join(clip
     assert len(rp.plan.steps) == 2  # every span and the sound in one process, then the join
     render = rp.plan.steps[0]
     outputs = [a for a in render.args if a.startswith(WORK)] + [render.output]
-    assert len(outputs) == len(spans) + 1  # one file per span, plus the sound
-    assert render.args.count("copy") == kinds.count("copy")  # copied stretches are stream copies
+    sound = 2 * len(rp.plan.meta["audio_copies"]) + 1  # copied AAC stretches and the encodes between
+    assert len(outputs) == len(spans) + sound  # one file per span, plus the sound's pieces
+    copies = kinds.count("copy") + len(rp.plan.meta["audio_copies"])
+    assert render.args.count("copy") == copies  # copied stretches are stream copies
     assert spans[0][0] == 0 and spans[-1][1] == 123
     assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # contiguous, no frame lost or doubled
 
@@ -139,3 +142,48 @@ def test_shotline_timeline_render_maps_errors_to_exit_codes(tmp_path, out):
     res = CliRunner().invoke(cli, ["timeline", "render", str(broken), "-o", str(out / "b.gif")])
     assert res.exit_code == 2 and "b.gif" in res.output
     assert list(out.iterdir()) == []
+
+
+def test_smart_render_copies_the_aac_packets_of_untouched_stretches(clips, out):
+    """The sound is smart-rendered too: the AAC packets inside the copied stretches are copied
+    (on one 1024-sample grid) and only the bridges around the edits are encoded. The full render
+    re-encodes those packets, so the two match to AAC coding noise (the same 0.005 bound as the
+    ops fade on a tone peaking at 1/8), sample for sample in time and in count. The exception
+    is the first and last block (1024 samples, 21 ms): the sound starts and stops abruptly
+    there, and the full render's encoder frames that edge from timeline sample 0 while the smart
+    one frames it on the source's grid (priming shifted by up to 1023 samples), so each codes
+    the step with its own error; 0.02 there."""
+    a = clips(duration=6, barcode=True, gop=10)
+    b = clips(duration=6, barcode=True, gop=10, tone=880)
+    tl = timeline()
+    # b's source is 120 frames behind a's on the timeline: 120 x 1920 samples is a multiple of
+    # 1024, so both copied stretches lie on one AAC grid
+    track(tl).extend([clip(a, 2, 125, media_frames=150), dissolve(4, 4), clip(b, 7, 120, media_frames=150)])
+    rp = plan_render(tl, out / "p.mp4")
+    assert rp.mode == "smart"
+    copies = rp.plan.meta["audio_copies"]
+    assert rp.plan.meta["audio"] == "smart" and len(copies) == 2, rp.smart_reason
+    assert sum(e - s for s, e in copies) >= 4 * 48000  # most of the 9.8 s is copied packets
+    render = rp.plan.steps[0]
+    assert render.args.count("copy") == [k for _, _, k in rp.plan.meta["spans"]].count("copy") + 2
+    full = render_timeline(tl, out / "full.mp4", smart=False)
+    smart = render_timeline(tl, out / "smart.mp4", smart=True)
+    assert read_barcodes(out / "smart.mp4") == read_barcodes(out / "full.mp4")
+    pcm, ref = audio_samples(out / "smart.mp4"), audio_samples(out / "full.mp4")
+    assert len(pcm) == len(ref) == smart.frames * 48000 // 25 == full.frames * 48000 // 25
+    assert np.abs(ref).max() > 0.1
+    diff = np.abs(pcm - ref)
+    assert diff[1024:-1024].max() < 0.005
+    assert diff.max() < 0.02
+
+
+def test_sound_that_cannot_be_copied_is_encoded_in_full_and_says_why(clips, out):
+    for kw, why in (({"audio": "mono"}, "1-channel sound"), ({"sample_rate": 44100}, "48000 Hz AAC")):
+        a = clips(duration=4, barcode=True, gop=10, **kw)
+        tl = timeline()
+        track(tl).append(clip(a, 0, 100))
+        rp = plan_render(tl, out / "x.mp4")
+        assert rp.mode == "smart" and rp.copied_frames > 0
+        assert rp.plan.meta["audio"] == "full" and rp.plan.meta["audio_copies"] == []
+        assert "sound encoded in full" in rp.smart_reason and why in rp.smart_reason, rp.smart_reason
+        assert rp.plan.steps[0].output.endswith("sound.m4a")
