@@ -214,9 +214,17 @@ def barcode_clip(
     args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-g", str(2 * rate)]
     if audio:  # the silent clip's video stream-copied, plus a tone
         silent = barcode_clip(
-            path.with_name(path.name.replace("sound", "silent")), seconds, rate, size, False, tone
+            path.with_name(path.name.replace("stereo-sound", "silent")), seconds, rate, size, False, tone
         )
-        args = ["-i", str(silent), "-f", "lavfi", "-i", f"sine=f={tone}:r=48000:d={seconds}"]
+        # stereo 48 kHz AAC, what generated shots and NLE media carry
+        args = [
+            "-i",
+            str(silent),
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=f={tone}:r=48000:d={seconds},aformat=channel_layouts=stereo",
+        ]
         args += ["-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest"]
     tmp = path.with_name(".tmp-" + path.name)
     ffmpeg(*args, "-movflags", "+faststart", str(tmp))
@@ -234,7 +242,7 @@ def bench_smart(args: object, d: Path, audio: bool) -> list[str]:
     total = 120.0 if quick else 600.0
     n = 6
     clip_s = total / n
-    tag = "sound" if audio else "silent"
+    tag = "stereo-sound" if audio else "silent"
     media = [
         barcode_clip(
             d / "media" / f"long-{tag}-{i}-{clip_s:.0f}s.mp4", clip_s + 1.0, rate, size, audio, 300 + 50 * i

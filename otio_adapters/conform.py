@@ -12,8 +12,10 @@ Two paths, one result:
 * the full render: one ffmpeg command, one filter graph for the whole timeline;
 * the smart render (default where it applies): stretches of untouched clips that
   already match the output format are stream-copied from keyframe to keyframe,
-  only the frames around transitions, effects and cuts off keyframes are encoded,
-  the sound is rendered once, and a concat joins it all (see conform_smart).
+  only the frames around transitions, effects and cuts off keyframes are encoded;
+  AAC sound is packet-copied between edits where the sources allow it and encoded
+  around each seam (otherwise rendered once in full), and a concat joins it all
+  (see conform_smart).
 """
 
 from __future__ import annotations
