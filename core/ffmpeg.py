@@ -18,9 +18,14 @@ ENV_VAR = "SHOTLINE_FFMPEG"
 class FFmpegBinary:
     path: str
     source: str  # "env", "path" or "imageio-ffmpeg"
-    version: str
+
+    @property
+    def version(self) -> str:
+        """Asked of the binary on first use only: every CLI process finds ffmpeg, few need its version."""
+        return _version_of(self.path)
 
 
+@functools.lru_cache(maxsize=8)
 def _version_of(path: str) -> str:
     try:
         out = subprocess.run(
@@ -41,16 +46,16 @@ def find_ffmpeg() -> FFmpegBinary:
     if env:
         if not (os.path.isfile(env) and os.access(env, os.X_OK)):
             raise DependencyError(f"{ENV_VAR}={env} is not an executable file")
-        return FFmpegBinary(env, "env", _version_of(env))
+        return FFmpegBinary(env, "env")
     on_path = shutil.which("ffmpeg")
     if on_path:
-        return FFmpegBinary(on_path, "path", _version_of(on_path))
+        return FFmpegBinary(on_path, "path")
     try:
         import imageio_ffmpeg
     except ImportError as exc:  # pragma: no cover - it is a hard dependency
         raise DependencyError("no ffmpeg found: install ffmpeg or the imageio-ffmpeg package") from exc
     bundled = imageio_ffmpeg.get_ffmpeg_exe()
-    return FFmpegBinary(bundled, "imageio-ffmpeg", _version_of(bundled))
+    return FFmpegBinary(bundled, "imageio-ffmpeg")
 
 
 def ffmpeg_path() -> str:
