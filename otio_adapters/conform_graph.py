@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from shotline.core.effects import atempo_chain
 from shotline.core.encode import EncodeSettings
 
 from .conform_model import Conform, Item, Track
@@ -396,16 +397,10 @@ class GraphBuilder:
 
 
 def _atempo(speed: Fraction) -> list[str]:
-    """atempo accepts 0.5..100 per instance: chain instances for slower speeds."""
+    """The atempo stages for ``speed`` (shared with ``shotline speed``: each stage within 0.5-2)."""
     if speed in (0, 1):
         return []
-    out = []
-    s = float(speed)
-    while s < 0.5:
-        out.append("atempo=0.5")
-        s /= 0.5
-    out.append(f"atempo={s:.6f}")
-    return out
+    return atempo_chain(float(speed)).split(",")
 
 
 def build_graph(
