@@ -28,6 +28,7 @@ import os
 import uuid
 import xml.etree.ElementTree as ET
 from fractions import Fraction
+from typing import Any
 
 PROFILES = {
     "18.6": (18, 6, 6),
@@ -783,18 +784,7 @@ class MediaPool(Api):
                 item._left, item._right = c["left"], c["right"]
                 items.append(item)
             if not world.faults.get("drop_transitions"):
-                for tr in track["transitions"]:
-                    items.append(
-                        TimelineItem(
-                            world,
-                            tl,
-                            "Cross Dissolve",
-                            tl._start + tr["cut"] - tr["in"],
-                            tr["in"] + tr["out"],
-                            None,
-                            ("video", t_index),
-                        )
-                    )
+                items += _transition_items(world, tl, track, "Cross Dissolve", ("video", t_index))
             items.sort(key=lambda i: i._start)
             tl._video.append(items)
         for a_index, track in enumerate([] if world.faults.get("drop_audio") else parsed["audio"], start=1):
@@ -807,18 +797,7 @@ class MediaPool(Api):
                         world, tl, c["name"], tl._start + c["start"], c["duration"], clip, ("audio", a_index)
                     )
                 )
-            for tr in track["transitions"]:
-                items.append(
-                    TimelineItem(
-                        world,
-                        tl,
-                        "Cross Fade +3 dB",
-                        tl._start + tr["cut"] - tr["in"],
-                        tr["in"] + tr["out"],
-                        None,
-                        ("audio", a_index),
-                    )
-                )
+            items += _transition_items(world, tl, track, "Cross Fade +3 dB", ("audio", a_index))
             items.sort(key=lambda i: i._start)
             tl._audio.append(items)
         for frame, marker in parsed["markers"].items():
@@ -1507,3 +1486,13 @@ class FusionApp:
 
     def GetResolve(self) -> Resolve:
         return self.world.resolve
+
+
+def _transition_items(
+    world: Any, tl: Any, track: dict[str, Any], name: str, where: tuple[str, int]
+) -> list[Any]:
+    """A parsed track's transitions as the items Resolve shows: centred on the cut, in + out long."""
+    return [
+        TimelineItem(world, tl, name, tl._start + tr["cut"] - tr["in"], tr["in"] + tr["out"], None, where)
+        for tr in track["transitions"]
+    ]
