@@ -48,7 +48,13 @@ def test_doctor_reports_names_never_values(monkeypatch):
     assert "libx264     yes" in text and secret not in text
 
 
+def _no_lookup() -> str:
+    raise AssertionError("ffmpeg discovery went through imageio_ffmpeg.get_ffmpeg_exe()")
+
+
 def test_ffmpeg_discovery_order(tmp_path: Path, monkeypatch):
+    import imageio_ffmpeg
+
     from shotline.core import ffmpeg as ff
     from shotline.core.errors import DependencyError
 
@@ -74,6 +80,11 @@ def test_ffmpeg_discovery_order(tmp_path: Path, monkeypatch):
         monkeypatch.delenv("SHOTLINE_FFMPEG")
         monkeypatch.setenv("PATH", str(tmp_path / "empty"))
         ff.find_ffmpeg.cache_clear()
-        assert ff.find_ffmpeg().source == "imageio-ffmpeg"
+        real_lookup = imageio_ffmpeg.get_ffmpeg_exe
+        # found in imageio-ffmpeg's binaries folder, without its lookup that runs ffmpeg -version
+        monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", _no_lookup)
+        bundled = ff.find_ffmpeg()
+        assert bundled.source == "imageio-ffmpeg"
+        assert os.path.samefile(bundled.path, real_lookup())
     finally:
         ff.find_ffmpeg.cache_clear()
