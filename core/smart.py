@@ -36,6 +36,7 @@ from .probe import MediaInfo
 
 SMART_CODECS = ("h264",)
 SMART_PIX_FMTS = ("yuv420p",)
+SMALL_SEGMENT = 12  # frames to decode or encode at or below which one thread does it
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,11 @@ def encode_step(
     elif seg.start > 0:
         # seek half a frame early: the accurate seek then drops everything before the frame
         args += ["-ss", f"{max(0.0, t0 - index.frame_duration / 2):.6f}"]
+    # A segment of a few frames gains nothing from frame threads: starting them (and their
+    # 720p+ buffers) costs more than the work, and the segments of a plan share the CPU anyway.
+    key = max((k for k in index.keyframes if k <= seg.start), default=0)
+    if seg.end - key <= SMALL_SEGMENT:
+        args += ["-threads", "1"]
     chain = [f"setpts=PTS-STARTPTS+{t0:.6f}/TB"]
     if vf:
         chain.append(vf)
@@ -239,6 +245,10 @@ def encode_step(
     args += ["-i", str(src), "-map", "0:v:0", "-an", "-sn", "-dn", "-frames:v", str(seg.frames)]
     args += ["-vf", ",".join(chain), "-fps_mode", "passthrough"]
     args += ["-c:v", "libx264", "-preset", settings.preset]
+    if seg.frames <= SMALL_SEGMENT:
+        args += ["-threads", "1"]
+    elif settings.threads:
+        args += ["-threads", str(settings.threads)]
     if settings.crf is not None:
         args += ["-crf", str(settings.crf)]
     args += _profile(info) + ["-pix_fmt", "yuv420p"] + _colour(info)

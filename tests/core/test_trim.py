@@ -127,3 +127,21 @@ def test_smart_plan_runs_all_pieces_in_one_process(bframes: Path, out: Path):
     maps = [args[i + 1] for i, a in enumerate(args) if a == "-map"]
     assert maps == ["0:v:0", "1:v:0", "2:v:0", "3:a:0", "4:a:0", "5:a:0"]
     assert "concat:" in " ".join(join.args)
+
+
+def test_small_edge_segments_run_on_one_thread(bframes: Path, out: Path):
+    """A bridge of a few frames is decoded and encoded single-threaded (frame threads cost
+    more to start than such a segment takes); a long one keeps ffmpeg's threading."""
+    from shotline.core.smart import SMALL_SEGMENT, Segment, encode_step
+
+    fps = 30000 / 1001
+    idx, info = index_frames(bframes), probe(bframes)
+    plan = plan_trim(bframes, out / "t.mp4", start=5 / fps, end=50 / fps)
+    args = list(plan.steps[0].args)
+    tail_input = args.index("-i", args.index("-i", args.index("-i") + 1) + 1)  # the third input
+    assert args[tail_input - 2 : tail_input] == ["-threads", "1"]  # decodes frames 48-49 only
+    tail_out = [i for i, a in enumerate(args) if a.endswith("seg0002.mp4")][0]
+    tail_args = args[args.index("2:v:0") : tail_out]
+    assert tail_args[tail_args.index("-c:v") :].count("-threads") == 1
+    long = encode_step(bframes, info, idx, Segment(0, 40, False), "x.mp4", None)
+    assert 40 > SMALL_SEGMENT and "-threads" not in long.args
