@@ -55,23 +55,29 @@ def find_ffmpeg() -> FFmpegBinary:
 
 def _bundled_ffmpeg() -> str:
     """imageio-ffmpeg's binary. Its wheels ship exactly one, in the package's ``binaries``
-    folder: take it from there directly, because ``get_ffmpeg_exe()`` runs ``ffmpeg -version``
-    to validate it, which costs every CLI process 20-30 ms. Anything unusual (the
-    IMAGEIO_FFMPEG_EXE override, no or several binaries) goes through imageio-ffmpeg's own search."""
-    try:
-        import imageio_ffmpeg
-    except ImportError as exc:  # pragma: no cover - it is a hard dependency
-        raise DependencyError("no ffmpeg found: install ffmpeg or the imageio-ffmpeg package") from exc
+    folder: take it from there directly (without even importing the package), because
+    ``get_ffmpeg_exe()`` runs ``ffmpeg -version`` to validate it, which costs every CLI
+    process 20-30 ms. Anything unusual (the IMAGEIO_FFMPEG_EXE override, no or several
+    binaries) goes through imageio-ffmpeg's own search."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("imageio_ffmpeg")
+    if spec is None:  # pragma: no cover - it is a hard dependency
+        raise DependencyError("no ffmpeg found: install ffmpeg or the imageio-ffmpeg package")
     if not os.environ.get("IMAGEIO_FFMPEG_EXE"):
-        bindir = os.path.join(os.path.dirname(imageio_ffmpeg.__file__), "binaries")
-        try:
-            names = [n for n in os.listdir(bindir) if n.startswith("ffmpeg-")]
-        except OSError:
-            names = []
-        found = [os.path.join(bindir, n) for n in names]
+        found = []
+        for folder in spec.submodule_search_locations or ():
+            bindir = os.path.join(folder, "binaries")
+            try:
+                names = os.listdir(bindir)
+            except OSError:
+                continue
+            found += [os.path.join(bindir, n) for n in names if n.startswith("ffmpeg-")]
         found = [f for f in found if os.path.isfile(f) and os.access(f, os.X_OK)]
         if len(found) == 1:
             return found[0]
+    import imageio_ffmpeg
+
     try:
         return str(imageio_ffmpeg.get_ffmpeg_exe())
     except RuntimeError as exc:
