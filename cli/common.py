@@ -102,7 +102,7 @@ def run_plan(
     plan: Any, *, force: bool, dry_run: bool, as_json: bool, summary: Callable[[Any], Any] | None = None
 ) -> None:
     """Run a Plan from a command: dry-run printing, progress, and the result line or JSON."""
-    from shotline.core.probe import probe
+    from shotline.core.probe import header_duration, probe
     from shotline.core.runner import run
 
     if dry_run:
@@ -113,17 +113,15 @@ def run_plan(
         result = run(plan, overwrite=force, progress=bar)
     finally:
         bar.close()
-    info = probe(result.output)
     if as_json:
+        info = probe(result.output)
         payload = {"output": str(result.output), "elapsed": round(result.elapsed, 3), "media": info.to_dict()}
         if summary is not None:
             payload["summary"] = summary(info)
         emit_json(payload)
-    else:
-        click.echo(
-            f"wrote {result.output} ({info.duration:.3f} s, {info.size_bytes / 1e6:.2f} MB) "
-            f"in {result.elapsed:.1f} s"
-        )
+    else:  # the one line needs no full probe (its packet walk and decode cost start-up time)
+        seconds, size = header_duration(result.output), result.output.stat().st_size
+        click.echo(f"wrote {result.output} ({seconds:.3f} s, {size / 1e6:.2f} MB) in {result.elapsed:.1f} s")
 
 
 def with_examples(*examples: str) -> Callable[[F], F]:

@@ -191,6 +191,19 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         container.close()
 
 
+def header_duration(path: str | os.PathLike[str]) -> float:
+    """The container's duration in seconds from its header alone: no packet walk, no decode.
+    For reporting on a file shotline has just written; use probe() on anything else."""
+    import av
+
+    p = Path(path)
+    try:
+        with av.open(str(p), metadata_errors="ignore") as container:
+            return container.duration / 1_000_000 if container.duration else 0.0
+    except (av.error.FFmpegError, OSError) as exc:
+        raise MediaError(p, f"not a media file ffmpeg can read ({exc})") from exc
+
+
 def _probe_open(p: Path, container: Any, size: int) -> MediaInfo:
     vstreams = list(container.streams.video)
     astreams = list(container.streams.audio)

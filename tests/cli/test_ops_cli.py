@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,8 +63,13 @@ def test_fade_xfade_loop_speed_trim(clips, out: Path):
     assert code == 0 and json.loads(stdout)["summary"]["offsets"] == [pytest.approx(0.6)]
     assert shotline("loop", str(a), "--times", "2", "-o", str(out / "l.mp4"))[0] == 0
     assert read_barcodes(out / "l.mp4") == list(range(25)) * 2
-    assert shotline("speed", str(a), "--factor", "2", "-o", str(out / "s.mp4"))[0] == 0
+    code, stdout, _ = shotline("speed", str(a), "--factor", "2", "-o", str(out / "s.mp4"))
+    assert code == 0
     assert probe(out / "s.mp4").duration == pytest.approx(0.5, abs=0.05)
+    # the result line reports the file as written: its duration and size
+    seconds, mb = re.fullmatch(r"wrote .*s\.mp4 \(([\d.]+) s, ([\d.]+) MB\) in [\d.]+ s\n", stdout).groups()
+    assert float(seconds) == pytest.approx(probe(out / "s.mp4").duration, abs=0.001)
+    assert float(mb) == pytest.approx((out / "s.mp4").stat().st_size / 1e6, abs=0.006)
     code, stdout, _ = shotline(
         "trim", str(a), "--start", "0.2", "--end", "0:00.6", "-o", str(out / "t.mp4"), "--json"
     )

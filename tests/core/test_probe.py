@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from shotline.core.errors import MediaError
-from shotline.core.probe import probe
+from shotline.core.probe import header_duration, probe
 
 
 def test_plain_clip_facts(clips):
@@ -96,3 +96,12 @@ def test_truncated_file(clips, tmp_path: Path):
     with pytest.raises(MediaError) as exc:
         probe(cut)
     assert str(cut) in str(exc.value)
+
+
+def test_header_duration_reads_the_container_only(clips, tmp_path: Path):
+    clip = clips(duration=1.5, rate="30000/1001")
+    assert header_duration(clip) == pytest.approx(probe(clip).duration, abs=1e-6)
+    junk = tmp_path / "not media.mp4"
+    junk.write_bytes(b"\x00" * 64)
+    with pytest.raises(MediaError, match="not media.mp4"):
+        header_duration(junk)
