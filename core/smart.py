@@ -24,6 +24,7 @@ says why another source cannot, and callers fall back to a full re-encode.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -257,31 +258,32 @@ def encode_step(
     return Step(tuple(args), work(name), dur, f"encode frames {seg.start}-{seg.end - 1}")
 
 
+COPY_SEEK_LEAD = 1.0  # seconds the copy input seeks before the GOP it wants
+
+
 def copy_step(src: Path, index: FrameIndex, seg: Segment, name: str) -> Step:
     """Stream-copy the whole GOPs of ``seg`` to ``work(name)``, video only, starting at zero.
 
-    Packets are picked by their decode-order number (the noise bitstream filter's ``drop``
-    expression), i.e. GOP by GOP, so B-frames at a boundary stay with their own GOP; setts
-    then moves the first picture to time zero, keeping each packet's pts-dts offset."""
-    first, end = index.packet_of(seg.start), index.packet_of(seg.end)
-    keep = f"lt(n\\,{first})+gte(n\\,{end})" if end < index.packets else f"lt(n\\,{first})"
-    bsf = f"noise=drop={keep},setts=pts=PTS-STARTPTS:dts=DTS-STARTPTS"
-    args = (
-        "-i",
-        str(src),
-        "-map",
-        "0:v:0",
-        "-c",
-        "copy",
-        "-bsf:v",
-        bsf,
-        "-frames:v",
-        str(end - first),
-        "-f",
-        "mp4",
-    )
+    The input seeks to a second before the segment (so a copy from late in a long file
+    never reads it from the start); the seek lands on a keyframe at or before that. The
+    noise bitstream filter then drops every packet displayed before the segment's keyframe:
+    the GOP boundary is clean, so that is exactly the packets before the keyframe in decode
+    order, and B-frames at the boundary stay with their own GOP (ffmpeg's own ``-ss/-to -c
+    copy`` and the concat demuxer's ``outpoint`` cut on decode timestamps and let them
+    leak). ``-frames`` stops after the segment's packets (one per frame, counted after the
+    drop); setts moves the first picture to time zero, keeping each packet's pts-dts offset."""
+    t0 = index.time(seg.start)
+    seek = max(0.0, t0 - COPY_SEEK_LEAD) if seg.start > 0 else 0.0
+    args: list[str] = ["-ss", f"{seek:.6f}"] if seek > 0 else []
+    bsf = "setts=pts=PTS-STARTPTS:dts=DTS-STARTPTS"
+    if seg.start > 0:
+        # after the seek, the keyframe's pts is (t0 - seek) seconds (to a tick of rounding)
+        first = math.floor((t0 - seek - index.frame_duration / 2) / index.time_base)
+        bsf = f"noise=drop=lt(pts\\,{first}),{bsf}"
+    args += ["-i", str(src), "-map", "0:v:0", "-c", "copy", "-bsf:v", bsf]
+    args += ["-frames:v", str(seg.frames), "-f", "mp4"]
     dur = index.time(seg.end) - index.time(seg.start)
-    return Step(args, work(name), dur, f"copy frames {seg.start}-{seg.end - 1}")
+    return Step(tuple(args), work(name), dur, f"copy frames {seg.start}-{seg.end - 1}")
 
 
 AAC_BLOCK = 1024

@@ -430,13 +430,15 @@ class _Command:
         self.paths += g.paths
 
     def add_copy(self, step: Step) -> bool:
-        """Fold a ``core.smart.copy_step`` (``-i SRC -map 0:v:0 ...``) in as one more input and output."""
+        """Fold a ``core.smart.copy_step`` (``[-ss T] -i SRC -map 0:v:0 ...``) in as one more
+        input (with its seek) and output."""
         a = list(step.args)
-        if step.tool != "ffmpeg" or len(a) < 4 or a[0] != "-i" or a[2:4] != ["-map", "0:v:0"]:
+        i = a.index("-i") if "-i" in a else -1
+        if step.tool != "ffmpeg" or i < 0 or a.count("-i") != 1 or a[i + 2 : i + 4] != ["-map", "0:v:0"]:
             return False
-        self.head += ["-i", a[1]]
-        self.paths.append(Path(a[1]))
-        self.outputs.append((["-map", f"{self.n_inputs}:v:0", *a[4:]], step.output))
+        self.head += a[: i + 2]
+        self.paths.append(Path(a[i + 1]))
+        self.outputs.append((["-map", f"{self.n_inputs}:v:0", *a[i + 4 :]], step.output))
         self.n_inputs += 1
         return True
 

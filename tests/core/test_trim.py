@@ -126,6 +126,13 @@ def test_smart_plan_runs_all_pieces_in_one_process(bframes: Path, out: Path):
     assert args.count("-i") == 6
     maps = [args[i + 1] for i, a in enumerate(args) if a == "-map"]
     assert maps == ["0:v:0", "1:v:0", "2:v:0", "3:a:0", "4:a:0", "5:a:0"]
+    # copied GOPs late in a file (frames 48-71) are read from a seek a second before them
+    late = list(plan_trim(bframes, out / "t.mp4", start=40 / fps, end=80 / fps).steps[0].args)
+    copy_input = late.index("-i", late.index("-i") + 1)
+    assert late[copy_input - 2] == "-ss"
+    assert float(late[copy_input - 1]) == pytest.approx(48 / fps - 1, abs=1e-5)
+    res = trim(bframes, out / "late.mp4", start=40 / fps, end=80 / fps)
+    assert res.copied_frames == 24 and read_barcodes(res.output) == list(range(40, 80))
     assert "concat:" in " ".join(join.args)
 
 
