@@ -333,6 +333,20 @@ def index_audio(path: str | Path, sample_rate: int) -> AudioIndex | None:
     return AudioIndex(sample_rate, first, count)
 
 
+AUDIO_SEEK_BLOCKS = 3  # blocks an audio input seeks before the first sample it needs
+
+
+def _audio_input(src: Path, sample: int, sr: int) -> tuple[list[str], int]:
+    """Input args that read the audio of ``src`` from near ``sample`` (a grid point), and the
+    sample count from where the input starts to ``sample``. The input seeks AUDIO_SEEK_BLOCKS
+    early: ffmpeg's accurate seek starts the decoded audio exactly there (a grid point), and
+    the first block after a seek, decoded without its predecessor's overlap, is never kept."""
+    margin = AUDIO_SEEK_BLOCKS * AAC_BLOCK
+    if sample < 2 * margin:
+        return ["-i", str(src)], sample
+    return ["-ss", f"{(sample - margin) / sr:.6f}", "-i", str(src)], margin
+
+
 def audio_steps(
     src: Path,
     aidx: AudioIndex,
@@ -379,19 +393,25 @@ def audio_steps(
     chain_tail = f",{af}" if af else ""
     enc = [*settings.audio_args(), "-f", "adts"]
     kept = (first_copy - h0) // blk + 1  # priming packet + the blocks up to the seam
+    inp, off = _audio_input(src, h0, sr)
     head = (
-        "-i", str(src), "-vn", "-sn", "-dn", "-map", "0:a:0",
-        "-af", f"atrim=start_sample={h0}:end_sample={first_copy + blk},asetpts=(N-{delta})/SR/TB{chain_tail}",
+        *inp, "-vn", "-sn", "-dn", "-map", "0:a:0",
+        "-af", f"atrim=start_sample={off}:end_sample={off + first_copy + blk - h0},"
+        f"asetpts=(N-{delta})/SR/TB{chain_tail}",
         *enc, "-bsf:a", f"noise=drop=gte(n\\,{kept})",
     )  # fmt: skip
-    i0, i1 = aidx.packet_at(first_copy), aidx.packet_at(end_copy)
+    inp, off = _audio_input(src, first_copy, sr)  # copied packets: picked by pts after the seek
+    keep0, keep1 = off - blk // 2, off + end_copy - first_copy - blk // 2
     mid = (
-        "-i", str(src), "-vn", "-sn", "-dn", "-map", "0:a:0", "-c:a", "copy",
-        "-bsf:a", f"noise=drop=lt(n\\,{i0})+gte(n\\,{i1})", "-frames:a", str(i1 - i0), "-f", "adts",
+        *inp, "-vn", "-sn", "-dn", "-map", "0:a:0", "-c:a", "copy",
+        "-bsf:a", f"noise=drop=lt(pts\\,{keep0})+gte(pts\\,{keep1})",
+        "-frames:a", str((end_copy - first_copy) // blk), "-f", "adts",
     )  # fmt: skip
+    inp, off = _audio_input(src, lead_start, sr)
     tail = (
-        "-i", str(src), "-vn", "-sn", "-dn", "-map", "0:a:0",
-        "-af", f"atrim=start_sample={lead_start}:end_sample={s1},asetpts=(N+{lead_start - s0})/SR/TB{chain_tail}",
+        *inp, "-vn", "-sn", "-dn", "-map", "0:a:0",
+        "-af", f"atrim=start_sample={off}:end_sample={off + s1 - lead_start},"
+        f"asetpts=(N+{lead_start - s0})/SR/TB{chain_tail}",
         *enc, "-bsf:a", f"noise=drop=lt(n\\,{AUDIO_LEAD_BLOCKS + 1})",
     )  # fmt: skip
     steps = [

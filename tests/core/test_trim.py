@@ -133,6 +133,11 @@ def test_smart_plan_runs_all_pieces_in_one_process(bframes: Path, out: Path):
     assert float(late[copy_input - 1]) == pytest.approx(48 / fps - 1, abs=1e-5)
     res = trim(bframes, out / "late.mp4", start=40 / fps, end=80 / fps)
     assert res.copied_frames == 24 and read_barcodes(res.output) == list(range(40, 80))
+    # every audio piece (head, copied packets, tail) read from a seek, still sample-exact
+    assert sum(a == "-ss" for a in late) == 6
+    pcm, src_pcm = audio_samples(res.output), audio_samples(bframes)[round(40 / fps * 48000) :]
+    n = min(len(pcm), len(src_pcm)) - 2048  # the last blocks carry the encoder's run-out noise
+    assert n > 55000 and np.abs(pcm[:n] - src_pcm[:n]).max() < 0.005
     assert "concat:" in " ".join(join.args)
 
 
