@@ -24,11 +24,13 @@ says why another source cannot, and callers fall back to a full re-encode.
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any, overload
 
 from .encode import DEFAULT, EncodeSettings
 from .errors import MediaError
@@ -41,23 +43,45 @@ SMALL_SEGMENT = 12  # frames to decode or encode at or below which one thread do
 
 
 @dataclass(frozen=True)
+class PtsGrid(Sequence[int]):
+    """The timestamps of a constant-rate stream: frame ``k`` shows at ``first + k * step``."""
+
+    first: int
+    step: int
+    frames: int
+
+    def __len__(self) -> int:
+        return self.frames
+
+    @overload
+    def __getitem__(self, k: int) -> int: ...
+    @overload
+    def __getitem__(self, k: slice) -> Sequence[int]: ...
+    def __getitem__(self, k: int | slice) -> int | Sequence[int]:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(self.frames))]
+        if k < 0:
+            k += self.frames
+        if not 0 <= k < self.frames:
+            raise IndexError(k)
+        return self.first + k * self.step
+
+
+@dataclass(frozen=True)
 class FrameIndex:
-    """Every video frame of a file, in presentation order, and where it can be cut."""
+    """The video frames of a file, in presentation order, and where it can be cut.
+
+    A whole index (``pts`` a tuple) knows every frame and every keyframe; a windowed one
+    (``pts`` a PtsGrid) knows the keyframes and cut points only near the times it was
+    asked about, which is all a cut needs: whatever lies between two clean cut points is
+    copied whole."""
 
     path: str
     time_base: Fraction
     start_time: float  # container start (seconds); frame times are relative to it
-    pts: tuple[int, ...]  # presentation timestamps, sorted
-    keyframes: tuple[int, ...]  # frame numbers of every keyframe
+    pts: Sequence[int]  # presentation timestamps, sorted
+    keyframes: tuple[int, ...]  # frame numbers of the keyframes (all, or those near the windows)
     cut_points: tuple[int, ...]  # frame numbers of keyframes that start a closed GOP
-    key_packets: tuple[int, ...] = ()  # decode-order packet number of each keyframe in ``keyframes``
-    packets: int = 0  # video packets in the file
-
-    def packet_of(self, frame: int) -> int:
-        """Decode-order packet number where the GOP starting at keyframe ``frame`` begins."""
-        if frame >= self.frames:
-            return self.packets
-        return self.key_packets[self.keyframes.index(frame)]
 
     @property
     def frames(self) -> int:
@@ -81,15 +105,17 @@ class FrameIndex:
 
     def frame_at(self, seconds: float) -> int:
         """The first frame whose timestamp is at or after ``seconds`` (half a frame of tolerance)."""
-        eps = self.frame_duration / 2
-        for i in range(len(self.pts)):
-            if self.time(i) >= seconds - eps:
-                return i
-        return len(self.pts)
+        target = (seconds - self.frame_duration / 2 + self.start_time) / self.time_base
+        return bisect.bisect_left(self.pts, target)
 
 
-def index_frames(path: str | Path) -> FrameIndex:
-    """Demux the first video stream of ``path`` (no decoding) into a FrameIndex."""
+def index_frames(path: str | Path, around: Sequence[float] = ()) -> FrameIndex:
+    """Demux the first video stream of ``path`` (no decoding) into a FrameIndex.
+
+    With ``around`` (seconds from the start), a constant-rate file whose container counts
+    its frames is indexed only near those times and at its two ends, so cutting a few
+    seconds out of an hour reads a few GOPs, not the hour. Anything that does not check out
+    (a varying frame step, a frame count that does not match, no count) gets the whole walk."""
     import av
 
     p = Path(path)
@@ -103,6 +129,11 @@ def index_frames(path: str | Path) -> FrameIndex:
         stream = container.streams.video[0]
         tb = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
         start = container.start_time / 1_000_000 if container.start_time else 0.0
+        if around:
+            windowed = _index_windows(p, container, stream, tb, start, around)
+            if windowed is not None:
+                return windowed
+            container.seek(0)
         gops: list[list[int]] = []  # pts of each GOP's packets in decode order, keyframe first
         for pkt in container.demux(stream):
             if pkt.pts is None:
@@ -114,18 +145,113 @@ def index_frames(path: str | Path) -> FrameIndex:
         raise MediaError(p, "video stream has no frames")
     pts = tuple(sorted(x for g in gops for x in g))
     position = {x: i for i, x in enumerate(pts)}
-    keyframes, cuts, key_packets = [], [], []
-    count = 0
+    keyframes = [position[g[0]] for g in gops]
+    cuts = [position[gops[i][0]] for i in _clean_gops(gops, first_is_start=True)]
+    return FrameIndex(str(p), tb, start, pts, tuple(keyframes), tuple(cuts))
+
+
+def _clean_gops(
+    gops: Sequence[Sequence[int]], *, first_is_start: bool, next_key: int | None = None
+) -> list[int]:
+    """Which of consecutive ``gops`` (pts in decode order, keyframe first) start at a clean
+    cut: nothing of the GOP shows before its keyframe or after the next one, nothing of the
+    GOP before it after its keyframe. The first GOP is judged only when it starts the file;
+    the last only when ``next_key`` (the keyframe after it) is known or it ends the file."""
+    clean = []
     for gi, gop in enumerate(gops):
+        if gi == 0 and not first_is_start:
+            continue
         key = gop[0]
-        keyframes.append(position[key])
-        key_packets.append(count)
-        count += len(gop)
-        nxt = gops[gi + 1][0] if gi + 1 < len(gops) else None
-        closed = min(gop) == key and (nxt is None or max(gop) < nxt)
-        if closed and (gi == 0 or max(gops[gi - 1]) < key):
-            cuts.append(position[key])
-    return FrameIndex(str(p), tb, start, pts, tuple(keyframes), tuple(cuts), tuple(key_packets), count)
+        nxt = gops[gi + 1][0] if gi + 1 < len(gops) else next_key
+        if min(gop) == key and (nxt is None or max(gop) < nxt) and (gi == 0 or max(gops[gi - 1]) < key):
+            clean.append(gi)
+    return clean
+
+
+def _index_windows(
+    p: Path, container: Any, stream: Any, tb: Fraction, start: float, around: Sequence[float]
+) -> FrameIndex | None:
+    """The windowed index of index_frames, or None when the file does not allow one."""
+    count = int(stream.frames or 0)
+    length = float(container.duration or 0) / 1_000_000
+    head = next((pk for pk in container.demux(stream) if pk.pts is not None), None)
+    if count < 2 or length <= 0 or head is None or head.dts is None:
+        return None
+    windows: list[tuple[list[list[int]], int | None, bool]] = []
+    for t in sorted({0.0, *(min(max(0.0, x), length) for x in around), length}):
+        got = _gops_near(container, stream, round((t + start) / tb), int(head.dts), to_end=t >= length)
+        if got is None:
+            return None
+        windows.append(got)
+    every = sorted({x for gops, _, _ in windows for g in gops for x in g})
+    steps = {b - a for gops, _, _ in windows for a, b in _pairs(sorted(x for g in gops for x in g))}
+    if len(steps) != 1 or not windows[0][2]:
+        return None
+    step, first = steps.pop(), every[0]
+    if step <= 0 or (every[-1] - first) // step + 1 != count or any((x - first) % step for x in every):
+        return None  # a varying step, or frames missing or extra somewhere between the windows
+    keyframes: set[int] = set()
+    cuts: set[int] = set()
+    for gops, next_key, at_start in windows:
+        keyframes.update((g[0] - first) // step for g in gops)
+        clean = _clean_gops(gops, first_is_start=at_start, next_key=next_key)
+        cuts.update((gops[i][0] - first) // step for i in clean)
+    grid = PtsGrid(first, step, count)
+    return FrameIndex(str(p), tb, start, grid, tuple(sorted(keyframes)), tuple(sorted(cuts)))
+
+
+def _pairs(xs: Sequence[int]) -> list[tuple[int, int]]:
+    return list(zip(xs, xs[1:]))
+
+
+WINDOW_GOPS_AFTER = 2  # whole GOPs a window reads past its time (to find the clean cut after it)
+
+
+def _keyframe_before(container: Any, stream: Any, ts: int) -> tuple[Any, Iterator[Any]] | None:
+    """Seek to the keyframe at or before ``ts``: (its packet, the demux iterator after it)."""
+    container.seek(ts, stream=stream, backward=True, any_frame=False)
+    packets = (pk for pk in container.demux(stream) if pk.pts is not None)
+    key = next(packets, None)
+    if key is None or not key.is_keyframe or key.dts is None:
+        return None
+    return key, packets
+
+
+def _gops_near(
+    container: Any, stream: Any, target: int, head_dts: int, *, to_end: bool
+) -> tuple[list[list[int]], int | None, bool] | None:
+    """The GOPs around pts ``target``: from the GOP before the one showing ``target`` to
+    WINDOW_GOPS_AFTER GOPs past it (or to the end of the file). Returns (the GOPs' pts in
+    decode order, the keyframe pts after the last one or None at the end, whether the first
+    GOP starts the file). None when seeking does not behave."""
+    found = _keyframe_before(container, stream, target)
+    for _ in range(4):  # a seek by decode time can land on a keyframe shown just after target
+        if found is None or found[0].pts <= target or found[0].dts == head_dts:
+            break
+        found = _keyframe_before(container, stream, int(found[0].dts) - 1)
+    if found is None or (found[0].pts > target and found[0].dts != head_dts):
+        return None
+    holding = int(found[0].pts)
+    if found[0].dts != head_dts:  # step back one more GOP: the cut at ``holding`` needs it
+        found = _keyframe_before(container, stream, int(found[0].dts) - 1)
+        if found is None or found[0].pts >= holding:
+            return None
+    key, packets = found
+    at_start = key.dts == head_dts
+    gops: list[list[int]] = [[int(key.pts)]]
+    next_key, after = None, 0
+    for pkt in packets:
+        if pkt.is_keyframe:
+            if int(pkt.pts) > target:
+                after += 1
+                if after > WINDOW_GOPS_AFTER and not to_end:
+                    next_key = int(pkt.pts)
+                    break
+            gops.append([])
+        gops[-1].append(int(pkt.pts))
+    if all(g[0] != holding for g in gops):
+        return None
+    return gops, next_key, at_start
 
 
 def keyframe_times(path: str | Path) -> list[float]:

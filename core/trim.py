@@ -84,7 +84,8 @@ def plan_trim(
     info = probe(src)
     if info.video is None:
         raise UsageError(f"{src}: has no video stream")
-    index = index_frames(src)
+    stop = end if end is not None else (start + duration if duration is not None else None)
+    index = index_frames(src, around=(start,) if stop is None else (start, stop))
     first, last = _range(info, index, start, end, duration)
     why = unsupported(info)
     if mode == "smart" and why:

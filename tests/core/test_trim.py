@@ -157,3 +157,54 @@ def test_small_edge_segments_run_on_one_thread(bframes: Path, out: Path):
     assert tail_args[tail_args.index("-c:v") :].count("-threads") == 1
     long = encode_step(bframes, info, idx, Segment(0, 40, False), "x.mp4", None)
     assert 40 > SMALL_SEGMENT and "-threads" not in long.args
+
+
+@pytest.fixture(scope="module")
+def long_gops(tmp_path_factory: pytest.TempPathFactory, clips) -> Path:
+    """12 s at 25 fps, barcoded, B-frames, 10-frame GOPs: 30 GOPs, most far from any cut."""
+    src = clips(duration=12.0, rate="25", barcode=True, source="color=c=gray", width=192, height=108)
+    dst = tmp_path_factory.mktemp("trim_long") / "long.mp4"
+    ffmpeg(
+        "-i", str(src), "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "10",
+        "-keyint_min", "10", "-sc_threshold", "0", "-c:a", "copy", str(dst),
+    )  # fmt: skip
+    return dst
+
+
+def test_windowed_index_reads_only_near_the_cuts(long_gops: Path):
+    full = index_frames(long_gops)
+    near = index_frames(long_gops, around=(4.1, 8.3))
+    assert type(full.pts) is tuple and type(near.pts) is not tuple  # the windowed kind
+    assert list(near.pts) == list(full.pts) and near.frames == 300 and near.end_time == full.end_time
+    assert set(near.cut_points) <= set(full.cut_points) and set(near.keyframes) <= set(full.keyframes)
+    assert {100, 110} <= set(near.cut_points) and {200, 210} <= set(
+        near.cut_points
+    )  # either side of each cut
+    assert 150 not in near.keyframes and len(near.keyframes) < len(full.keyframes) / 2
+    for t in (0.0, 4.1, 4.12, 7.999, 11.96):
+        assert near.frame_at(t) == full.frame_at(t)
+
+
+def test_windowed_index_falls_back_to_the_whole_walk(long_gops: Path, clips, tmp_path: Path):
+    # a frame missing in the middle (timestamps kept): the frame count no longer matches the grid
+    gap = tmp_path / "gap.mp4"
+    ffmpeg(
+        "-i", str(long_gops), "-vf", "select='not(eq(n\\,150))'", "-fps_mode", "passthrough",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-an", str(gap),
+    )  # fmt: skip
+    idx = index_frames(gap, around=(4.0, 8.0))
+    assert type(idx.pts) is tuple and idx.frames == 299
+    # Matroska keeps no frame count: the whole walk
+    mkv = clips(duration=1.0, container="mkv")
+    assert type(index_frames(mkv, around=(0.5,)).pts) is tuple
+
+
+def test_smart_trim_of_a_long_clip_copies_what_it_never_indexed(long_gops: Path, out: Path):
+    before = hashlib.sha256(long_gops.read_bytes()).hexdigest()
+    res = trim(long_gops, out / "t.mp4", start=29 / 25, end=268 / 25)
+    assert res.mode == "smart" and res.frames == 239 and res.copied_frames == 230
+    assert read_barcodes(res.output) == list(range(29, 268))
+    pcm, src_pcm = audio_samples(res.output), audio_samples(long_gops)[round(29 / 25 * 48000) :]
+    n = min(len(pcm), len(src_pcm)) - 2048
+    assert n > 400000 and np.abs(pcm[:n] - src_pcm[:n]).max() < 0.005
+    assert hashlib.sha256(long_gops.read_bytes()).hexdigest() == before
