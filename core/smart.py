@@ -431,9 +431,13 @@ class AudioIndex:
         return (sample - self.first_pts) // AAC_BLOCK
 
 
-def index_audio(path: str | Path, sample_rate: int) -> AudioIndex | None:
+def index_audio(path: str | Path, sample_rate: int, around: Sequence[float] = ()) -> AudioIndex | None:
     """The AAC grid of ``path`` when its audio can be smart-rendered: AAC at ``sample_rate``,
-    1024-sample packets on a grid through sample 0, starting with the container. Else None."""
+    1024-sample packets on a grid through sample 0, starting with the container. Else None.
+
+    With ``around`` (seconds), the grid is checked only near those times and at the end,
+    against the container's packet count (as index_frames does for video); without, or
+    when that does not check out, every packet is read."""
     import av
 
     with av.open(str(path)) as c:
@@ -445,6 +449,11 @@ def index_audio(path: str | Path, sample_rate: int) -> AudioIndex | None:
             return None
         if (a.start_time or 0) != 0:
             return None
+        if around:
+            near = _audio_grid_near(c, a, sample_rate, around)
+            if near is not None:
+                return near
+            c.seek(0)
         first, count = None, 0
         for pkt in c.demux(a):
             if pkt.pts is None:
@@ -457,6 +466,37 @@ def index_audio(path: str | Path, sample_rate: int) -> AudioIndex | None:
     if first is None or first % AAC_BLOCK:
         return None
     return AudioIndex(sample_rate, first, count)
+
+
+AUDIO_WINDOW_BLOCKS = 16  # packets read around each time the windowed audio index checks
+
+
+def _audio_grid_near(c: Any, a: Any, sr: int, around: Sequence[float]) -> AudioIndex | None:
+    """index_audio's windowed check, or None when it does not check out."""
+    count = int(a.frames or 0)
+    packets = (pk for pk in c.demux(a) if pk.pts is not None)
+    head = next(packets, None)
+    if count < 2 or head is None or int(head.pts) % AAC_BLOCK:
+        return None
+    first = int(head.pts)
+    end = first + (count - 1) * AAC_BLOCK  # where the last packet must start
+    for t in sorted({*around, end / sr}):
+        at = max(first, round(t * sr) - AUDIO_WINDOW_BLOCKS // 2 * AAC_BLOCK)
+        c.seek(at, stream=a, backward=True, any_frame=False)
+        seen = [
+            (int(pk.pts), pk.duration)
+            for _, pk in zip(range(AUDIO_WINDOW_BLOCKS), c.demux(a))
+            if pk.pts is not None
+        ]
+        if not seen or any((pts - first) % AAC_BLOCK for pts, _ in seen):
+            return None
+        if any(d not in (None, AAC_BLOCK) for pts, d in seen if pts != end):
+            return None
+        if any(q - p != AAC_BLOCK for (p, _), (q, _) in zip(seen, seen[1:])):
+            return None
+        if t == end / sr and seen[-1][0] != end:
+            return None  # the packets do not add up to the container's count
+    return AudioIndex(sr, first, count)
 
 
 AUDIO_SEEK_BLOCKS = 3  # blocks an audio input seeks before the first sample it needs
@@ -608,7 +648,7 @@ def plan_smart(
     args = ["-f", "concat", "-safe", "0", "-i", work("segments.ffconcat")]
     smart_audio = None
     if info.has_audio and "|" not in str(output):
-        aidx = index_audio(src, settings.sample_rate)
+        aidx = index_audio(src, settings.sample_rate, around=(t_start, t_end))
         if aidx is not None and settings.acodec == "aac":
             smart_audio = audio_steps(src, aidx, t_start, t_end, audio_touched, af, settings)
     if smart_audio is not None:

@@ -208,3 +208,14 @@ def test_smart_trim_of_a_long_clip_copies_what_it_never_indexed(long_gops: Path,
     n = min(len(pcm), len(src_pcm)) - 2048
     assert n > 400000 and np.abs(pcm[:n] - src_pcm[:n]).max() < 0.005
     assert hashlib.sha256(long_gops.read_bytes()).hexdigest() == before
+
+
+def test_windowed_audio_grid_matches_the_whole_walk(long_gops: Path):
+    import av
+
+    from shotline.core.smart import _audio_grid_near, index_audio
+
+    whole = index_audio(long_gops, 48000)
+    assert whole is not None and index_audio(long_gops, 48000, around=(4.1, 8.3)) == whole
+    with av.open(str(long_gops)) as c:  # the windowed check itself vouches for this file
+        assert _audio_grid_near(c, c.streams.audio[0], 48000, (4.1, 8.3)) == whole
