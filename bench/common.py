@@ -67,6 +67,30 @@ def median_time(name: str, fn: Callable[[], object], reps: int = 3, warmup: bool
     return t
 
 
+def interleaved(contenders: Sequence[tuple[str, Callable[[], object]]], reps: int = 3) -> list[Timing]:
+    """Time several contenders round by round (each once per round, after one warm-up round),
+    so a load that drifts over the run weighs on all of them alike; ``paired_ratio`` then
+    compares two of them round by round."""
+    for _, fn in contenders:
+        fn()
+    timings = [Timing(name) for name, _ in contenders]
+    for _ in range(max(1, reps)):
+        for t, (_, fn) in zip(timings, contenders):
+            c0 = _cpu()
+            start = time.perf_counter()
+            fn()
+            t.runs.append(time.perf_counter() - start)
+            t.cpu.append(_cpu() - c0)
+    return timings
+
+
+def paired_ratio(slow: Timing, fast: Timing) -> tuple[float, float]:
+    """Median over the rounds of slow/fast, in wall time and in CPU time (rows from ``interleaved``)."""
+    wall = statistics.median(a / b for a, b in zip(slow.runs, fast.runs))
+    cpu = statistics.median(a / b for a, b in zip(slow.cpu, fast.cpu) if b > 0)
+    return wall, cpu
+
+
 def _cpu() -> float:
     """CPU seconds used so far by this process and its waited-for children. On a shared,
     overloaded machine wall time includes waiting for a core; CPU time does not."""
@@ -82,7 +106,10 @@ def ffmpeg_bin() -> str:
 
 def sh(argv: Sequence[str], quiet: bool = True) -> None:
     """Run a command (argv list, no shell); raise with the stderr tail on failure."""
-    r = subprocess.run(list(argv), capture_output=quiet, text=True)
+    # As on an installed copy, Python may cache the compiled bytecode of shotline's modules
+    # (some CI images set PYTHONDONTWRITEBYTECODE, which recompiles them on every start).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    r = subprocess.run(list(argv), capture_output=quiet, text=True, env=env)
     if r.returncode != 0:
         tail = (r.stderr or "")[-2000:] if quiet else ""
         raise RuntimeError(f"command failed ({r.returncode}): {' '.join(argv)}\n{tail}")
