@@ -513,6 +513,16 @@ def _audio_input(src: Path, sample: int, sr: int) -> tuple[list[str], int]:
     return ["-ss", f"{(sample - margin) / sr:.6f}", "-i", str(src)], margin
 
 
+def aac_copy_args(src: Path, first: int, end: int, sr: int) -> tuple[list[str], list[str]]:
+    """(input args, output codec args) that stream-copy the AAC packets of ``src`` whose
+    blocks start at samples [first, end) (grid points): the input seeks just before them,
+    and the packets are picked by pts, never by their count from the file start."""
+    inp, off = _audio_input(src, first, sr)
+    keep0, keep1 = off - AAC_BLOCK // 2, off + end - first - AAC_BLOCK // 2
+    drop = f"noise=drop=lt(pts\\,{keep0})+gte(pts\\,{keep1})"
+    return inp, ["-c:a", "copy", "-bsf:a", drop, "-frames:a", str((end - first) // AAC_BLOCK)]
+
+
 def audio_steps(
     src: Path,
     aidx: AudioIndex,
@@ -566,13 +576,8 @@ def audio_steps(
         f"asetpts=(N-{delta})/SR/TB{chain_tail}",
         *enc, "-bsf:a", f"noise=drop=gte(n\\,{kept})",
     )  # fmt: skip
-    inp, off = _audio_input(src, first_copy, sr)  # copied packets: picked by pts after the seek
-    keep0, keep1 = off - blk // 2, off + end_copy - first_copy - blk // 2
-    mid = (
-        *inp, "-vn", "-sn", "-dn", "-map", "0:a:0", "-c:a", "copy",
-        "-bsf:a", f"noise=drop=lt(pts\\,{keep0})+gte(pts\\,{keep1})",
-        "-frames:a", str((end_copy - first_copy) // blk), "-f", "adts",
-    )  # fmt: skip
+    inp, copy = aac_copy_args(src, first_copy, end_copy, sr)
+    mid = (*inp, "-vn", "-sn", "-dn", "-map", "0:a:0", *copy, "-f", "adts")
     inp, off = _audio_input(src, lead_start, sr)
     tail = (
         *inp, "-vn", "-sn", "-dn", "-map", "0:a:0",

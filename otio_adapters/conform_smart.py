@@ -76,14 +76,6 @@ class AudioCopy:
     index: gop.AudioIndex
     offset: int
 
-    @property
-    def first_packet(self) -> int:
-        return self.index.packet_at(self.start + self.offset)
-
-    @property
-    def packets(self) -> int:
-        return (self.end - self.start) // BLOCK
-
 
 @dataclass(frozen=True)
 class SmartPlan:
@@ -387,12 +379,15 @@ def _smart_sound(
         if tail:
             break
         c = acopies[k]
-        cmd.head += ["-i", str(c.path)]
+        inp, copy = gop.aac_copy_args(c.path, c.start + c.offset, c.end + c.offset, SAMPLE_RATE)
+        cmd.head += inp
         cmd.paths.append(c.path)
-        i0, i1 = c.first_packet, c.first_packet + c.packets
-        copy = ["-map", f"{cmd.n_inputs}:a:0", "-vn", "-sn", "-dn", "-c:a", "copy"]
-        copy += ["-bsf:a", f"noise=drop=lt(n\\,{i0})+gte(n\\,{i1})", "-frames:a", str(i1 - i0), "-f", "adts"]
-        cmd.outputs.append((copy, work(names[2 * k + 1])))
+        cmd.outputs.append(
+            (
+                ["-map", f"{cmd.n_inputs}:a:0", "-vn", "-sn", "-dn", *copy, "-f", "adts"],
+                work(names[2 * k + 1]),
+            )
+        )
         cmd.n_inputs += 1
     return f"{-(BLOCK - h) / SAMPLE_RATE:.9f}"
 

@@ -166,6 +166,15 @@ def test_smart_render_copies_the_aac_packets_of_untouched_stretches(clips, out):
     assert sum(e - s for s, e in copies) >= 4 * 48000  # most of the 9.8 s is copied packets
     render = rp.plan.steps[0]
     assert render.args.count("copy") == [k for _, _, k in rp.plan.meta["spans"]].count("copy") + 2
+    # the copied packets are read from a seek just before them, not counted from the file start
+    args = list(render.args)
+    inputs = [i for i, a in enumerate(args) if a == "-i"]
+    copied = [
+        int(args[i + 1].split(":")[0])
+        for i, a in enumerate(args[:-4])
+        if a == "-map" and args[i + 1].endswith(":a:0") and "copy" in args[i + 2 : i + 7]
+    ]
+    assert len(copied) == 2 and all(args[inputs[n] - 2] == "-ss" for n in copied)
     full = render_timeline(tl, out / "full.mp4", smart=False)
     smart = render_timeline(tl, out / "smart.mp4", smart=True)
     assert read_barcodes(out / "smart.mp4") == read_barcodes(out / "full.mp4")
