@@ -123,7 +123,8 @@ def layout(conform: Conform, min_copy: int | None = None) -> tuple[SmartLayout, 
     min_copy = round(MIN_COPY_SECONDS * conform.rate) if min_copy is None else min_copy
     copies: list[Span] = []
     reasons: list[str] = []
-    indexes: dict[Path, gop.FrameIndex] = {}
+    candidates = []
+    around: dict[Path, list[float]] = {}  # per source, where the timeline cuts into it
     for p in pieces(track, 0, conform.frames):
         if p.item is None or p.end - p.start < min_copy:
             continue
@@ -134,10 +135,13 @@ def layout(conform: Conform, min_copy: int | None = None) -> tuple[SmartLayout, 
                 reasons.append(f"'{item.name}': {why}")
             continue
         assert item.media is not None
-        path = item.media.path
-        if path not in indexes:
-            indexes[path] = gop.index_frames(path)
-        idx = indexes[path]
+        candidates.append((p, item))
+        around.setdefault(item.media.path, []).extend(float(item.media_at(f)) for f in (p.start, p.end))
+    # a long source used for a few seconds is indexed near those seconds only
+    indexes = {path: gop.index_frames(path, around=times) for path, times in around.items()}
+    for p, item in candidates:
+        assert item.media is not None
+        idx = indexes[item.media.path]
         t0 = item.media_at(p.start)
         j0 = idx.frame_at(float(t0))
         if j0 >= idx.frames or abs(idx.time(j0) - float(t0)) > 0.25 / float(conform.rate):
@@ -175,6 +179,11 @@ def audio_layout(conform: Conform, lay: SmartLayout, settings: EncodeSettings) -
     found: list[AudioCopy] = []
     reasons: list[str] = []
     indexes: dict[Path, gop.AudioIndex | None] = {}
+    around: dict[Path, list[float]] = {}  # per source, the seconds its copied stretches start and end
+    for span in lay.spans:
+        if span.copy and span.item is not None and span.item.media is not None:
+            times = (float(span.item.media_at(f)) for f in (span.start, span.end))
+            around.setdefault(span.item.media.path, []).extend(times)
     for span in lay.spans:
         if not span.copy or span.item is None or span.item.media is None:
             continue
@@ -184,7 +193,7 @@ def audio_layout(conform: Conform, lay: SmartLayout, settings: EncodeSettings) -
             reasons.append(f"'{item.name}': " + ("no sound" if a is None else f"{a.channels}-channel sound"))
             continue
         if media.path not in indexes:
-            indexes[media.path] = gop.index_audio(media.path, SAMPLE_RATE)
+            indexes[media.path] = gop.index_audio(media.path, SAMPLE_RATE, around=around[media.path])
         aidx = indexes[media.path]
         if aidx is None:
             reasons.append(f"'{item.name}': sound is not {SAMPLE_RATE} Hz AAC on a 1024-sample grid")

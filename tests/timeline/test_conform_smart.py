@@ -196,3 +196,19 @@ def test_sound_that_cannot_be_copied_is_encoded_in_full_and_says_why(clips, out)
         assert rp.plan.meta["audio"] == "full" and rp.plan.meta["audio_copies"] == []
         assert "sound encoded in full" in rp.smart_reason and why in rp.smart_reason, rp.smart_reason
         assert rp.plan.steps[0].output.endswith("sound.m4a")
+
+
+def test_smart_render_of_a_few_seconds_deep_in_a_long_source(clips, out):
+    """Two short uses from the middle of a 16 s source (the windowed index reads only near
+    them): the same frames and the same sound as the full render."""
+    src = clips(duration=16, barcode=True, gop=10)
+    tl = timeline()
+    track(tl).extend([clip(src, 155, 60, media_frames=400), clip(src, 300, 55, media_frames=400)])
+    rp = plan_render(tl, out / "p.mp4")
+    assert rp.mode == "smart" and rp.copied_frames >= 80 and rp.plan.meta["audio"] == "smart"
+    smart = render_timeline(tl, out / "smart.mp4", smart=True)
+    render_timeline(tl, out / "full.mp4", smart=False)
+    assert read_barcodes(out / "smart.mp4") == list(range(155, 215)) + list(range(300, 355))
+    pcm, ref = audio_samples(out / "smart.mp4"), audio_samples(out / "full.mp4")
+    assert len(pcm) == len(ref) == smart.frames * 48000 // 25
+    assert np.abs(pcm - ref)[1024:-1024].max() < 0.005
