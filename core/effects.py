@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -112,7 +113,9 @@ def plan_fade(
     why = unsupported(info) if mode != "full" else "full re-encode asked for"
     if mode == "smart" and why:
         raise UsageError(f"{src}: cannot smart-render: {why}")
-    index = index_frames(src) if why is None else None
+    # a long clip is indexed only near its fades (and its ends)
+    around = (fade_in, max(0.0, video_duration(info) - fade_out))
+    index = index_frames(src, around=around) if why is None else None
     length = index.end_time if index is not None else video_duration(info)
     _check_fade(info, length, fade_in, fade_out, color)
     vf, af = fade_filters(length, fade_in, fade_out, color)
@@ -154,16 +157,14 @@ def _fade_touched(index: FrameIndex, fade_in: float, fade_out: float, length: fl
     """Frame ranges the fades change (a frame of margin on the fade-out side)."""
     touched = []
     eps = 1e-6
+
+    def first_at(seconds: float) -> int:  # the first frame shown at or after ``seconds``
+        return bisect.bisect_left(range(index.frames), True, key=lambda i: index.time(i) >= seconds - eps)
+
     if fade_in > 0:
-        n = next((i for i in range(index.frames) if index.time(i) >= fade_in - eps), index.frames)
-        touched.append((0, n))
+        touched.append((0, first_at(fade_in)))
     if fade_out > 0:
-        st = length - fade_out
-        k = next(
-            (i for i in range(index.frames) if index.time(i) >= st - index.frame_duration - eps),
-            index.frames,
-        )
-        touched.append((k, index.frames))
+        touched.append((first_at(length - fade_out - index.frame_duration), index.frames))
     return touched
 
 

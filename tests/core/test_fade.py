@@ -110,3 +110,16 @@ def test_fade_missing_and_empty_input(out: Path, tmp_path: Path):
     with pytest.raises(MediaError, match="empty"):
         fade(empty, out / "x.mp4", fade_in=1)
     assert list(out.iterdir()) == []
+
+
+def test_smart_fade_of_a_longer_clip_indexes_only_its_ends(clips, out: Path):
+    """A 12 s clip of 10-frame GOPs: the fades' GOPs come from the windowed index (the middle
+    ones are never read) and the copied middle is every frame, once, in order."""
+    src = clips(duration=12.0, barcode=True, source="color=c=gray", gop=10)
+    assert type(index_frames(src, around=(0.6, 11.4)).pts) is not tuple  # the windowed kind
+    res = fade(src, out / "f.mp4", fade_in=0.6, fade_out=0.6)
+    assert res.mode == "smart" and res.detail["copied_frames"] == 260  # GOPs 20-279
+    codes = read_barcodes(res.output)
+    assert len(codes) == 300 and codes[20:280] == list(range(20, 280))
+    s = decode_gray(res.output)
+    assert _mean(s[0]) < 20 and _mean(s[-1]) < 25 and _mean(s[150]) > 100
