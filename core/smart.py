@@ -25,7 +25,6 @@ says why another source cannot, and callers fall back to a full re-encode.
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -403,9 +402,11 @@ def copy_step(src: Path, index: FrameIndex, seg: Segment, name: str) -> Step:
     args: list[str] = ["-ss", f"{seek:.6f}"] if seek > 0 else []
     bsf = "setts=pts=PTS-STARTPTS:dts=DTS-STARTPTS"
     if seg.start > 0:
-        # after the seek, the keyframe's pts is (t0 - seek) seconds (to a tick of rounding)
-        first = math.floor((t0 - seek - index.frame_duration / 2) / index.time_base)
-        bsf = f"noise=drop=lt(pts\\,{first}),{bsf}"
+        # after the seek the keyframe's pts is (t0 - seek) / time base; the cut sits half a
+        # frame before it, between ticks even when a frame lasts a single tick
+        key = round((t0 - seek) / index.time_base)
+        cut = key - index.frame_duration / float(index.time_base) / 2
+        bsf = f"noise=drop=lt(pts\\,{cut:.3f}),{bsf}"
     args += ["-i", str(src), "-map", "0:v:0", "-c", "copy", "-bsf:v", bsf]
     args += ["-frames:v", str(seg.frames), "-f", "mp4"]
     dur = index.time(seg.end) - index.time(seg.start)
@@ -504,9 +505,10 @@ AUDIO_SEEK_BLOCKS = 3  # blocks an audio input seeks before the first sample it 
 
 def _audio_input(src: Path, sample: int, sr: int) -> tuple[list[str], int]:
     """Input args that read the audio of ``src`` from near ``sample`` (a grid point), and the
-    sample count from where the input starts to ``sample``. The input seeks AUDIO_SEEK_BLOCKS
-    early: ffmpeg's accurate seek starts the decoded audio exactly there (a grid point), and
-    the first block after a seek, decoded without its predecessor's overlap, is never kept."""
+    timestamp (in samples) ``sample`` has in that input. The input seeks AUDIO_SEEK_BLOCKS
+    early; the pieces then cut by timestamp, never by counting decoded samples: where the
+    seek time is also a video keyframe's decode time, ffmpeg starts the audio one block late,
+    and the first block after a seek is decoded without its predecessor's overlap anyway."""
     margin = AUDIO_SEEK_BLOCKS * AAC_BLOCK
     if sample < 2 * margin:
         return ["-i", str(src)], sample
@@ -572,7 +574,7 @@ def audio_steps(
     inp, off = _audio_input(src, h0, sr)
     head = (
         *inp, "-vn", "-sn", "-dn", "-map", "0:a:0",
-        "-af", f"atrim=start_sample={off}:end_sample={off + first_copy + blk - h0},"
+        "-af", f"atrim=start_pts={off}:end_pts={off + first_copy + blk - h0},"
         f"asetpts=(N-{delta})/SR/TB{chain_tail}",
         *enc, "-bsf:a", f"noise=drop=gte(n\\,{kept})",
     )  # fmt: skip
@@ -581,7 +583,7 @@ def audio_steps(
     inp, off = _audio_input(src, lead_start, sr)
     tail = (
         *inp, "-vn", "-sn", "-dn", "-map", "0:a:0",
-        "-af", f"atrim=start_sample={off}:end_sample={off + s1 - lead_start},"
+        "-af", f"atrim=start_pts={off}:end_pts={off + s1 - lead_start},"
         f"asetpts=(N+{lead_start - s0})/SR/TB{chain_tail}",
         *enc, "-bsf:a", f"noise=drop=lt(n\\,{AUDIO_LEAD_BLOCKS + 1})",
     )  # fmt: skip

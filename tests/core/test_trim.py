@@ -219,3 +219,27 @@ def test_windowed_audio_grid_matches_the_whole_walk(long_gops: Path):
     assert whole is not None and index_audio(long_gops, 48000, around=(4.1, 8.3)) == whole
     with av.open(str(long_gops)) as c:  # the windowed check itself vouches for this file
         assert _audio_grid_near(c, c.streams.audio[0], 48000, (4.1, 8.3)) == whole
+
+
+@pytest.mark.parametrize("timescale", [None, "25"])
+def test_seeks_that_land_on_a_keyframe_and_one_tick_frames(clips, out: Path, timescale: str | None):
+    """Two traps of seeking pieces. The tail's audio input here seeks to exactly 8.000 s, the
+    decode time of a keyframe, where ffmpeg starts the audio a block late: the pieces must cut
+    by timestamp, not by counting samples. With a time base of 1/25 a frame is one tick long:
+    the copy must still drop the packet before its keyframe (half a tick before it)."""
+    src = clips(duration=10.0, barcode=True, source="color=c=gray", gop=25)
+    if timescale:
+        ticked = out / "ticked.mp4"
+        ffmpeg(
+            "-i", str(src), "-c:v", "libx264", "-preset", "medium", "-g", "25", "-bf", "3",
+            "-video_track_timescale", timescale, "-c:a", "copy", str(ticked),
+        )  # fmt: skip
+        src = ticked
+    for start, end in ((1.3, 8.24), (2.0, None)):
+        res = trim(src, out / "t.mp4", start=start, end=end, overwrite=True)
+        first, last = round(res.start * 25), round(res.end * 25)
+        assert res.mode == "smart" and res.copied_frames > 0
+        assert read_barcodes(res.output) == list(range(first, last))
+        pcm, ref = audio_samples(res.output), audio_samples(src)[round(res.start * 48000) :]
+        n = min(len(pcm), len(ref)) - 2048
+        assert n > 280000 and np.abs(pcm[:n] - ref[:n]).max() < 0.005, (start, end)
