@@ -384,7 +384,9 @@ class GraphBuilder:
         skip = first - seek
         chain = [f"aresample={SAMPLE_RATE}", "aformat=sample_fmts=fltp:channel_layouts=stereo"]
         if skip >= 0:
-            chain.append(f"atrim=start_sample={round(skip * SAMPLE_RATE)}")
+            # by timestamp, not by counting samples: where the seek time is a keyframe's decode
+            # time ffmpeg starts the audio a little late, and the timestamps say by how much
+            chain.append(f"atrim=start_pts={round(skip * SAMPLE_RATE)}")
             chain.append("asetpts=N/SR/TB")
         else:  # handle before the start of the file: silence first
             chain.append("asetpts=N/SR/TB")

@@ -14,7 +14,7 @@ from shotline.core.errors import TimelineError
 from shotline.core.plan import WORK
 from shotline.core.probe import probe
 from shotline.otio_adapters.conform import plan_render, render_timeline
-from tests.mediakit import audio_samples, read_barcodes
+from tests.mediakit import audio_samples, ffmpeg, read_barcodes
 from tests.timeline.conform_util import clip, dissolve, gap, timeline, track
 
 
@@ -212,3 +212,19 @@ def test_smart_render_of_a_few_seconds_deep_in_a_long_source(clips, out):
     pcm, ref = audio_samples(out / "smart.mp4"), audio_samples(out / "full.mp4")
     assert len(pcm) == len(ref) == smart.frames * 48000 // 25
     assert np.abs(pcm - ref)[1024:-1024].max() < 0.005
+
+
+def test_sound_of_a_clip_whose_seek_lands_on_a_keyframe(clips, out):
+    """The renderer seeks a clip's input 0.1 s before its first frame; here that is 2.0 s, a
+    keyframe's decode time (no B-frames), where ffmpeg starts the audio a few hundred samples
+    late. Both renders must still take the clip's sound from its first frame, to the sample."""
+    src = clips(duration=6, rate="30", barcode=True, gop=30)
+    flat = out / "no-bframes.mp4"
+    ffmpeg("-i", str(src), "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-c:a", "copy", str(flat))
+    tl = timeline(rate=30)
+    track(tl).append(clip(flat, 63, 90, rate=30, media_frames=180))  # from 2.1 s, seek to 2.0 s
+    for smart in (False, True):
+        res = render_timeline(tl, out / f"r{smart}.mp4", smart=smart)
+        pcm, ref = audio_samples(res.output), audio_samples(flat)[round(2.1 * 48000) :]
+        n = len(pcm) - 2048
+        assert len(pcm) == 3 * 48000 and np.abs(pcm[1024:n] - ref[1024:n]).max() < 0.005, smart
