@@ -533,10 +533,11 @@ def audio_steps(
     touched: Sequence[tuple[float, float]],
     af: str | None,
     settings: EncodeSettings,
-) -> tuple[list[Step], list[str]] | None:
+) -> tuple[list[Step], list[str], list[str]] | None:
     """Smart-render the audio of source seconds [t_start, t_end): re-encode the blocks the
     edits touch (``touched``: output-time ranges at the start and/or the end) and copy the
-    AAC packets in between. Returns (steps, input args for the join) or None when the copy
+    AAC packets in between. Returns (steps, input args for the join, the join's audio output
+    args: the last packet cut to the last sample) or None when the copy
     part would be too small or an edit sits in the middle.
 
     The copied packets and the re-encoded ones share the source's 1024-sample grid. The head
@@ -593,7 +594,17 @@ def audio_steps(
         Step(tail, work("a2.aac"), (s1 - end_copy) / sr, "encode audio tail"),
     ]
     joined = "concat:" + "|".join(work(n) for n in ("a0.aac", "a1.aac", "a2.aac"))
-    return steps, ["-itsoffset", f"{-(blk + delta) / sr:.9f}", "-i", joined]
+    packets = kept + (end_copy - first_copy) // blk + -(-(s1 - end_copy) // blk)
+    rest = (s1 - end_copy) - (-(-(s1 - end_copy) // blk) - 1) * blk
+    join_input = ["-itsoffset", f"{-(blk + delta) / sr:.9f}", "-i", joined]
+    return steps, join_input, ["-bsf:a", last_packet_bsf(packets, rest)]
+
+
+def last_packet_bsf(packets: int, rest: int) -> str:
+    """A setts filter giving the last of ``packets`` AAC packets the duration of the ``rest``
+    samples it really holds (raw ADTS says 1024 for every packet), so the sound ends on its
+    last sample instead of the block's."""
+    return f"setts=duration=if(eq(N\\,{packets - 1})\\,DURATION*{rest}/{AAC_BLOCK}\\,DURATION)"
 
 
 def merge_steps(steps: Sequence[Step], label: str = "segments") -> Step:
@@ -660,7 +671,7 @@ def plan_smart(
             smart_audio = audio_steps(src, aidx, t_start, t_end, audio_touched, af, settings)
     if smart_audio is not None:
         steps += smart_audio[0]
-        args += [*smart_audio[1], "-map", "0:v:0", "-map", "1:a:0", "-c", "copy"]
+        args += [*smart_audio[1], "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", *smart_audio[2]]
     elif info.has_audio:
         chain = [f"atrim=start={t_start:.6f}:end={t_end:.6f}", "asetpts=PTS-STARTPTS"]
         if af:

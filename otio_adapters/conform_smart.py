@@ -406,13 +406,11 @@ def _joined(acopies: list[AudioCopy]) -> str:
 
 
 def _last_packet(conform: Conform, acopies: list[AudioCopy]) -> str:
-    """A bitstream filter giving the last AAC packet the duration of the samples it still holds,
-    so the output ends on the timeline's last sample (raw ADTS says 1024 for every packet)."""
+    """The bitstream filter that ends the sound on the timeline's last sample."""
     total = samples_at(conform.frames, conform.rate)
     h = _head(acopies)
     packets = 1 + -(-(total - h) // BLOCK)  # priming block, then the grid from h to the end
-    rest = total - h - (packets - 2) * BLOCK
-    return f"setts=duration=if(eq(N\\,{packets - 1})\\,DURATION*{rest}/{BLOCK}\\,DURATION)"
+    return gop.last_packet_bsf(packets, total - h - (packets - 2) * BLOCK)
 
 
 class _Command:
