@@ -116,6 +116,10 @@ def plan_fade(
     # a long clip is indexed only near its fades (and its ends)
     around = (fade_in, max(0.0, video_duration(info) - fade_out))
     index = index_frames(src, around=around) if why is None else None
+    if index is not None and index.hidden_frames:
+        why, index = "an edit list hides frames before its start", None
+        if mode == "smart":
+            raise UsageError(f"{src}: cannot smart-render: {why}")
     length = index.end_time if index is not None else video_duration(info)
     _check_fade(info, length, fade_in, fade_out, color)
     vf, af = fade_filters(length, fade_in, fade_out, color)

@@ -86,6 +86,12 @@ class FrameIndex:
     def frames(self) -> int:
         return len(self.pts)
 
+    @property
+    def hidden_frames(self) -> bool:
+        """Frames before time zero: an edit list hides the start of the stream (a copy with
+        ``-c copy -ss`` makes one). Seeks in such a file do not land where its times say."""
+        return self.frames > 0 and self.time(0) < -self.frame_duration / 2
+
     def time(self, frame: int) -> float:
         """Seconds from the container start to frame ``frame`` (``frames`` = the end)."""
         if frame >= len(self.pts):
@@ -146,7 +152,17 @@ def index_frames(path: str | Path, around: Sequence[float] = ()) -> FrameIndex:
     position = {x: i for i, x in enumerate(pts)}
     keyframes = [position[g[0]] for g in gops]
     cuts = [position[gops[i][0]] for i in _clean_gops(gops, first_is_start=True)]
+    if _open_gops(gops):
+        cuts = cuts[:1]
     return FrameIndex(str(p), tb, start, pts, tuple(keyframes), tuple(cuts))
+
+
+def _open_gops(gops: Sequence[Sequence[int]]) -> bool:
+    """Whether any GOP shows frames before its keyframe: an open-GOP stream. Its keyframes
+    after the first are mostly recovery points, not IDR pictures, and a copy starting at one
+    does not decode after a re-encoded bridge even where that GOP happens to look clean, so
+    only the file's first keyframe stays a cut point."""
+    return any(min(g) < g[0] for g in gops)
 
 
 def _clean_gops(
@@ -195,6 +211,8 @@ def _index_windows(
         keyframes.update((g[0] - first) // step for g in gops)
         clean = _clean_gops(gops, first_is_start=at_start, next_key=next_key)
         cuts.update((gops[i][0] - first) // step for i in clean)
+    if any(_open_gops(gops) for gops, _, _ in windows):
+        cuts &= {0}
     grid = PtsGrid(first, step, count)
     return FrameIndex(str(p), tb, start, grid, tuple(sorted(keyframes)), tuple(sorted(cuts)))
 

@@ -142,6 +142,9 @@ def layout(conform: Conform, min_copy: int | None = None) -> tuple[SmartLayout, 
     for p, item in candidates:
         assert item.media is not None
         idx = indexes[item.media.path]
+        if idx.hidden_frames:
+            reasons.append(f"'{item.name}': an edit list hides frames before its start")
+            continue
         t0 = item.media_at(p.start)
         j0 = idx.frame_at(float(t0))
         if j0 >= idx.frames or abs(idx.time(j0) - float(t0)) > 0.25 / float(conform.rate):

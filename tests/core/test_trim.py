@@ -243,3 +243,25 @@ def test_seeks_that_land_on_a_keyframe_and_one_tick_frames(clips, out: Path, tim
         pcm, ref = audio_samples(res.output), audio_samples(src)[round(res.start * 48000) :]
         n = min(len(pcm), len(ref)) - 2048
         assert n > 280000 and np.abs(pcm[:n] - ref[:n]).max() < 0.005, (start, end)
+
+
+def test_edit_lists_and_open_gops_fall_back_to_a_full_re_encode(clips, out: Path):
+    """Two sources smart render must not touch: an MP4 whose edit list hides frames before its
+    start (what ``ffmpeg -ss 0.5 -i x -c copy`` writes; seeks in it do not land where its times
+    say) and an open-GOP stream (a copy starting at one of its later keyframes does not decode
+    after a re-encoded bridge). Both are cut frame-exact by re-encoding instead."""
+    src = clips(duration=8.0, barcode=True, gop=25)  # moving content: x264 uses leading B-frames
+    hidden, open_gop = out / "edit list.mp4", out / "open gop.mp4"
+    ffmpeg("-ss", "0.5", "-i", str(src), "-c", "copy", str(hidden))
+    ffmpeg(
+        "-i", str(src), "-c:v", "libx264", "-preset", "medium", "-g", "25",
+        "-x264-params", "open-gop=1", "-c:a", "copy", str(open_gop),
+    )  # fmt: skip
+    assert index_frames(hidden).hidden_frames
+    assert index_frames(open_gop).cut_points == (0,)
+    for path in (hidden, open_gop):
+        res = trim(path, out / "t.mp4", start=1.32, end=4.72, overwrite=True)
+        assert res.mode == "exact" and res.frames == 85
+        assert read_barcodes(res.output) == read_barcodes(path)[33:118]
+    with pytest.raises(UsageError, match="edit list"):
+        plan_trim(hidden, out / "s.mp4", start=1.3, end=4.7, mode="smart")
