@@ -59,12 +59,16 @@ def median_time(name: str, fn: Callable[[], object], reps: int = 3, warmup: bool
         fn()
     t = Timing(name)
     for _ in range(max(1, reps)):
-        c0 = _cpu()
-        start = time.perf_counter()
-        fn()
-        t.runs.append(time.perf_counter() - start)
-        t.cpu.append(_cpu() - c0)
+        _time_once(fn, t)
     return t
+
+
+def _time_once(fn: Callable[[], object], into: Timing) -> None:
+    c0 = _cpu()
+    start = time.perf_counter()
+    fn()
+    into.runs.append(time.perf_counter() - start)
+    into.cpu.append(_cpu() - c0)
 
 
 def interleaved(contenders: Sequence[tuple[str, Callable[[], object]]], reps: int = 3) -> list[Timing]:
@@ -76,11 +80,7 @@ def interleaved(contenders: Sequence[tuple[str, Callable[[], object]]], reps: in
     timings = [Timing(name) for name, _ in contenders]
     for _ in range(max(1, reps)):
         for t, (_, fn) in zip(timings, contenders):
-            c0 = _cpu()
-            start = time.perf_counter()
-            fn()
-            t.runs.append(time.perf_counter() - start)
-            t.cpu.append(_cpu() - c0)
+            _time_once(fn, t)
     return timings
 
 

@@ -49,6 +49,20 @@ def ffmpeg(*args: str) -> None:
         raise RuntimeError(f"fixture ffmpeg failed: {' '.join(cmd)}\n{r.stderr[-2000:]}")
 
 
+def reencode_h264(
+    src: Path, dst: Path, *, gop: int, preset: str = "veryfast", bframes: int | None = None, **x264: str
+) -> Path:
+    """Re-encode ``src``'s video as H.264 with fixed GOPs of ``gop`` frames (no scene-cut
+    keyframes), ``bframes`` B-frames (x264's default when None) and any other x264 options,
+    keeping its sound as it is: the GOP structures the smart-render tests need."""
+    args = ["-i", str(src), "-c:v", "libx264", "-preset", preset, "-g", str(gop), "-keyint_min", str(gop)]
+    args += ["-sc_threshold", "0"] + (["-bf", str(bframes)] if bframes is not None else [])
+    if x264:
+        args += ["-x264-params", ":".join(f"{k.replace('_', '-')}={v}" for k, v in x264.items())]
+    ffmpeg(*args, "-c:a", "copy", str(dst))
+    return dst
+
+
 def build_clip(path: Path, spec: ClipSpec) -> Path:
     src = spec.source
     if "=" in src or ":" in src:

@@ -10,19 +10,14 @@ from shotline.core.effects import fade, plan_fade
 from shotline.core.errors import MediaError, UsageError
 from shotline.core.probe import probe
 from shotline.core.smart import index_frames
-from tests.mediakit import audio_samples, decode_gray, ffmpeg, read_barcodes
+from tests.mediakit import audio_samples, decode_gray, read_barcodes, reencode_h264
 
 
 @pytest.fixture(scope="module")
 def bframes(tmp_path_factory: pytest.TempPathFactory, clips) -> Path:
     """A 3 s barcoded H.264 clip with B-frames and a GOP of 12 (how real encoders write)."""
     src = clips(duration=3.0, rate="30000/1001", barcode=True, source="color=c=gray")
-    dst = tmp_path_factory.mktemp("bf") / "bframes clip's.mp4"
-    ffmpeg(
-        "-i", str(src), "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "12",
-        "-keyint_min", "12", "-sc_threshold", "0", "-c:a", "copy", str(dst),
-    )  # fmt: skip
-    return dst
+    return reencode_h264(src, tmp_path_factory.mktemp("bf") / "bframes clip's.mp4", gop=12, bframes=3)
 
 
 def _mean(frame: np.ndarray) -> float:

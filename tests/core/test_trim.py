@@ -10,19 +10,14 @@ from shotline.core.errors import MediaError, UsageError
 from shotline.core.probe import probe
 from shotline.core.smart import index_frames, keyframe_times, split
 from shotline.core.trim import plan_trim, trim
-from tests.mediakit import audio_samples, ffmpeg, read_barcodes
+from tests.mediakit import audio_samples, ffmpeg, read_barcodes, reencode_h264
 
 
 @pytest.fixture(scope="module")
 def bframes(tmp_path_factory: pytest.TempPathFactory, clips) -> Path:
     """3 s, 30000/1001 fps, barcoded, H.264 with B-frames and a GOP of 12 frames."""
     src = clips(duration=3.0, rate="30000/1001", barcode=True, source="color=c=gray")
-    dst = tmp_path_factory.mktemp("trim") / "clip ünï.mp4"
-    ffmpeg(
-        "-i", str(src), "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "12",
-        "-keyint_min", "12", "-sc_threshold", "0", "-c:a", "copy", str(dst),
-    )  # fmt: skip
-    return dst
+    return reencode_h264(src, tmp_path_factory.mktemp("trim") / "clip ünï.mp4", gop=12, bframes=3)
 
 
 def test_keyframe_index(bframes: Path):
@@ -163,12 +158,9 @@ def test_small_edge_segments_run_on_one_thread(bframes: Path, out: Path):
 def long_gops(tmp_path_factory: pytest.TempPathFactory, clips) -> Path:
     """12 s at 25 fps, barcoded, B-frames, 10-frame GOPs: 30 GOPs, most far from any cut."""
     src = clips(duration=12.0, rate="25", barcode=True, source="color=c=gray", width=192, height=108)
-    dst = tmp_path_factory.mktemp("trim_long") / "long.mp4"
-    ffmpeg(
-        "-i", str(src), "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "10",
-        "-keyint_min", "10", "-sc_threshold", "0", "-c:a", "copy", str(dst),
-    )  # fmt: skip
-    return dst
+    return reencode_h264(
+        src, tmp_path_factory.mktemp("trim_long") / "long.mp4", gop=10, preset="ultrafast", bframes=2
+    )
 
 
 def test_windowed_index_reads_only_near_the_cuts(long_gops: Path):
@@ -231,9 +223,18 @@ def test_seeks_that_land_on_a_keyframe_and_one_tick_frames(clips, out: Path, tim
     if timescale:
         ticked = out / "ticked.mp4"
         ffmpeg(
-            "-i", str(src), "-c:v", "libx264", "-preset", "medium", "-g", "25", "-bf", "3",
-            "-video_track_timescale", timescale, "-c:a", "copy", str(ticked),
-        )  # fmt: skip
+            "-i",
+            str(src),
+            "-c:v",
+            "libx264",
+            "-g",
+            "25",
+            "-video_track_timescale",
+            timescale,
+            "-c:a",
+            "copy",
+            str(ticked),
+        )
         src = ticked
     for start, end in ((1.3, 8.24), (2.0, None)):
         res = trim(src, out / "t.mp4", start=start, end=end, overwrite=True)
@@ -253,10 +254,7 @@ def test_edit_lists_and_open_gops_fall_back_to_a_full_re_encode(clips, out: Path
     src = clips(duration=8.0, barcode=True, gop=25)  # moving content: x264 uses leading B-frames
     hidden, open_gop = out / "edit list.mp4", out / "open gop.mp4"
     ffmpeg("-ss", "0.5", "-i", str(src), "-c", "copy", str(hidden))
-    ffmpeg(
-        "-i", str(src), "-c:v", "libx264", "-preset", "medium", "-g", "25",
-        "-x264-params", "open-gop=1", "-c:a", "copy", str(open_gop),
-    )  # fmt: skip
+    reencode_h264(src, open_gop, gop=25, preset="medium", open_gop="1")
     assert index_frames(hidden).hidden_frames
     assert index_frames(open_gop).cut_points == (0,)
     for path in (hidden, open_gop):

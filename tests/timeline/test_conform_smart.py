@@ -14,7 +14,7 @@ from shotline.core.errors import TimelineError
 from shotline.core.plan import WORK
 from shotline.core.probe import probe
 from shotline.otio_adapters.conform import plan_render, render_timeline
-from tests.mediakit import audio_samples, ffmpeg, read_barcodes
+from tests.mediakit import audio_samples, read_barcodes, reencode_h264
 from tests.timeline.conform_util import clip, dissolve, gap, timeline, track
 
 
@@ -220,7 +220,7 @@ def test_sound_of_a_clip_whose_seek_lands_on_a_keyframe(clips, out):
     late. Both renders must still take the clip's sound from its first frame, to the sample."""
     src = clips(duration=6, rate="30", barcode=True, gop=30)
     flat = out / "no-bframes.mp4"
-    ffmpeg("-i", str(src), "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-c:a", "copy", str(flat))
+    reencode_h264(src, flat, gop=30, preset="ultrafast")  # ultrafast: no B-frames
     tl = timeline(rate=30)
     track(tl).append(clip(flat, 63, 90, rate=30, media_frames=180))  # from 2.1 s, seek to 2.0 s
     for smart in (False, True):
