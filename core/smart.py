@@ -140,43 +140,69 @@ def index_frames(path: str | Path, around: Sequence[float] = ()) -> FrameIndex:
                 return windowed
             container.seek(0)
         gops: list[list[int]] = []  # pts of each GOP's packets in decode order, keyframe first
+        nal_size, not_idr = _nal_length_size(stream), set()
         for pkt in container.demux(stream):
             if pkt.pts is None:
                 continue
             if pkt.is_keyframe or not gops:
                 gops.append([])
+                if not _is_idr(pkt, nal_size):
+                    not_idr.add(int(pkt.pts))
             gops[-1].append(int(pkt.pts))
     if not gops:
         raise MediaError(p, "video stream has no frames")
     pts = tuple(sorted(x for g in gops for x in g))
     position = {x: i for i, x in enumerate(pts)}
     keyframes = [position[g[0]] for g in gops]
-    cuts = [position[gops[i][0]] for i in _clean_gops(gops, first_is_start=True)]
-    if _open_gops(gops):
-        cuts = cuts[:1]
+    cuts = [position[gops[i][0]] for i in _clean_gops(gops, first_is_start=True, not_idr=not_idr)]
     return FrameIndex(str(p), tb, start, pts, tuple(keyframes), tuple(cuts))
 
 
-def _open_gops(gops: Sequence[Sequence[int]]) -> bool:
-    """Whether any GOP shows frames before its keyframe: an open-GOP stream. Its keyframes
-    after the first are mostly recovery points, not IDR pictures, and a copy starting at one
-    does not decode after a re-encoded bridge even where that GOP happens to look clean, so
-    only the file's first keyframe stays a cut point."""
-    return any(min(g) < g[0] for g in gops)
+def _nal_length_size(stream: Any) -> int | None:
+    """Bytes of the NAL length prefix of an H.264 stream stored as avcC (MP4, MOV, Matroska)."""
+    extra = stream.codec_context.extradata
+    return (extra[4] & 3) + 1 if extra and len(extra) > 4 and extra[0] == 1 else None
+
+
+def _is_idr(pkt: Any, nal_size: int | None) -> bool:
+    """Whether a keyframe packet holds an IDR picture. Open-GOP encoders flag plain I-frames
+    (recovery points) as keyframes too; a copy starting at one does not decode after a
+    re-encoded bridge, even where its GOP looks closed, so only IDR keyframes are cut points."""
+    if nal_size is None:
+        return False
+    data = memoryview(pkt)
+    i = 0
+    while i + nal_size < len(data):
+        length = int.from_bytes(data[i : i + nal_size], "big")
+        i += nal_size
+        if length <= 0 or i + length > len(data):
+            return False
+        kind = data[i] & 0x1F
+        if 1 <= kind <= 5:  # the first slice decides
+            return kind == 5
+        i += length
+    return False
 
 
 def _clean_gops(
-    gops: Sequence[Sequence[int]], *, first_is_start: bool, next_key: int | None = None
+    gops: Sequence[Sequence[int]],
+    *,
+    first_is_start: bool,
+    next_key: int | None = None,
+    not_idr: set[int] | frozenset[int] = frozenset(),
 ) -> list[int]:
     """Which of consecutive ``gops`` (pts in decode order, keyframe first) start at a clean
     cut: nothing of the GOP shows before its keyframe or after the next one, nothing of the
-    GOP before it after its keyframe. The first GOP is judged only when it starts the file;
-    the last only when ``next_key`` (the keyframe after it) is known or it ends the file."""
+    GOP before it after its keyframe, and the keyframe an IDR picture (not in ``not_idr``).
+    The first GOP is judged only when it starts the file; the last only when ``next_key`` (the
+    keyframe after it) is known or it ends the file."""
     clean = []
     for gi, gop in enumerate(gops):
         if gi == 0 and not first_is_start:
             continue
         key = gop[0]
+        if key in not_idr:
+            continue
         nxt = gops[gi + 1][0] if gi + 1 < len(gops) else next_key
         if min(gop) == key and (nxt is None or max(gop) < nxt) and (gi == 0 or max(gops[gi - 1]) < key):
             clean.append(gi)
@@ -192,14 +218,17 @@ def _index_windows(
     head = next((pk for pk in container.demux(stream) if pk.pts is not None), None)
     if count < 2 or length <= 0 or head is None or head.dts is None:
         return None
-    windows: list[tuple[list[list[int]], int | None, bool]] = []
+    nal_size = _nal_length_size(stream)
+    windows: list[tuple[list[list[int]], int | None, bool, set[int]]] = []
     for t in sorted({0.0, *(min(max(0.0, x), length) for x in around), length}):
-        got = _gops_near(container, stream, round((t + start) / tb), int(head.dts), to_end=t >= length)
+        got = _gops_near(
+            container, stream, round((t + start) / tb), int(head.dts), to_end=t >= length, nal_size=nal_size
+        )
         if got is None:
             return None
         windows.append(got)
-    every = sorted({x for gops, _, _ in windows for g in gops for x in g})
-    steps = {b - a for gops, _, _ in windows for a, b in _pairs(sorted(x for g in gops for x in g))}
+    every = sorted({x for gops, *_ in windows for g in gops for x in g})
+    steps = {b - a for gops, *_ in windows for a, b in _pairs(sorted(x for g in gops for x in g))}
     if len(steps) != 1 or not windows[0][2]:
         return None
     step, first = steps.pop(), every[0]
@@ -207,12 +236,10 @@ def _index_windows(
         return None  # a varying step, or frames missing or extra somewhere between the windows
     keyframes: set[int] = set()
     cuts: set[int] = set()
-    for gops, next_key, at_start in windows:
+    for gops, next_key, at_start, not_idr in windows:
         keyframes.update((g[0] - first) // step for g in gops)
-        clean = _clean_gops(gops, first_is_start=at_start, next_key=next_key)
+        clean = _clean_gops(gops, first_is_start=at_start, next_key=next_key, not_idr=not_idr)
         cuts.update((gops[i][0] - first) // step for i in clean)
-    if any(_open_gops(gops) for gops, _, _ in windows):
-        cuts &= {0}
     grid = PtsGrid(first, step, count)
     return FrameIndex(str(p), tb, start, grid, tuple(sorted(keyframes)), tuple(sorted(cuts)))
 
@@ -235,8 +262,8 @@ def _keyframe_before(container: Any, stream: Any, ts: int) -> tuple[Any, Iterato
 
 
 def _gops_near(
-    container: Any, stream: Any, target: int, head_dts: int, *, to_end: bool
-) -> tuple[list[list[int]], int | None, bool] | None:
+    container: Any, stream: Any, target: int, head_dts: int, *, to_end: bool, nal_size: int | None
+) -> tuple[list[list[int]], int | None, bool, set[int]] | None:
     """The GOPs around pts ``target``: from the GOP before the one showing ``target`` to
     WINDOW_GOPS_AFTER GOPs past it (or to the end of the file). Returns (the GOPs' pts in
     decode order, the keyframe pts after the last one or None at the end, whether the first
@@ -256,6 +283,7 @@ def _gops_near(
     key, packets = found
     at_start = key.dts == head_dts
     gops: list[list[int]] = [[int(key.pts)]]
+    not_idr = set() if _is_idr(key, nal_size) else {int(key.pts)}
     next_key, after = None, 0
     for pkt in packets:
         if pkt.is_keyframe:
@@ -265,10 +293,12 @@ def _gops_near(
                     next_key = int(pkt.pts)
                     break
             gops.append([])
+            if not _is_idr(pkt, nal_size):
+                not_idr.add(int(pkt.pts))
         gops[-1].append(int(pkt.pts))
     if all(g[0] != holding for g in gops):
         return None
-    return gops, next_key, at_start
+    return gops, next_key, at_start, not_idr
 
 
 def keyframe_times(path: str | Path) -> list[float]:
