@@ -147,9 +147,8 @@ def plan_fade(
         why = "the fades cover every GOP"
     args = ["-i", str(src), "-map", "0:v:0"]
     if info.has_audio:
-        args += ["-map", "0:a:0"]
-        if af:
-            args += ["-af", af]
+        # the sound ends with the picture (its fade-out ends there), as in the smart render
+        args += ["-map", "0:a:0", "-af", ",".join(x for x in (af, f"atrim=end={length:.6f}") if x)]
     if vf:
         args += ["-vf", vf]
     args += _full_encode_args(settings, info, output)
