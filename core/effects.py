@@ -116,8 +116,8 @@ def plan_fade(
     # a long clip is indexed only near its fades (and its ends)
     around = (fade_in, max(0.0, video_duration(info) - fade_out))
     index = index_frames(src, around=around) if why is None else None
-    if index is not None and index.hidden_frames:
-        why, index = "an edit list hides frames before its start", None
+    if index is not None and index.unsupported():
+        why, index = index.unsupported(), None
         if mode == "smart":
             raise UsageError(f"{src}: cannot smart-render: {why}")
     length = index.end_time if index is not None else video_duration(info)

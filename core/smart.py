@@ -92,6 +92,10 @@ class FrameIndex:
         ``-c copy -ss`` makes one). Seeks in such a file do not land where its times say."""
         return self.frames > 0 and self.time(0) < -self.frame_duration / 2
 
+    def unsupported(self) -> str | None:
+        """Why this file cannot be smart-rendered, on top of ``unsupported(info)`` (None: it can)."""
+        return "an edit list hides frames before its start" if self.hidden_frames else None
+
     def time(self, frame: int) -> float:
         """Seconds from the container start to frame ``frame`` (``frames`` = the end)."""
         if frame >= len(self.pts):
@@ -140,15 +144,10 @@ def index_frames(path: str | Path, around: Sequence[float] = ()) -> FrameIndex:
                 return windowed
             container.seek(0)
         gops: list[list[int]] = []  # pts of each GOP's packets in decode order, keyframe first
-        nal_size, not_idr = _nal_length_size(stream), set()
+        nal_size, not_idr = _nal_length_size(stream), set[int]()
         for pkt in container.demux(stream):
-            if pkt.pts is None:
-                continue
-            if pkt.is_keyframe or not gops:
-                gops.append([])
-                if not _is_idr(pkt, nal_size):
-                    not_idr.add(int(pkt.pts))
-            gops[-1].append(int(pkt.pts))
+            if pkt.pts is not None:
+                _add_packet(pkt, gops, not_idr, nal_size)
     if not gops:
         raise MediaError(p, "video stream has no frames")
     pts = tuple(sorted(x for g in gops for x in g))
@@ -156,6 +155,16 @@ def index_frames(path: str | Path, around: Sequence[float] = ()) -> FrameIndex:
     keyframes = [position[g[0]] for g in gops]
     cuts = [position[gops[i][0]] for i in _clean_gops(gops, first_is_start=True, not_idr=not_idr)]
     return FrameIndex(str(p), tb, start, pts, tuple(keyframes), tuple(cuts))
+
+
+def _add_packet(pkt: Any, gops: list[list[int]], not_idr: set[int], nal_size: int | None) -> None:
+    """Add a packet (in decode order) to ``gops``; a keyframe starts a GOP, noted in
+    ``not_idr`` when it is not an IDR picture."""
+    if pkt.is_keyframe or not gops:
+        gops.append([])
+        if not _is_idr(pkt, nal_size):
+            not_idr.add(int(pkt.pts))
+    gops[-1].append(int(pkt.pts))
 
 
 def _nal_length_size(stream: Any) -> int | None:
@@ -228,7 +237,8 @@ def _index_windows(
             return None
         windows.append(got)
     every = sorted({x for gops, *_ in windows for g in gops for x in g})
-    steps = {b - a for gops, *_ in windows for a, b in _pairs(sorted(x for g in gops for x in g))}
+    shown = [sorted(x for g in gops for x in g) for gops, *_ in windows]  # each window, in display order
+    steps = {b - a for xs in shown for a, b in zip(xs, xs[1:])}
     if len(steps) != 1 or not windows[0][2]:
         return None
     step, first = steps.pop(), every[0]
@@ -242,10 +252,6 @@ def _index_windows(
         cuts.update((gops[i][0] - first) // step for i in clean)
     grid = PtsGrid(first, step, count)
     return FrameIndex(str(p), tb, start, grid, tuple(sorted(keyframes)), tuple(sorted(cuts)))
-
-
-def _pairs(xs: Sequence[int]) -> list[tuple[int, int]]:
-    return list(zip(xs, xs[1:]))
 
 
 WINDOW_GOPS_AFTER = 2  # whole GOPs a window reads past its time (to find the clean cut after it)
@@ -282,20 +288,17 @@ def _gops_near(
             return None
     key, packets = found
     at_start = key.dts == head_dts
-    gops: list[list[int]] = [[int(key.pts)]]
-    not_idr = set() if _is_idr(key, nal_size) else {int(key.pts)}
+    gops: list[list[int]] = []
+    not_idr: set[int] = set()
+    _add_packet(key, gops, not_idr, nal_size)
     next_key, after = None, 0
     for pkt in packets:
-        if pkt.is_keyframe:
-            if int(pkt.pts) > target:
-                after += 1
-                if after > WINDOW_GOPS_AFTER and not to_end:
-                    next_key = int(pkt.pts)
-                    break
-            gops.append([])
-            if not _is_idr(pkt, nal_size):
-                not_idr.add(int(pkt.pts))
-        gops[-1].append(int(pkt.pts))
+        if pkt.is_keyframe and int(pkt.pts) > target:
+            after += 1
+            if after > WINDOW_GOPS_AFTER and not to_end:
+                next_key = int(pkt.pts)
+                break
+        _add_packet(pkt, gops, not_idr, nal_size)
     if all(g[0] != holding for g in gops):
         return None
     return gops, next_key, at_start, not_idr

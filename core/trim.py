@@ -28,7 +28,6 @@ from .runner import ProgressCallback, run
 from .smart import FrameIndex, Segment, copy_step, index_frames, plan_smart, unsupported
 
 MODES = ("auto", "smart", "exact", "fast")
-HIDDEN = "an edit list hides frames before its start"
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ def plan_trim(
     stop = end if end is not None else (start + duration if duration is not None else None)
     index = index_frames(src, around=(start,) if stop is None else (start, stop))
     first, last = _range(info, index, start, end, duration)
-    why = unsupported(info) or (HIDDEN if index.hidden_frames else None)
+    why = unsupported(info) or index.unsupported()
     if mode == "smart" and why:
         raise UsageError(f"{src}: cannot smart-render: {why} (use --mode exact or fast)")
     if mode == "fast":

@@ -142,8 +142,8 @@ def layout(conform: Conform, min_copy: int | None = None) -> tuple[SmartLayout, 
     for p, item in candidates:
         assert item.media is not None
         idx = indexes[item.media.path]
-        if idx.hidden_frames:
-            reasons.append(f"'{item.name}': an edit list hides frames before its start")
+        if idx.unsupported():
+            reasons.append(f"'{item.name}': {idx.unsupported()}")
             continue
         t0 = item.media_at(p.start)
         j0 = idx.frame_at(float(t0))
