@@ -24,43 +24,45 @@ FAL_KEY = "fal-id-5ECRET:fal-secret-0123456789"
 ALL_SECRETS = (RUNWAY_KEY, OPENAI_KEY, LUMA_KEY, KLING_AK, KLING_SK, FAL_KEY)
 
 
+def _serve(
+    monkeypatch: pytest.MonkeyPatch, app: Any, env: dict[str, str], unset: tuple[str, ...] = ()
+) -> Iterator[LocalServer]:
+    """Run ``app`` on a local server with the service's key variables set (and its base-URL
+    variable cleared, so the client's own default is what the test points elsewhere)."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for name in unset:
+        monkeypatch.delenv(name, raising=False)
+    with LocalServer(app) as server:
+        yield server
+
+
 @pytest.fixture
 def runway_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
-    monkeypatch.setenv("RUNWAYML_API_SECRET", RUNWAY_KEY)
-    monkeypatch.delenv("RUNWAYML_BASE_URL", raising=False)
-    with LocalServer(RunwayApp(RUNWAY_KEY)) as server:
-        yield server
+    yield from _serve(
+        monkeypatch, RunwayApp(RUNWAY_KEY), {"RUNWAYML_API_SECRET": RUNWAY_KEY}, ("RUNWAYML_BASE_URL",)
+    )
 
 
 @pytest.fixture
 def sora_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
-    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    with LocalServer(SoraApp(OPENAI_KEY)) as server:
-        yield server
+    yield from _serve(monkeypatch, SoraApp(OPENAI_KEY), {"OPENAI_API_KEY": OPENAI_KEY}, ("OPENAI_BASE_URL",))
 
 
 @pytest.fixture
 def luma_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
-    monkeypatch.setenv("LUMAAI_API_KEY", LUMA_KEY)
-    monkeypatch.delenv("LUMAAI_BASE_URL", raising=False)
-    with LocalServer(LumaApp(LUMA_KEY)) as server:
-        yield server
+    yield from _serve(monkeypatch, LumaApp(LUMA_KEY), {"LUMAAI_API_KEY": LUMA_KEY}, ("LUMAAI_BASE_URL",))
 
 
 @pytest.fixture
 def kling_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
-    monkeypatch.setenv("KLINGAI_ACCESS_KEY", KLING_AK)
-    monkeypatch.setenv("KLINGAI_SECRET_KEY", KLING_SK)
-    with LocalServer(KlingApp(KLING_AK, KLING_SK)) as server:
-        yield server
+    keys = {"KLINGAI_ACCESS_KEY": KLING_AK, "KLINGAI_SECRET_KEY": KLING_SK}
+    yield from _serve(monkeypatch, KlingApp(KLING_AK, KLING_SK), keys)
 
 
 @pytest.fixture
 def fal_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
-    monkeypatch.setenv("FAL_KEY", FAL_KEY)
-    with LocalServer(FalApp(FAL_KEY)) as server:
-        yield server
+    yield from _serve(monkeypatch, FalApp(FAL_KEY), {"FAL_KEY": FAL_KEY})
 
 
 def make_req(kind: ShotKind, model: str, **kw: Any) -> GenerationRequest:
