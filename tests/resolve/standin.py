@@ -1211,70 +1211,10 @@ def parse_otio(path: str, rate: Fraction) -> dict:
     if not str(doc.get("OTIO_SCHEMA", "")).startswith("Timeline."):
         raise ValueError("not an OTIO timeline")
     gst = doc.get("global_start_time")
-    video = []
     markers: dict[int, dict] = {}
-    for track in doc["tracks"]["children"]:
-        if track.get("kind") != "Video":
-            continue
-        clips, transitions, pos = [], [], 0
-        children = track.get("children", [])
-        for child in children:
-            schema = child["OTIO_SCHEMA"]
-            if schema.startswith("Transition"):
-                transitions.append(
-                    {
-                        "cut": pos,
-                        "in": _frames(child["in_offset"], rate),
-                        "out": _frames(child["out_offset"], rate),
-                    }
-                )
-                continue
-            dur = _frames(child["source_range"]["duration"], rate)
-            if schema.startswith("Clip"):
-                src_start = _frames(child["source_range"]["start_time"], rate)
-                avail = _available(child, rate)
-                left = src_start - avail[0] if avail else 0
-                right = avail[0] + avail[1] - (src_start + dur) if avail else 0
-                clips.append(
-                    {
-                        "name": child.get("name") or "",
-                        "start": pos,
-                        "duration": dur,
-                        "media": _media_path(child),
-                        "left": max(0, left),
-                        "right": max(0, right),
-                    }
-                )
-            pos += dur
-        video.append({"clips": clips, "transitions": transitions})
-    audio = []
-    for track in doc["tracks"]["children"]:
-        if track.get("kind") != "Audio":
-            continue
-        clips, transitions, pos = [], [], 0
-        for child in track.get("children", []):
-            schema = child["OTIO_SCHEMA"]
-            if schema.startswith("Transition"):
-                transitions.append(
-                    {
-                        "cut": pos,
-                        "in": _frames(child["in_offset"], rate),
-                        "out": _frames(child["out_offset"], rate),
-                    }
-                )
-                continue
-            dur = _frames(child["source_range"]["duration"], rate)
-            if schema.startswith("Clip"):
-                clips.append(
-                    {
-                        "name": child.get("name") or "",
-                        "start": pos,
-                        "duration": dur,
-                        "media": _media_path(child),
-                    }
-                )
-            pos += dur
-        audio.append({"clips": clips, "transitions": transitions})
+    tracks = doc["tracks"]["children"]
+    video = [_parse_track(t, rate, handles=True) for t in tracks if t.get("kind") == "Video"]
+    audio = [_parse_track(t, rate, handles=False) for t in tracks if t.get("kind") == "Audio"]
     for m in (doc.get("tracks") or {}).get("markers", []):
         frame = _frames(m["marked_range"]["start_time"], rate)
         markers[frame] = {
@@ -1291,6 +1231,39 @@ def parse_otio(path: str, rate: Fraction) -> dict:
         "audio": audio,
         "markers": markers,
     }
+
+
+def _parse_track(track: dict, rate: Fraction, *, handles: bool) -> dict:
+    """A track's clips (with their media handles for video tracks) and transitions, in frames."""
+    clips, transitions, pos = [], [], 0
+    for child in track.get("children", []):
+        schema = child["OTIO_SCHEMA"]
+        if schema.startswith("Transition"):
+            transitions.append(
+                {
+                    "cut": pos,
+                    "in": _frames(child["in_offset"], rate),
+                    "out": _frames(child["out_offset"], rate),
+                }
+            )
+            continue
+        dur = _frames(child["source_range"]["duration"], rate)
+        if schema.startswith("Clip"):
+            clip = {
+                "name": child.get("name") or "",
+                "start": pos,
+                "duration": dur,
+                "media": _media_path(child),
+            }
+            if handles:
+                src_start = _frames(child["source_range"]["start_time"], rate)
+                avail = _available(child, rate)
+                left = src_start - avail[0] if avail else 0
+                right = avail[0] + avail[1] - (src_start + dur) if avail else 0
+                clip.update(left=max(0, left), right=max(0, right))
+            clips.append(clip)
+        pos += dur
+    return {"clips": clips, "transitions": transitions}
 
 
 def _available(clip: dict, rate: Fraction) -> tuple[int, int] | None:
