@@ -65,8 +65,14 @@ def main() -> None:
     frames = round(seconds * FPS)
     from PIL import Image
 
-    from shotline.core.prompt import parse_camera
-    from shotline.core.providers.local import MARGIN, AnimaticSpec, camera_path, cover, render_animatic
+    from shotline.core.generate.prompt import parse_camera
+    from shotline.core.generate.providers.local import (
+        MARGIN,
+        AnimaticSpec,
+        camera_path,
+        cover,
+        render_animatic,
+    )
 
     still_path = ROOT / "examples" / "assets" / "harbour.jpg"
     still = np.asarray(Image.open(still_path).convert("RGB"))

@@ -3,7 +3,7 @@
 50 text-to-video takes, each rendering for 2 s (simulated) on the server, at most 10 in
 flight. Contenders, each in its own process so its CPU time is its own:
 
-* shotline: the real orchestrator (core/batch.py) with the real Runway provider (runwayml
+* shotline: the real orchestrator (core/generate/orchestrator.py) with the real Runway provider (runwayml
   SDK), ledger, checksums, resumable downloads;
 * reference loop: what a user would hand-write with the SDK: a 10-thread pool doing
   ``create`` -> ``wait_for_task_output`` -> httpx download, no ledger.

@@ -148,8 +148,8 @@ def main() -> None:
 
 
 def run_source(name: str, src: Path, out: Path, args: argparse.Namespace) -> None:
-    from shotline.core.gif import quality
-    from shotline.core.probe import probe
+    from shotline.core.media.probe import probe
+    from shotline.core.ops.gif import quality
 
     rows: list[Timing] = []
     rows.append(

@@ -40,7 +40,7 @@ from bench.common import (  # noqa: E402
     synth,
     workdir,
 )
-from shotline.core.encode import DEFAULT  # noqa: E402
+from shotline.core.media.encode import DEFAULT  # noqa: E402
 
 RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange
@@ -169,7 +169,7 @@ def bench_dissolves(args: object, d: Path) -> list[str]:
         )
     title = f"{n} clips, {n * clip_s:.0f} s 1280x720 {rate} fps, {n - 1} dissolves of {fade_s} s"
     print_table(title, rows, baseline="ffmpeg, hand-written xfade chain")
-    from shotline.core.probe import probe
+    from shotline.core.media.probe import probe
 
     frames = [probe(p).video.frame_count for p in (out_s, out_h) if p.exists()]  # type: ignore[union-attr]
     lines = [
@@ -233,7 +233,7 @@ def barcode_clip(
 
 
 def bench_smart(args: object, d: Path, audio: bool) -> list[str]:
-    from shotline.core.probe import probe
+    from shotline.core.media.probe import probe
     from tests.mediakit import read_barcodes
 
     quick = getattr(args, "quick", False)

@@ -99,8 +99,8 @@ def end_to_end(reps: int, quick: bool) -> list[str]:
     import av
     import torch
 
-    from shotline.core.encode import EncodeSettings
-    from shotline.core.probe import probe
+    from shotline.core.media.encode import EncodeSettings
+    from shotline.core.media.probe import probe
     from shotline.upscale import UpscaleOptions, upscale
     from shotline.upscale.models import load
     from shotline.upscale.pipeline import ColourTags, _SegmentWriter

@@ -37,8 +37,8 @@ def reference_upscale(
     import torch
     from torch.nn import functional as F
 
-    from shotline.core.ffmpeg import ffmpeg_path
-    from shotline.core.probe import probe
+    from shotline.core.media.ffmpeg import ffmpeg_path
+    from shotline.core.media.probe import probe
 
     info = probe(src)
     v = info.video

@@ -99,7 +99,7 @@ def _cpu() -> float:
 
 
 def ffmpeg_bin() -> str:
-    from shotline.core.ffmpeg import ffmpeg_path
+    from shotline.core.media.ffmpeg import ffmpeg_path
 
     return ffmpeg_path()
 
@@ -217,7 +217,7 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    from shotline.core.ffmpeg import find_ffmpeg
+    from shotline.core.media.ffmpeg import find_ffmpeg
 
     ff = find_ffmpeg()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"

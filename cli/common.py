@@ -48,7 +48,7 @@ def emit_json(obj: Any) -> None:
 
 
 def print_plan(plan: Any) -> None:
-    from shotline.core.ffmpeg import ffmpeg_path
+    from shotline.core.media.ffmpeg import ffmpeg_path
 
     click.echo(f"# {plan.description}" if plan.description else "# plan")
     for line in plan.commands(ffmpeg_path()):
@@ -102,8 +102,8 @@ def run_plan(
     plan: Any, *, force: bool, dry_run: bool, as_json: bool, summary: Callable[[Any], Any] | None = None
 ) -> None:
     """Run a Plan from a command: dry-run printing, progress, and the result line or JSON."""
-    from shotline.core.probe import header_duration, probe
-    from shotline.core.runner import run
+    from shotline.core.media.probe import header_duration, probe
+    from shotline.core.media.runner import run
 
     if dry_run:
         print_plan(plan)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from .common import emit_json, with_examples
+from shotline.cli.common import emit_json, with_examples
 
 
 @click.group("storyboard")
@@ -30,11 +30,11 @@ def storyboard_group() -> None:
 )
 def check_cmd(file: Path, provider: str | None, as_json: bool) -> None:
     """Validate FILE and print each shot's resolved prompt, the plan and the estimated cost."""
-    from shotline.core.batch import estimate, plan_storyboard
-    from shotline.core.prompt import build_prompt
-    from shotline.core.providers.base import Provider
-    from shotline.core.providers.registry import get_provider
-    from shotline.core.storyboard import load_storyboard
+    from shotline.core.generate.orchestrator import estimate, plan_storyboard
+    from shotline.core.generate.prompt import build_prompt
+    from shotline.core.generate.providers.base import Provider
+    from shotline.core.generate.providers.registry import get_provider
+    from shotline.core.generate.storyboard import load_storyboard
 
     sb = load_storyboard(file)
     providers: dict[str, Provider] = {}
@@ -261,9 +261,9 @@ def generate_cmd(
     task ids, costs and checksums are kept in OUTDIR/ledger.sqlite; OUTDIR/manifest.json
     lists every take for the timeline.
     """
-    from shotline.core.batch import BatchConfig, Orchestrator, estimate
     from shotline.core.errors import ProviderError
-    from shotline.core.storyboard import load_storyboard
+    from shotline.core.generate.orchestrator import BatchConfig, Orchestrator, estimate
+    from shotline.core.generate.storyboard import load_storyboard
 
     sb = load_storyboard(storyboard)
     outdir = outdir or storyboard.with_name(storyboard.stem + "-takes")
@@ -349,7 +349,7 @@ def generate_cmd(
 
 def write_manifest(outdir: Path, storyboard: Path, plans: list[Any], result: Any) -> Path:
     """OUTDIR/manifest.json: every take with its file, checksum and request, for timelines and people."""
-    from shotline.core.runner import atomic_output
+    from shotline.core.media.runner import atomic_output
 
     by_key = {p.key: p for p in plans}
     takes = []

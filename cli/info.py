@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .common import emit_json, with_examples
+from shotline.cli.common import emit_json, with_examples
 
 PROVIDER_KEYS = (
     "RUNWAYML_API_SECRET",
@@ -27,7 +27,7 @@ DOCTOR_ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "prores_ks"
 @with_examples("shotline probe clip.mp4", "shotline probe a.mp4 b.mov --json")
 def probe_cmd(inputs: tuple[Path, ...], as_json: bool) -> None:
     """Print the media facts of each INPUT (duration, rate, size, rotation, colour, audio)."""
-    from shotline.core.probe import probe
+    from shotline.core.media.probe import probe
 
     infos = [probe(p) for p in inputs]
     if as_json:
@@ -84,7 +84,7 @@ def doctor_cmd(as_json: bool) -> None:
 
 def doctor_report() -> dict[str, Any]:
     from shotline.core.errors import ShotlineError
-    from shotline.core.ffmpeg import encoder_works, encoders, find_ffmpeg
+    from shotline.core.media.ffmpeg import encoder_works, encoders, find_ffmpeg
 
     ff: dict[str, object]
     enc: dict[str, dict[str, bool]] = {}

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .common import ProgressBar, emit_json, output_options, print_plan, with_examples
+from shotline.cli.common import ProgressBar, emit_json, output_options, print_plan, with_examples
 
 INPUT = click.Path(path_type=Path, dir_okay=False)
 SOURCE = click.Path(path_type=Path)
@@ -132,7 +132,7 @@ def gif_cmd(
     **kw: Any,
 ) -> None:
     """Make a GIF (two-pass palette) or animated WebP preview (by OUTPUT's suffix)."""
-    from shotline.core import gif as g
+    from shotline.core.ops import gif as g
 
     opts = dict(kw, start=kw["start"] or 0.0, width=None if height else width, height=height)
     _execute(
@@ -178,7 +178,7 @@ def audio_add_cmd(
     video: Path, music: Path, output: Path, force: bool, as_json: bool, dry_run: bool, **kw: Any
 ) -> None:
     """Put MUSIC under VIDEO: replace its sound or mix with it (the picture is copied)."""
-    from shotline.core import audio as a
+    from shotline.core.ops import audio as a
 
     _execute(
         dry_run,
@@ -208,7 +208,7 @@ def audio_normalize_cmd(
     input: Path, output: Path, force: bool, as_json: bool, dry_run: bool, target: str
 ) -> None:
     """Normalize loudness to a target in two passes (measure, then a linear gain)."""
-    from shotline.core import audio as a
+    from shotline.core.ops import audio as a
 
     _execute(
         dry_run,
@@ -228,7 +228,7 @@ def audio_normalize_cmd(
 @with_examples("shotline audio measure master.mp4")
 def audio_measure_cmd(input: Path, as_json: bool) -> None:
     """Print the EBU R128 integrated loudness, loudness range and true peak of INPUT."""
-    from shotline.core.audio import measure_loudness
+    from shotline.core.ops.audio import measure_loudness
 
     m = measure_loudness(input)
     if as_json:
@@ -243,7 +243,7 @@ def audio_measure_cmd(input: Path, as_json: bool) -> None:
 def _list_presets(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
-    from shotline.core.presets import PRESETS
+    from shotline.core.ops.presets import PRESETS
 
     for p in PRESETS:
         limits = []
@@ -301,7 +301,7 @@ def reframe_cmd(
     input: Path, output: Path, force: bool, as_json: bool, dry_run: bool, preset: str, **kw: Any
 ) -> None:
     """Reframe and encode INPUT for a platform: crop (centre or focus), pad (blur/solid) or fit."""
-    from shotline.core import reframe as rf
+    from shotline.core.ops import reframe as rf
 
     _execute(
         dry_run,
@@ -346,8 +346,8 @@ def resize_cmd(
     **kw: Any,
 ) -> None:
     """Resize or lanczos-upscale INPUT (display aspect kept, square pixels, audio copied)."""
-    from shotline.core import resize as rs
-    from shotline.core.encode import EncodeSettings
+    from shotline.core.media.encode import EncodeSettings
+    from shotline.core.ops import resize as rs
 
     settings = EncodeSettings(crf=crf, preset=x264_preset)
     _execute(
@@ -402,7 +402,7 @@ def frames_extract_cmd(
     **kw: Any,
 ) -> None:
     """Write images of INPUT into a folder (created whole or not at all)."""
-    from shotline.core import frames as fr
+    from shotline.core.ops import frames as fr
 
     opts = dict(kw, fps=None if every else fps, start=start or 0.0, format=fmt)
     _execute(
@@ -428,8 +428,8 @@ def frames_build_cmd(
     source: Path, output: Path, force: bool, as_json: bool, dry_run: bool, fps: str, crf: int
 ) -> None:
     """Encode a numbered image sequence (a folder, one of its files, or a %04d pattern)."""
-    from shotline.core import frames as fr
-    from shotline.core.encode import EncodeSettings
+    from shotline.core.media.encode import EncodeSettings
+    from shotline.core.ops import frames as fr
 
     settings = EncodeSettings(crf=crf)
     _execute(
@@ -471,7 +471,7 @@ def thumbs_cmd(
     input: Path, output: Path, force: bool, as_json: bool, dry_run: bool, fmt: str, **kw: Any
 ) -> None:
     """Write thumbnails of INPUT at evenly spread (or given) moments into a folder."""
-    from shotline.core import thumbs as th
+    from shotline.core.ops import thumbs as th
 
     opts = dict(kw, format=fmt)
     _execute(
@@ -502,7 +502,7 @@ def contact_sheet_cmd(
     input: Path, output: Path, force: bool, as_json: bool, dry_run: bool, **kw: Any
 ) -> None:
     """One PNG grid of INPUT's frames with timestamps and a header line."""
-    from shotline.core import thumbs as th
+    from shotline.core.ops import thumbs as th
 
     _execute(
         dry_run,
@@ -538,7 +538,7 @@ def lut_cmd(
     input: Path, output: Path, force: bool, as_json: bool, dry_run: bool, cube: Path, **kw: Any
 ) -> None:
     """Grade INPUT through a .cube LUT."""
-    from shotline.core import lut as lt
+    from shotline.core.ops import lut as lt
 
     _execute(
         dry_run,
@@ -579,8 +579,8 @@ def burnin_cmd(
     input: Path, output: Path, force: bool, as_json: bool, dry_run: bool, caption_file: Path | None, **kw: Any
 ) -> None:
     """Burn shot id, timecode, frame number and a caption into a review copy."""
-    from shotline.core import burnin as bi
     from shotline.core.errors import MediaError
+    from shotline.core.ops import burnin as bi
 
     if caption_file is not None:
         try:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .common import output_options, run_plan, with_examples
+from shotline.cli.common import output_options, run_plan, with_examples
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,7 +84,7 @@ def encode_options(func: F) -> F:
 
 
 def _settings(crf: int, preset: str) -> Any:
-    from shotline.core.encode import DEFAULT
+    from shotline.core.media.encode import DEFAULT
 
     return DEFAULT.with_(crf=crf, preset=preset)
 
@@ -131,7 +131,7 @@ def concat_cmd(
     footage); mismatched ones (size, rate, SAR, pixel format, audio) are normalized
     and encoded once, with silence for clips without audio.
     """
-    from shotline.core.concat import plan_concat
+    from shotline.core.ops.concat import plan_concat
 
     plan = plan_concat(
         list(inputs), output, mode=mode, settings=_settings(crf, preset), size=_size(size), rate=_rate(rate)
@@ -181,7 +181,7 @@ def fade_cmd(
     The fade-out starts at the clip's real end. H.264 clips are smart-rendered:
     only the GOPs the fades touch are re-encoded, the rest is copied.
     """
-    from shotline.core.effects import plan_fade
+    from shotline.core.ops.effects import plan_fade
 
     plan = plan_fade(
         input,
@@ -235,7 +235,7 @@ def xfade_cmd(
     Any ffmpeg xfade transition: fade, dissolve, fadeblack, fadewhite, wipeleft,
     slideup, circleopen, pixelize, ... (an unknown name prints the full list).
     """
-    from shotline.core.transitions import plan_xfade
+    from shotline.core.ops.transitions import plan_xfade
 
     plan = plan_xfade(
         list(inputs),
@@ -271,7 +271,7 @@ def loop_cmd(
     preset: str,
 ) -> None:
     """Loop INPUT N times (stream copy) or to a target duration."""
-    from shotline.core.effects import plan_loop
+    from shotline.core.ops.effects import plan_loop
 
     plan = plan_loop(input, output, times=times, duration=duration, settings=_settings(crf, preset))
     run_plan(plan, force=force, dry_run=dry_run, as_json=as_json, summary=_summary(plan, "mode", "plays"))
@@ -307,7 +307,7 @@ def speed_cmd(
     preset: str,
 ) -> None:
     """Speed INPUT up or slow it down; the audio keeps its pitch."""
-    from shotline.core.effects import plan_speed
+    from shotline.core.ops.effects import plan_speed
 
     plan = plan_speed(
         input, output, factor=factor, duration=duration, smooth=smooth, settings=_settings(crf, preset)
@@ -347,7 +347,7 @@ def trim_cmd(
     preset: str,
 ) -> None:
     """Keep [START, END) of INPUT, frame-accurate by default."""
-    from shotline.core.trim import plan_trim
+    from shotline.core.ops.trim import plan_trim
 
     plan = plan_trim(
         input, output, start=start, end=end, duration=duration, mode=mode, settings=_settings(crf, preset)

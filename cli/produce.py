@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import emit_json, with_examples
+from shotline.cli.common import emit_json, with_examples
 
 
 @click.command("produce")
@@ -94,7 +94,7 @@ def produce_cmd(
     Re-running skips every stage that is done and still valid; a crash or Ctrl-C
     resumes where it stopped, without paying twice for a take.
     """
-    from shotline.core.produce import ProduceOptions, produce
+    from shotline.core.produce.producer import ProduceOptions, produce
 
     out = outdir or storyboard.with_name(storyboard.stem.split(".")[0] + "-out")
     opts = ProduceOptions(

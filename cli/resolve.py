@@ -118,7 +118,7 @@ def job_cmd(
     it where Resolve allows no dialog (the free edition from 19.1 on).
     """
     from shotline.core.errors import UsageError
-    from shotline.core.runner import check_output
+    from shotline.core.media.runner import check_output
     from shotline.resolve_plugin.job import (
         build_job,
         remember_job,

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .common import emit_json, with_examples
+from shotline.cli.common import emit_json, with_examples
 
 STORYBOARD_SUFFIXES = (".yaml", ".yml", ".json")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -254,7 +254,7 @@ def _build_storyboard(
     fade_in: float,
     fade_out: float,
 ) -> Any:
-    from shotline.core.storyboard import load_storyboard
+    from shotline.core.generate.storyboard import load_storyboard
     from shotline.otio_adapters.build import build_from_storyboard, takes_from_folder, takes_from_ledger
 
     sb = load_storyboard(path)
@@ -332,7 +332,7 @@ def export_cmd(
 def _add_render() -> None:
     """The conform renderer lives in its own module; it appears here once that module exists."""
     try:
-        from .timeline_render import render_cmd
+        from shotline.cli.timeline_render import render_cmd
     except ImportError as exc:
         if exc.name != "shotline.cli.timeline_render":
             raise

@@ -24,7 +24,7 @@ def _rate(text: str | None) -> Fraction | None:
         raise click.BadParameter(f"{text!r} is not a frame rate (e.g. 25, 24000/1001, 29.97)") from None
     if r <= 0:
         raise click.BadParameter("the frame rate must be positive")
-    from shotline.otio_adapters.conform_model import exact_rate
+    from shotline.otio_adapters.conform.model import exact_rate
 
     return exact_rate(float(r)) if "." in text else r
 
@@ -94,9 +94,9 @@ def render_cmd(
     and freeze frames are applied. Anything that had to be substituted (relinked
     media, slates, rounded cut points) is printed as a note.
     """
-    from shotline.core.encode import DEFAULT
-    from shotline.core.runner import run
-    from shotline.otio_adapters.conform import RenderOptions, finish, plan_render
+    from shotline.core.media.encode import DEFAULT
+    from shotline.core.media.runner import run
+    from shotline.otio_adapters.conform.render import RenderOptions, finish, plan_render
 
     settings = DEFAULT
     if crf is not None:

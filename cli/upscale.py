@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .common import emit_json, with_examples
+from shotline.cli.common import emit_json, with_examples
 
 
 class _Bar:
@@ -122,8 +122,8 @@ def upscale_cmd(
     subtitles, timestamps and colour tags are carried over. Work goes in segments kept
     beside OUTPUT, so an interrupted run resumes where it stopped.
     """
-    from shotline.core.encode import EncodeSettings
     from shotline.core.errors import UsageError
+    from shotline.core.media.encode import EncodeSettings
     from shotline.upscale import TopazOptions, UpscaleOptions, describe, upscale
 
     if tile and tile < 16:

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import MediaError
-from .probe import probe
+from shotline.core.errors import MediaError
+from shotline.core.media.probe import probe
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from typing import Any
 import opentimelineio as otio
 
 from shotline.core.errors import MediaError, TimelineError, UsageError
-from shotline.core.probe import MediaInfo, probe
+from shotline.core.media.probe import MediaInfo, probe
 
 NAMESPACE = "shotline"
 SCHEMA_VERSION = 1
@@ -670,7 +670,7 @@ def takes_from_ledger(ledger_path: Path, shot_ids: Sequence[str]) -> tuple[dict[
     that is still on disk. Relative output paths are taken from the ledger's folder. The
     ledger is opened read-only: nothing in it changes, not even an old schema.
     """
-    from shotline.core.ledger import Ledger
+    from shotline.core.generate.ledger import Ledger
 
     if not Path(ledger_path).is_file():
         raise TimelineError(f"{ledger_path}: no such ledger file")
@@ -723,12 +723,12 @@ def build_from_storyboard(
 ) -> BuildResult:
     """The edit a storyboard describes, cut from the chosen takes.
 
-    ``storyboard`` is a ``shotline.core.storyboard.Storyboard``; ``takes`` maps shot ids to
+    ``storyboard`` is a ``shotline.core.generate.storyboard.Storyboard``; ``takes`` maps shot ids to
     their media (from the generation ledger, or ``takes_from_folder``). Shots without
     media raise TimelineError listing them, or with ``allow_missing`` become offline clips
     (MissingReference, the storyboard's duration) so an editor can still cut the animatic.
     """
-    from shotline.core.prompt import build_prompt
+    from shotline.core.generate.prompt import build_prompt
 
     sb = storyboard
     missing = [s.id for s in sb.shots if s.id not in takes]

@@ -12,9 +12,8 @@ from pathlib import Path
 import opentimelineio as otio
 
 from shotline.core.errors import TimelineError
-from shotline.core.runner import atomic_output
-
-from .build import path_from_url
+from shotline.core.media.runner import atomic_output
+from shotline.otio_adapters.build import path_from_url
 
 
 def bundle_media(timeline: otio.schema.Timeline) -> list[Path]:

@@ -28,9 +28,8 @@ from typing import Any
 import opentimelineio as otio
 
 from shotline.core.errors import DependencyError, TimelineError, UsageError
-from shotline.core.runner import atomic_output
-
-from .build import NAMESPACE
+from shotline.core.media.runner import atomic_output
+from shotline.otio_adapters.build import NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -430,7 +429,7 @@ def prepare(
     if step is not None:
         tl = step(tl, report)
     if for_resolve:
-        from .resolve_shape import to_resolve_shape
+        from shotline.otio_adapters.resolve_shape import to_resolve_shape
 
         if fmt.name not in ("otio", "fcp7", "otioz"):
             raise UsageError(f"--for resolve applies to otio and fcp7 exports, not {fmt.name}")
@@ -462,7 +461,7 @@ def export_timeline(
     tl, report = prepare(timeline, f, for_resolve=for_resolve)
     report.output = output
     if f.name == "otioz":
-        from .bundle import write_otioz
+        from shotline.otio_adapters.bundle import write_otioz
 
         write_otioz(tl, output, overwrite=overwrite, inputs=tuple(inputs))
         return report
@@ -494,7 +493,7 @@ def export_timeline(
 
 
 def _check_resolve(text: str, output: Path) -> None:
-    from .resolve_shape import resolve_problems
+    from shotline.otio_adapters.resolve_shape import resolve_problems
 
     problems = resolve_problems(text)
     if problems:

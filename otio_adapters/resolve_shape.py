@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 import opentimelineio as otio
 
-from .build import NAMESPACE, path_from_url
+from shotline.otio_adapters.build import NAMESPACE, path_from_url
 
 if TYPE_CHECKING:
-    from .export import ExportReport
+    from shotline.otio_adapters.export import ExportReport
 
 RESOLVE_NS = "Resolve_OTIO"
 START_TC_HOURS = 1
@@ -77,7 +77,7 @@ def _audio_type(clips: list[otio.schema.Clip]) -> str:
 
 def _probed_range(path: Path) -> otio.opentime.TimeRange | None:
     from shotline.core.errors import MediaError
-    from shotline.core.probe import probe
+    from shotline.core.media.probe import probe
 
     try:
         info = probe(path)
@@ -85,7 +85,7 @@ def _probed_range(path: Path) -> otio.opentime.TimeRange | None:
         return None
     if info.video is None:
         return None
-    from .build import media_reference
+    from shotline.otio_adapters.build import media_reference
 
     return media_reference(info, info.video.rate).available_range
 

@@ -44,7 +44,7 @@ def read_from_file(
     **_: Any,
 ) -> otio.schema.Timeline:
     """Read a storyboard file (YAML or JSON) as the OTIO timeline of its edit."""
-    from shotline.core.storyboard import load_storyboard
+    from shotline.core.generate.storyboard import load_storyboard
 
     sb = load_storyboard(filepath)
     folder = _media_dir(Path(filepath).resolve().parent, media_dir)
@@ -55,7 +55,7 @@ def read_from_string(
     input_str: str, media_dir: str | None = None, allow_missing: Any = True, **_: Any
 ) -> otio.schema.Timeline:
     """Read storyboard text; relative paths resolve against the current folder."""
-    from shotline.core.storyboard import from_dict, parse_text
+    from shotline.core.generate.storyboard import from_dict, parse_text
 
     sb = from_dict(parse_text(input_str), base_dir=Path.cwd(), check_files=True)
     return _timeline(sb, _media_dir(Path.cwd(), media_dir), _truthy(allow_missing), None)

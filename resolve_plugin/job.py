@@ -5,7 +5,7 @@ which runs in Resolve's bare Python, can read it with the standard library. Its
 validator lives in the script (``shotline_resolve.validate_job``) and is used here
 too: one definition of what a valid job is.
 
-Render jobs come from the platform presets in ``shotline.core.presets``, mapped to
+Render jobs come from the platform presets in ``shotline.core.ops.presets``, mapped to
 Resolve's own render settings: the format and codec *ids* Resolve wants (``'mp4'``,
 ``'H264'``, never the descriptions ``'MP4'``, ``'H.264'``), the frame size, and a
 quality word, because Resolve treats integer ``VideoQuality`` values as a list index
@@ -24,10 +24,9 @@ from typing import Any
 import opentimelineio as otio
 
 from shotline.core.errors import MediaError, TimelineError, UsageError
-from shotline.core.presets import get_preset
-from shotline.core.runner import atomic_output
-
-from . import shotline_resolve as script
+from shotline.core.media.runner import atomic_output
+from shotline.core.ops.presets import get_preset
+from shotline.resolve_plugin import shotline_resolve as script
 
 # OTIO marker colours -> the 16 marker colours Resolve accepts
 MARKER_COLORS = {

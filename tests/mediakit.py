@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shotline.core.ffmpeg import ffmpeg_path
+from shotline.core.media.ffmpeg import ffmpeg_path
 
 BARCODE_BITS = 12
 BARCODE_ROWS = 16

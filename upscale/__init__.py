@@ -4,8 +4,8 @@ resumable segment pipeline. The public entry points are :func:`upscale` and :fun
 
 from __future__ import annotations
 
-from .api import BACKENDS, UpscaleOptions, UpscaleReport, describe, upscale
-from .ffmpeg_backends import TopazOptions
-from .models import MODELS
+from shotline.upscale.api import BACKENDS, UpscaleOptions, UpscaleReport, describe, upscale
+from shotline.upscale.ffmpeg_backends import TopazOptions
+from shotline.upscale.models import MODELS
 
 __all__ = ["BACKENDS", "MODELS", "TopazOptions", "UpscaleOptions", "UpscaleReport", "describe", "upscale"]

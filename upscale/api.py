@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shotline.core.encode import EncodeSettings
 from shotline.core.errors import DependencyError, MediaError, UsageError
-from shotline.core.probe import MediaInfo, probe
-from shotline.core.runner import atomic_output, check_output
-
-from . import pipeline
-from .ffmpeg_backends import TOPAZ_MODEL, TopazOptions, find_topaz, lanczos_plan, topaz_plan
-from .models import check_scale, is_path, lookup
+from shotline.core.media.encode import EncodeSettings
+from shotline.core.media.probe import MediaInfo, probe
+from shotline.core.media.runner import atomic_output, check_output
+from shotline.upscale import pipeline
+from shotline.upscale.ffmpeg_backends import TOPAZ_MODEL, TopazOptions, find_topaz, lanczos_plan, topaz_plan
+from shotline.upscale.models import check_scale, is_path, lookup
 
 BACKENDS = ("auto", "realesrgan", "ncnn", "topaz", "lanczos")
 
@@ -198,12 +197,12 @@ def make_upscaler(opts: UpscaleOptions, backend: str) -> pipeline.FrameUpscaler:
             raise UsageError(
                 "the ncnn backend runs the named models only; use --backend realesrgan for a .pth"
             )
-        from .ncnn_backend import NcnnUpscaler
+        from shotline.upscale.ncnn_backend import NcnnUpscaler
 
         return NcnnUpscaler(opts.model, opts.scale, opts.tile)
     try:
-        from .models import load
-        from .torch_backend import TorchOptions, TorchUpscaler
+        from shotline.upscale.models import load
+        from shotline.upscale.torch_backend import TorchOptions, TorchUpscaler
     except ImportError as exc:
         raise DependencyError(
             f"the realesrgan backend needs PyTorch: pip install 'shotline[upscale]' ({exc})"
@@ -248,7 +247,7 @@ def upscale(
     scale = _scale_for(opts, backend)
     started = time.monotonic()
     if backend in ("lanczos", "topaz"):
-        from shotline.core.runner import run
+        from shotline.core.media.runner import run
 
         if backend == "lanczos":
             plan = lanczos_plan(info, output, scale, opts.encode)

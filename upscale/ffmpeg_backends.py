@@ -18,10 +18,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from shotline.core.encode import EncodeSettings
 from shotline.core.errors import DependencyError, UsageError
-from shotline.core.plan import OUT, Plan, Step
-from shotline.core.probe import MediaInfo
+from shotline.core.media.encode import EncodeSettings
+from shotline.core.media.plan import OUT, Plan, Step
+from shotline.core.media.probe import MediaInfo
 
 
 def _carry_args() -> list[str]:

@@ -17,7 +17,7 @@ from shotline.core.errors import MediaError, UsageError
 if TYPE_CHECKING:
     from torch import nn
 
-    from .arch import ArchSpec
+    from shotline.upscale.arch import ArchSpec
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def load(name: str, scale: int | None = None) -> LoadedModel:
     """Build the network for a registry name or a .pth path, with its weights loaded."""
     import torch
 
-    from .arch import build_from_state_dict
+    from shotline.upscale.arch import build_from_state_dict
 
     if is_path(name):
         path = Path(name)
@@ -132,7 +132,7 @@ def load(name: str, scale: int | None = None) -> LoadedModel:
             raise UsageError(f"{path}: this model upscales x{arch.scale} only, not x{scale}")
         return LoadedModel(path.stem, net, arch, arch.scale, None, path)
 
-    from .ncnn_convert import convert
+    from shotline.upscale.ncnn_convert import convert
 
     spec = lookup(name)
     scale = check_scale(name, scale)

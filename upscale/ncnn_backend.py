@@ -12,8 +12,7 @@ import os
 import numpy as np
 
 from shotline.core.errors import DependencyError
-
-from .models import check_scale, lookup
+from shotline.upscale.models import check_scale, lookup
 
 
 def gpu_count() -> int:

@@ -192,7 +192,7 @@ def convert(stem: str, model_dir: Path | None = None, cache: Path | None = None)
     """The cached .pth for ncnn model ``stem`` (e.g. "realesrgan-x4plus"), converting it if needed."""
     import torch
 
-    from .arch import build_from_state_dict
+    from shotline.upscale.arch import build_from_state_dict
 
     model_dir = model_dir or wheel_model_dir()
     param, binf = model_dir / f"{stem}.param", model_dir / f"{stem}.bin"

@@ -33,9 +33,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from shotline.core.encode import EncodeSettings
 from shotline.core.errors import Interrupted, MediaError, ShotlineError, UsageError
-from shotline.core.probe import MediaInfo
+from shotline.core.media.encode import EncodeSettings
+from shotline.core.media.probe import MediaInfo
 
 log = logging.getLogger("shotline.upscale")
 
@@ -358,7 +358,7 @@ class _SegmentWriter:
         self.width, self.height = width - width % 2, height - height % 2  # 4:2:0 needs even sizes
         self.c = av.open(str(self.part), "w", format="mp4")
         rate = v.rate if v.rate else Fraction(25)
-        s = self.c.add_stream(enc.vcodec, rate=rate)
+        s: Any = self.c.add_stream(enc.vcodec, rate=rate)  # a VideoStream (PyAV types it as any stream)
         s.width, s.height = self.width, self.height
         s.pix_fmt = enc.pix_fmt
         s.time_base = time_base
@@ -381,7 +381,7 @@ class _SegmentWriter:
                 setattr(cc, attr, value)
             except (ValueError, TypeError, AttributeError):  # pragma: no cover
                 log.debug("cannot tag %s=%s", attr, value)
-        self.stream = s
+        self.stream: Any = s
         self.time_base = time_base
         self.start_pts = start_pts  # segments start at 0: MP4 edit lists round other starts to 1 ms
         self.frames = 0

@@ -18,8 +18,7 @@ import torch
 from torch.nn import functional as F
 
 from shotline.core.errors import DependencyError, UsageError
-
-from .models import LoadedModel
+from shotline.upscale.models import LoadedModel
 
 log = logging.getLogger("shotline.upscale")
 

@@ -55,8 +55,8 @@ def _no_lookup() -> str:
 def test_ffmpeg_discovery_order(tmp_path: Path, monkeypatch):
     import imageio_ffmpeg
 
-    from shotline.core import ffmpeg as ff
     from shotline.core.errors import DependencyError
+    from shotline.core.media import ffmpeg as ff
 
     real = ff.find_ffmpeg().path
     fake_dir = tmp_path / "bin"

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from shotline.cli.main import cli
-from shotline.core.probe import probe
-from shotline.core.text import font_available
+from shotline.core.media.probe import probe
+from shotline.core.media.text import font_available
 
 COMMANDS = [
     ["gif"],

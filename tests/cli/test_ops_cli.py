@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from shotline.cli.main import cli
-from shotline.core.probe import probe
+from shotline.core.media.probe import probe
 from tests.mediakit import read_barcodes
 
 

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from shotline.core.batch import BatchConfig, Orchestrator, TakeView, file_sha256
 from shotline.core.errors import UsageError
-from shotline.core.ledger import Ledger
-from shotline.core.probe import probe
-from shotline.core.providers.base import GenerationRequest, TaskState, TaskStatus
-from shotline.core.providers.http import ExpiredOutputError, RemoteError
-from shotline.core.providers.local import LocalProvider
-from shotline.core.storyboard import from_dict
+from shotline.core.generate.ledger import Ledger
+from shotline.core.generate.orchestrator import BatchConfig, Orchestrator, TakeView, file_sha256
+from shotline.core.generate.providers.base import GenerationRequest, TaskState, TaskStatus
+from shotline.core.generate.providers.http import ExpiredOutputError, RemoteError
+from shotline.core.generate.providers.local import LocalProvider
+from shotline.core.generate.storyboard import from_dict
+from shotline.core.media.probe import probe
 
 FAST = BatchConfig(poll_interval=0.01, backoff_base=0.01, backoff_max=0.05)
 
@@ -471,7 +471,7 @@ def test_ctrl_c_with_cancel_on_interrupt_cancels_and_reports(tmp_path: Path) -> 
 
 
 def test_one_run_per_project_and_stale_temp_files_swept(tmp_path: Path) -> None:
-    from shotline.core.batch import project_lock, sweep_partials
+    from shotline.core.generate.orchestrator import project_lock, sweep_partials
 
     out = tmp_path / "out"
     shots = out / "shots" / "x"

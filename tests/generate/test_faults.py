@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from shotline.core.providers.base import ShotKind, TaskState
-from shotline.core.providers.http import RemoteError, RetryPolicy, download, parse_retry_after
-from shotline.core.providers.luma import LumaProvider
-from shotline.core.providers.runway import RunwayProvider
+from shotline.core.generate.providers.base import ShotKind, TaskState
+from shotline.core.generate.providers.http import RemoteError, RetryPolicy, download, parse_retry_after
+from shotline.core.generate.providers.luma import LumaProvider
+from shotline.core.generate.providers.runway import RunwayProvider
 from tests.generate.servers import fixtures
 from tests.generate.servers.base import LocalServer
 from tests.generate.servers.fixtures import make_req, wait_done
@@ -232,8 +232,8 @@ def test_httpx_client_polls_through_faults(luma_server: LocalServer) -> None:
 
 # -- through the orchestrator: outcome and ledger ---------------------------------------
 def test_orchestrator_rides_out_faults_and_records_them(runway_server: LocalServer, tmp_path: Path) -> None:
-    from shotline.core.batch import BatchConfig, Orchestrator
-    from shotline.core.ledger import Ledger
+    from shotline.core.generate.ledger import Ledger
+    from shotline.core.generate.orchestrator import BatchConfig, Orchestrator
     from tests.generate.servers.driver import take_plans
     from tests.generate.servers.runway import Outcome
 
@@ -290,7 +290,7 @@ def test_orchestrator_rides_out_faults_and_records_them(runway_server: LocalServ
 
 def test_orchestrator_holds_a_runway_create_in_doubt(runway_server: LocalServer, tmp_path: Path) -> None:
     """Runway cannot be asked whether a create landed: the take is held, never re-sent."""
-    from shotline.core.batch import BatchConfig, Orchestrator
+    from shotline.core.generate.orchestrator import BatchConfig, Orchestrator
     from tests.generate.servers.driver import take_plans
 
     runway_server.fault("POST", r"^/v1/text_to_video$", "reset_after")

@@ -14,8 +14,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from shotline.cli.main import cli
-from shotline.core.batch import file_sha256
-from shotline.core.probe import probe
+from shotline.core.generate.orchestrator import file_sha256
+from shotline.core.media.probe import probe
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "storyboard.yaml"
 
@@ -165,8 +165,8 @@ def test_live_view_table_shows_every_take_with_state_and_elapsed(tmp_path: Path)
     from rich.console import Console
 
     from shotline.cli.generate import LiveView
-    from shotline.core.batch import Orchestrator, TakeView
-    from shotline.core.storyboard import load_storyboard
+    from shotline.core.generate.orchestrator import Orchestrator, TakeView
+    from shotline.core.generate.storyboard import load_storyboard
 
     sb = load_storyboard(write_board(tmp_path, 3))
     orch = Orchestrator(tmp_path / "o")

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from shotline.core.ledger import Ledger
+from shotline.core.generate.ledger import Ledger
 from tests.generate.servers.base import LocalServer
 from tests.generate.servers.fixtures import RUNWAY_KEY
 from tests.generate.servers.runway import RunwayApp

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from shotline.core.errors import UsageError
-from shotline.core.providers.base import ShotKind, TaskState
-from shotline.core.providers.http import RemoteError, RetryPolicy
-from shotline.core.providers.kling import KlingProvider, external_task_id, mint_jwt
+from shotline.core.generate.providers.base import ShotKind, TaskState
+from shotline.core.generate.providers.http import RemoteError, RetryPolicy
+from shotline.core.generate.providers.kling import KlingProvider, external_task_id, mint_jwt
 from tests.generate.servers import fixtures
 from tests.generate.servers.base import LocalServer
 from tests.generate.servers.fixtures import make_req, wait_done
@@ -146,7 +146,7 @@ def test_refused_before_any_request(
 def test_orchestrator_finds_a_create_in_doubt_instead_of_paying_again(
     kling_server: LocalServer, tmp_path: Path
 ) -> None:
-    from shotline.core.batch import BatchConfig, Orchestrator, TakePlan, request_hash
+    from shotline.core.generate.orchestrator import BatchConfig, Orchestrator, TakePlan, request_hash
 
     kling_server.fault("POST", r"text2video$", "reset_after")  # the create lands; its answer is lost
     p = provider(kling_server)

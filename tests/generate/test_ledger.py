@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from shotline.core.errors import UsageError
-from shotline.core.ledger import MIGRATIONS, SCHEMA_VERSION, Ledger
+from shotline.core.generate.ledger import MIGRATIONS, SCHEMA_VERSION, Ledger
 
 
 def new_take(led: Ledger, shot: str = "s1", take: int = 1, h: str = "abc") -> int:

@@ -8,10 +8,9 @@ import pytest
 from PIL import Image
 
 from shotline.core.errors import MediaError, UsageError
-from shotline.core.probe import probe
-from shotline.core.prompt import parse_camera
-from shotline.core.providers.base import GenerationRequest, ShotKind, TaskState
-from shotline.core.providers.local import (
+from shotline.core.generate.prompt import parse_camera
+from shotline.core.generate.providers.base import GenerationRequest, ShotKind, TaskState
+from shotline.core.generate.providers.local import (
     MARGIN,
     AnimaticSpec,
     LocalProvider,
@@ -20,6 +19,7 @@ from shotline.core.providers.local import (
     cover,
     render_animatic,
 )
+from shotline.core.media.probe import probe
 from tests.mediakit import audio_samples, decode_gray
 
 W, H = 192, 108

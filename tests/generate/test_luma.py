@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from shotline.core.errors import UsageError
-from shotline.core.providers.base import ShotKind, TaskState
-from shotline.core.providers.luma import LumaProvider
+from shotline.core.generate.providers.base import ShotKind, TaskState
+from shotline.core.generate.providers.luma import LumaProvider
 from tests.generate.servers import fixtures
 from tests.generate.servers.base import LocalServer
 from tests.generate.servers.fixtures import LUMA_KEY, make_req, wait_done

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from shotline.core.errors import UsageError
-from shotline.core.providers.base import ShotKind, TaskState
-from shotline.core.providers.pika import PikaProvider
+from shotline.core.generate.providers.base import ShotKind, TaskState
+from shotline.core.generate.providers.pika import PikaProvider
 from tests.generate.servers import fixtures
 from tests.generate.servers.base import LocalServer
 from tests.generate.servers.fixtures import FAL_KEY, make_req, wait_done

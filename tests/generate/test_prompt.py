@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from shotline.core.errors import UsageError
-from shotline.core.prompt import build_prompt, known_presets, parse_camera
-from shotline.core.storyboard import from_dict
+from shotline.core.generate.prompt import build_prompt, known_presets, parse_camera
+from shotline.core.generate.storyboard import from_dict
 
 
 @pytest.mark.parametrize(

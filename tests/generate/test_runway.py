@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from shotline.core.errors import ProviderError, UsageError
-from shotline.core.providers.base import GenerationRequest, ShotKind, TaskState, TaskStatus
-from shotline.core.providers.runway import RunwayProvider, catalog, pick_ratio
+from shotline.core.generate.providers.base import GenerationRequest, ShotKind, TaskState, TaskStatus
+from shotline.core.generate.providers.runway import RunwayProvider, catalog, pick_ratio
 from tests.generate.servers import fixtures
 from tests.generate.servers.base import LocalServer
 from tests.generate.servers.fixtures import RUNWAY_KEY

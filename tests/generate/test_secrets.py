@@ -19,14 +19,14 @@ from click.testing import CliRunner
 
 from shotline.cli.main import cli
 from shotline.core.errors import ShotlineError
-from shotline.core.providers import registry
-from shotline.core.providers.base import ShotKind
-from shotline.core.providers.http import redact
-from shotline.core.providers.kling import KlingProvider
-from shotline.core.providers.luma import LumaProvider
-from shotline.core.providers.pika import PikaProvider
-from shotline.core.providers.runway import RunwayProvider
-from shotline.core.providers.sora import SoraProvider
+from shotline.core.generate.providers import registry
+from shotline.core.generate.providers.base import ShotKind
+from shotline.core.generate.providers.http import redact
+from shotline.core.generate.providers.kling import KlingProvider
+from shotline.core.generate.providers.luma import LumaProvider
+from shotline.core.generate.providers.pika import PikaProvider
+from shotline.core.generate.providers.runway import RunwayProvider
+from shotline.core.generate.providers.sora import SoraProvider
 from tests.generate.servers import fixtures
 from tests.generate.servers.base import LocalServer
 from tests.generate.servers.fixtures import ALL_SECRETS, RUNWAY_KEY, make_req

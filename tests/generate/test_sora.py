@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from shotline.core.errors import UsageError
-from shotline.core.providers.base import ShotKind, TaskState
-from shotline.core.providers.sora import SoraProvider
+from shotline.core.generate.providers.base import ShotKind, TaskState
+from shotline.core.generate.providers.sora import SoraProvider
 from tests.generate.servers import fixtures
 from tests.generate.servers.base import LocalServer
 from tests.generate.servers.fixtures import OPENAI_KEY, make_req, wait_done
@@ -99,8 +99,8 @@ def test_cancel_deletes(sora_server: LocalServer) -> None:
 
 def test_shutdown_is_named(sora_server: LocalServer, caplog: pytest.LogCaptureFixture) -> None:
     """Past 2026-09-24 a validation warns (once) and a 404 from the service says why."""
-    from shotline.core.providers.http import RemoteError
-    from shotline.core.providers.sora import SHUTDOWN
+    from shotline.core.generate.providers.http import RemoteError
+    from shotline.core.generate.providers.sora import SHUTDOWN
 
     p = provider(sora_server)
     with caplog.at_level("WARNING"):

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from shotline.core.errors import UsageError
-from shotline.core.providers.base import ShotKind
-from shotline.core.storyboard import StoryboardError, load_storyboard
+from shotline.core.generate.providers.base import ShotKind
+from shotline.core.generate.storyboard import StoryboardError, load_storyboard
 
 GOOD = """
 title: Harbour

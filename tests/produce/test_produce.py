@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from shotline.cli.main import cli
-from shotline.core.ledger import Ledger
-from shotline.core.probe import probe
-from shotline.core.produce import ProduceOptions, produce
-from shotline.core.providers.local import LocalProvider
-from shotline.core.stages import sha256_file
+from shotline.core.generate.ledger import Ledger
+from shotline.core.generate.providers.local import LocalProvider
+from shotline.core.media.probe import probe
+from shotline.core.produce.producer import ProduceOptions, produce
+from shotline.core.produce.stages import sha256_file
 from tests.mediakit import ffmpeg
 
 STORYBOARD = """

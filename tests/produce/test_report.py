@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shotline.core.report import (
+from shotline.core.produce.report import (
     Deliverable,
     ReportData,
     ReportShot,

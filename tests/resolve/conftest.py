@@ -20,7 +20,7 @@ from typing import Any
 import opentimelineio as otio
 import pytest
 
-from shotline.core.probe import probe
+from shotline.core.media.probe import probe
 from shotline.resolve_plugin import job as jobmod
 from tests.mediakit import ClipFactory
 

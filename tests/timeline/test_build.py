@@ -9,7 +9,7 @@ import opentimelineio as otio
 import pytest
 
 from shotline.core.errors import MediaError, TimelineError, UsageError
-from shotline.core.probe import probe
+from shotline.core.media.probe import probe
 from shotline.otio_adapters.build import (
     AudioBed,
     Shot,
@@ -263,7 +263,7 @@ shots:
 def storyboard(tmp_path, clips):
     import shutil
 
-    from shotline.core.storyboard import load_storyboard
+    from shotline.core.generate.storyboard import load_storyboard
 
     sb_path = tmp_path / "film.shotline.yaml"
     sb_path.write_text(STORYBOARD, encoding="utf-8")
@@ -315,7 +315,7 @@ def test_storyboard_missing_media_is_an_error_or_offline(storyboard):
 
 
 def test_storyboard_takes_from_the_ledger(storyboard, tmp_path):
-    from shotline.core.ledger import Ledger
+    from shotline.core.generate.ledger import Ledger
 
     sb, shots = storyboard
     db = shots / "ledger.sqlite"

@@ -10,8 +10,8 @@ import opentimelineio as otio
 import pytest
 
 from shotline.core.errors import TimelineError
-from shotline.core.probe import probe
-from shotline.otio_adapters.conform import plan_render, render_timeline
+from shotline.core.media.probe import probe
+from shotline.otio_adapters.conform.render import plan_render, render_timeline
 from tests.mediakit import audio_samples, decode_gray, read_barcodes
 from tests.timeline.conform_util import RT, TR, clip, dissolve, gap, timeline, track
 

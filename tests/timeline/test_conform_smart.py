@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from shotline.cli.timeline_render import render_cmd
 from shotline.core.errors import TimelineError
-from shotline.core.plan import WORK
-from shotline.core.probe import probe
-from shotline.otio_adapters.conform import plan_render, render_timeline
+from shotline.core.media.plan import WORK
+from shotline.core.media.probe import probe
+from shotline.otio_adapters.conform.render import plan_render, render_timeline
 from tests.mediakit import audio_samples, read_barcodes, reencode_h264
 from tests.timeline.conform_util import clip, dissolve, gap, timeline, track
 

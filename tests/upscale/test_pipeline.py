@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from shotline.cli.main import cli
-from shotline.core.encode import EncodeSettings
 from shotline.core.errors import MediaError, UsageError
-from shotline.core.probe import probe
+from shotline.core.media.encode import EncodeSettings
+from shotline.core.media.probe import probe
 from shotline.upscale import UpscaleOptions, upscale
 from shotline.upscale.pipeline import work_dir_for
 from tests.mediakit import ffmpeg

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shotline.core.encode import EncodeSettings
 from shotline.core.errors import DependencyError, UsageError
-from shotline.core.probe import probe
+from shotline.core.media.encode import EncodeSettings
+from shotline.core.media.probe import probe
 from shotline.upscale.ffmpeg_backends import (
     TopazOptions,
     find_topaz,

@@ -15,9 +15,9 @@ import os
 import sys
 from pathlib import Path
 
-from shotline.core.batch import BatchConfig, Orchestrator, TakePlan, request_hash, safe_name
-from shotline.core.providers.base import GenerationRequest, ShotKind
-from shotline.core.providers.runway import RunwayProvider, catalog
+from shotline.core.generate.orchestrator import BatchConfig, Orchestrator, TakePlan, request_hash, safe_name
+from shotline.core.generate.providers.base import GenerationRequest, ShotKind
+from shotline.core.generate.providers.runway import RunwayProvider, catalog
 
 
 def say(line: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shotline.core.providers.base import GenerationRequest, Provider, ShotKind, TaskStatus
+from shotline.core.generate.providers.base import GenerationRequest, Provider, ShotKind, TaskStatus
 
 from .base import LocalServer
 from .others import FalApp, KlingApp, LumaApp, SoraApp

@@ -1,0 +1,692 @@
+"""The local provider: an offline animatic renderer. No key, no network, no cost.
+
+* image-to-video animates a still with a virtual camera (pan, tilt, dolly, zoom,
+  tracking, crane, handheld shake, drone, orbit-like arcs, roll). Every frame is an
+  affine warp of the still sampled bilinearly at float precision, so a move of
+  0.3 px per frame is 0.3 px per frame, not 0, 0, 1 (the stair-stepping of ffmpeg's
+  zoompan, which rounds the crop window to whole pixels);
+* text-to-video renders a title card carrying the shot's prompt, id and camera note,
+  animated with the requested move;
+* extend animates the last frame of the source video;
+* sound-effect synthesizes a sound from the prompt's words; text-to-image writes a card;
+* every video clip carries a soft audio bed (or silence, ``options["audio"]="silence"``)
+  at 48 kHz stereo so downstream mixing always finds an audio stream.
+
+Output is a pure function of the request: the same request (seed included) gives the
+same frames and samples. Rendering happens in ``submit`` (the orchestrator runs it in a
+worker thread); finished renders are kept in ``workdir`` under the task id, which is
+derived from the request, so ``find_task`` can always answer after a crash.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+import textwrap
+import time
+import wave
+from collections import deque
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shotline.core.errors import FFmpegError, MediaError, ProviderError, UsageError
+from shotline.core.generate.prompt import CameraMove, parse_camera
+from shotline.core.generate.providers.base import (
+    Capabilities,
+    GenerationRequest,
+    Provider,
+    ShotKind,
+    TaskState,
+    TaskStatus,
+)
+from shotline.core.media.encode import EncodeSettings
+from shotline.core.media.ffmpeg import ffmpeg_path
+from shotline.core.media.runner import atomic_output
+
+MODEL = "animatic"
+MARGIN = 1.3  # the still is laid out this much larger than the frame: room to move
+SAMPLE_RATE = 48000
+VIDEO_KINDS = frozenset({ShotKind.TEXT_TO_VIDEO, ShotKind.IMAGE_TO_VIDEO, ShotKind.EXTEND})
+KINDS = VIDEO_KINDS | {ShotKind.SOUND_EFFECT, ShotKind.TEXT_TO_IMAGE}
+ENCODE = EncodeSettings(preset="veryfast", crf=20, gop_seconds=1.0)
+
+
+# ----------------------------------------------------------------------------- camera paths
+
+
+@dataclass(frozen=True)
+class CameraPath:
+    """Per-frame virtual camera: offset of the view centre (output px), zoom factor, roll (radians)."""
+
+    tx: np.ndarray
+    ty: np.ndarray
+    zoom: np.ndarray
+    angle: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.tx)
+
+
+def _ease(t: np.ndarray) -> np.ndarray:
+    """Smoothstep: starts and ends at rest, continuous velocity: no jolt at the cut points."""
+    return t * t * (3.0 - 2.0 * t)
+
+
+def camera_path(
+    camera: CameraMove | None, frames: int, width: int, height: int, seed: int = 0, fps: float = 24.0
+) -> CameraPath:
+    """The camera trajectory of a move over ``frames`` frames; handheld noise depends on ``seed``."""
+    n = max(1, frames)
+    t = np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)
+    e = _ease(t)
+    zeros = np.zeros(n)
+    tx, ty, zoom, angle = zeros.copy(), zeros.copy(), np.ones(n), zeros.copy()
+    if camera is None or camera.move == "static":
+        return CameraPath(tx, ty, zoom, angle)
+    s = camera.speed
+    d = camera.direction
+    sign = -1.0 if d in ("left", "up", "out", "back", "counterclockwise") else 1.0
+    room_x = (MARGIN - 1.0) * width / 2  # how far the view may travel before leaving the still
+    room_y = (MARGIN - 1.0) * height / 2
+    m = camera.move
+    if m == "pan":
+        a = min(0.55 * room_x * s, 0.95 * room_x)
+        tx = sign * a * (2 * e - 1)
+    elif m == "tilt":
+        a = min(0.55 * room_y * s, 0.95 * room_y)
+        ty = sign * a * (2 * e - 1)
+    elif m in ("dolly", "zoom"):
+        amount = (0.18 if m == "dolly" else 0.3) * s
+        zoom = 1.0 + amount * (e if sign > 0 else 1.0 - e)
+        if m == "dolly":  # a dolly drifts a little as the operator pushes: not a pure zoom
+            ty = 0.04 * height * (e - 0.5) * sign
+    elif m == "tracking":
+        a = min(0.8 * room_x * s, 0.95 * room_x)
+        tx = sign * a * (2 * e - 1)
+        zoom = np.full(n, 1.04)
+    elif m == "crane":
+        a = min(0.7 * room_y * s, 0.9 * room_y)
+        ty = sign * a * (2 * e - 1)
+        zoom = 1.12 - 0.1 * e  # rising reveals more of the scene
+    elif m == "drone":
+        zoom = 1.0 + 0.3 * s * (e if sign > 0 else 1.0 - e)
+        ty = -0.05 * height * e
+        angle = np.radians(1.2) * np.sin(np.pi * t)
+    elif m == "orbit":
+        a = min(0.7 * room_x * s, 0.9 * room_x)
+        tx = sign * a * np.sin(np.pi * (e - 0.5))
+        angle = -sign * np.radians(2.5) * (2 * e - 1)
+        zoom = 1.06 + 0.05 * np.sin(np.pi * e)
+    elif m == "roll":
+        angle = sign * np.radians(6.0) * s * e
+        zoom = np.full(n, 1.12)
+    elif m == "handheld":
+        zoom = np.full(n, 1.05)
+    if m == "handheld" or camera.move in ("tracking",):
+        # Handheld: a few incommensurate slow sines with seeded phases, like a breathing operator.
+        rng = np.random.default_rng(seed)
+        secs = np.arange(n) / fps
+        amp = 0.006 * width * (1.0 if m == "handheld" else 0.4) * s
+        for axis in (0, 1, 2):
+            freqs = rng.uniform(0.25, 1.6, 3)
+            phases = rng.uniform(0, 2 * np.pi, 3)
+            wobble = sum(
+                np.sin(2 * np.pi * f * secs + p) / (k + 1) for k, (f, p) in enumerate(zip(freqs, phases))
+            )
+            if axis == 0:
+                tx = tx + amp * wobble
+            elif axis == 1:
+                ty = ty + amp * wobble
+            else:
+                angle = angle + np.radians(0.35) * s * wobble
+    return CameraPath(tx.astype(np.float64), ty.astype(np.float64), zoom.astype(np.float64), angle)
+
+
+# ----------------------------------------------------------------------------- pictures
+
+
+def cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize (Lanczos) and centre-crop an RGB image to exactly width x height."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    scale = max(width / w, height / h)
+    nw, nh = max(width, round(w * scale)), max(height, round(h * scale))
+    img = Image.fromarray(image).resize((nw, nh), Image.Resampling.LANCZOS)
+    left, top = (nw - width) // 2, (nh - height) // 2
+    return np.asarray(img.crop((left, top, left + width, top + height)).convert("RGB"))
+
+
+def load_still(path: Path) -> np.ndarray:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+    except FileNotFoundError:
+        raise MediaError(path, "source image not found") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise MediaError(path, f"not a readable image ({exc})") from None
+
+
+def last_frame(path: Path) -> np.ndarray:
+    """The last decodable frame of a video, as RGB (for the extend kind)."""
+    import av
+
+    frame = None
+    try:
+        with av.open(str(path)) as container:
+            for f in container.decode(video=0):
+                frame = f
+    except (av.error.FFmpegError, OSError) as exc:  # type: ignore[attr-defined]
+        raise MediaError(path, f"cannot decode video ({exc})") from None
+    if frame is None:
+        raise MediaError(path, "has no video frames")
+    return np.asarray(frame.to_ndarray(format="rgb24"))
+
+
+def _palette(seed: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    rng = np.random.default_rng(seed)
+    hue = float(rng.uniform(0, 1))
+    top = colorsys.hsv_to_rgb(hue, 0.55, 0.42)
+    bottom = colorsys.hsv_to_rgb((hue + 0.08) % 1, 0.65, 0.12)
+    return tuple(int(c * 255) for c in top), tuple(int(c * 255) for c in bottom)  # type: ignore[return-value]
+
+
+def title_card(
+    width: int, height: int, *, title: str, prompt: str, note: str, seed: int, safe: float = 1.0
+) -> np.ndarray:
+    """A clean card: gradient background, the shot id large, the prompt wrapped, the camera note.
+
+    ``safe`` shrinks the text area to the middle of the card, so text stays in frame while
+    the animatic's camera moves over a card laid out larger than the frame.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    top, bottom = _palette(seed)
+    ramp = np.linspace(0.0, 1.0, height)[:, None, None]
+    bg = (np.array(top)[None, None, :] * (1 - ramp) + np.array(bottom)[None, None, :] * ramp).astype(
+        np.float32
+    )
+    bg = np.repeat(bg, width, axis=1)
+    yy, xx = np.mgrid[0:height, 0:width]
+    r = np.hypot((xx - width / 2) / width, (yy - height / 2) / height)
+    bg *= (1.0 - 0.5 * np.clip(r, 0, 1) ** 2)[..., None]
+    img = Image.fromarray(np.clip(bg, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    box_w, box_h = width * safe, height * safe
+    x0, y0 = (width - box_w) / 2 + box_w * 0.07, (height - box_h) / 2 + box_h * 0.1
+    body_px = max(8, round(box_h * 0.055))
+    big = ImageFont.load_default(size=max(10, round(box_h * 0.13)))
+    body = ImageFont.load_default(size=body_px)
+    small = ImageFont.load_default(size=max(7, round(box_h * 0.045)))
+    draw.text((x0, y0), title, font=big, fill=(255, 255, 255))
+    y = y0 + box_h * 0.2
+    draw.line([(x0, y), (x0 + box_w * 0.3, y)], fill=(255, 200, 90), width=max(1, round(box_h * 0.008)))
+    chars = max(20, int(box_w * 0.86 / (body_px * 0.5)))
+    lines = textwrap.wrap(prompt, chars) or [""]
+    if len(lines) > 6:
+        lines = lines[:6]
+        lines[-1] = lines[-1][: max(0, chars - 1)] + "…"
+    y += box_h * 0.05
+    for line in lines:
+        draw.text((x0, y), line, font=body, fill=(235, 235, 235))
+        y += body_px * 1.3
+    if note:
+        draw.text((x0, (height + box_h) / 2 - box_h * 0.14), note, font=small, fill=(255, 200, 90))
+    return np.asarray(img)
+
+
+def apply_look(image: np.ndarray, look: dict[str, Any] | None) -> np.ndarray:
+    """A style preset's offline look: colour tint, contrast around mid-grey, optional monochrome."""
+    if not look:
+        return image
+    out = image.astype(np.float32)
+    if look.get("monochrome"):
+        out = np.repeat((out @ np.array([0.2126, 0.7152, 0.0722], np.float32))[..., None], 3, axis=2)
+    tint = np.asarray(look.get("tint", (1.0, 1.0, 1.0)), np.float32)
+    out = (out - 128.0) * float(look.get("contrast", 1.0)) + 128.0
+    return np.clip(out * tint, 0, 255).astype(np.uint8)
+
+
+class Warper:
+    """Samples output frames from a canvas with an affine camera, bilinear, at float precision.
+
+    Coordinates stay in float64 (a 0.01 px step is kept, not rounded away). Without roll
+    the warp is separable, so rows are blended first and columns second, about three
+    times less work than the general path that gathers four neighbours per pixel.
+    """
+
+    def __init__(self, canvas: np.ndarray, width: int, height: int) -> None:
+        self.ch, self.cw = canvas.shape[:2]
+        # one edge pixel of padding right and below: x0 + 1 and y0 + 1 always exist
+        padded = np.pad(np.asarray(canvas, dtype=np.float32), ((0, 1), (0, 1), (0, 0)), mode="edge")
+        self.canvas = np.ascontiguousarray(padded)
+        self.stride = self.cw + 1
+        self.flat = self.canvas.reshape(-1, 3)
+        self.width, self.height = width, height
+        self.u = np.arange(width, dtype=np.float64) - (width - 1) / 2
+        self.v = np.arange(height, dtype=np.float64) - (height - 1) / 2
+
+    def frame(self, tx: float, ty: float, zoom: float, angle: float) -> np.ndarray:
+        if angle == 0.0:
+            return self._separable(tx, ty, zoom)
+        return self._general(tx, ty, zoom, angle)
+
+    def _centre(self, tx: float, ty: float) -> tuple[float, float]:
+        return (self.cw - 1) / 2 + tx, (self.ch - 1) / 2 + ty
+
+    def _separable(self, tx: float, ty: float, zoom: float) -> np.ndarray:
+        cx, cy = self._centre(tx, ty)
+        x = np.clip(cx + self.u / zoom, 0, self.cw - 1)
+        y = np.clip(cy + self.v / zoom, 0, self.ch - 1)
+        x0, y0 = x.astype(np.int64), y.astype(np.int64)
+        fx = (x - x0).astype(np.float32)[None, :, None]
+        fy = (y - y0).astype(np.float32)[:, None, None]
+        top, bottom = self.canvas[y0], self.canvas[y0 + 1]
+        rows = top + (bottom - top) * fy
+        left, right = rows[:, x0], rows[:, x0 + 1]
+        out = left + (right - left) * fx
+        return _to_uint8(out)
+
+    def _general(self, tx: float, ty: float, zoom: float, angle: float) -> np.ndarray:
+        c, s = math.cos(angle) / zoom, math.sin(angle) / zoom
+        cx, cy = self._centre(tx, ty)
+        u, v = self.u[None, :], self.v[:, None]
+        x = np.clip(cx + c * u - s * v, 0, self.cw - 1)
+        y = np.clip(cy + s * u + c * v, 0, self.ch - 1)
+        x0, y0 = x.astype(np.int64), y.astype(np.int64)
+        fx = (x - x0).astype(np.float32)[..., None]
+        fy = (y - y0).astype(np.float32)[..., None]
+        idx = y0 * self.stride + x0
+        f = self.flat
+        a, b = f[idx], f[idx + 1]
+        top = a + (b - a) * fx
+        a, b = f[idx + self.stride], f[idx + self.stride + 1]
+        bottom = a + (b - a) * fx
+        return _to_uint8(top + (bottom - top) * fy)
+
+
+def _to_uint8(x: np.ndarray) -> np.ndarray:
+    x += 0.5
+    np.clip(x, 0, 255, out=x)
+    return x.astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------- sound
+
+
+def _seed_of(text: str, seed: int | None) -> int:
+    h = hashlib.sha256(f"{seed}:{text}".encode()).digest()
+    return int.from_bytes(h[:8], "little")
+
+
+def _lowpass(x: np.ndarray, alpha: float) -> np.ndarray:
+    """One-pole low-pass along axis 0 (vectorized by filtering in the frequency domain)."""
+    n = len(x)
+    spec = np.fft.rfft(x, axis=0)
+    freqs = np.fft.rfftfreq(n)
+    resp = alpha / (1 - (1 - alpha) * np.exp(-2j * np.pi * freqs))
+    return np.fft.irfft(spec * (resp[:, None] if x.ndim > 1 else resp), n=n, axis=0)
+
+
+def audio_bed(duration: float, seed: int, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """A soft room-tone bed: low-passed pink-ish noise and a quiet slow pad, around -32 dBFS."""
+    n = max(1, round(duration * rate))
+    rng = np.random.default_rng(seed)
+    noise = _lowpass(rng.standard_normal((n, 2)), 0.02)
+    noise /= max(1e-9, float(np.sqrt(np.mean(noise**2))))
+    t = np.arange(n) / rate
+    root = 110.0 * 2 ** (int(rng.integers(0, 7)) / 12)
+    pad = sum(np.sin(2 * np.pi * root * r * t + rng.uniform(0, 6)) for r in (1.0, 1.5, 2.0))
+    pad = pad * (0.6 + 0.4 * np.sin(2 * np.pi * 0.25 * t))
+    mono = 0.018 * pad / 3
+    out = 0.012 * noise + np.stack([mono, mono], axis=1)
+    return _fade(out, rate, 0.05)
+
+
+def synth_sfx(prompt: str, duration: float, seed: int | None, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """A sound effect from the words of its prompt: impacts, whooshes, horns, bells, else a swell."""
+    n = max(1, round(duration * rate))
+    rng = np.random.default_rng(_seed_of(prompt, seed))
+    t = np.arange(n) / rate
+    words = prompt.lower()
+    mono: np.ndarray
+    if any(w in words for w in ("boom", "impact", "hit", "thud", "explosion", "door")):
+        body = np.sin(2 * np.pi * (55 + 30 * np.exp(-t * 8)) * t) * np.exp(-t * 4)
+        click = _lowpass(rng.standard_normal(n), 0.2) * np.exp(-t * 40)
+        mono = 0.8 * body + 0.4 * click
+    elif any(w in words for w in ("horn", "foghorn", "drone", "hum")):
+        env = np.clip(t / 0.15, 0, 1) * np.clip((duration - t) / 0.4, 0, 1)
+        mono = env * np.sum([np.sin(2 * np.pi * 98 * k * t) / k for k in range(1, 6)], axis=0) * 0.35
+    elif any(w in words for w in ("bell", "chime", "ding")):
+        base = float(rng.uniform(500, 900))
+        mono = np.sum(
+            [np.sin(2 * np.pi * base * r * t) * np.exp(-t * (2 + r)) for r in (1.0, 2.76, 5.4)], axis=0
+        )
+        mono = mono * 0.3
+    else:  # whoosh, wind, swell: band-limited noise rising and falling
+        env = np.sin(np.pi * np.clip(t / max(duration, 1e-3), 0, 1)) ** 2
+        mono = _lowpass(rng.standard_normal(n), float(rng.uniform(0.03, 0.12))) * env * 2.5
+    mono = mono / max(1e-9, float(np.max(np.abs(mono)))) * 0.5  # peak -6 dBFS
+    pan = float(rng.uniform(-0.3, 0.3))
+    out = np.stack([mono * (1 - pan), mono * (1 + pan)], axis=1) / (1 + abs(pan))
+    return _fade(out, rate, 0.01)
+
+
+def synth_music(duration: float, seed: int | None, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """A quiet music bed: a slow I-V-vi-IV pad with soft attacks, peaking at -12 dBFS."""
+    n = max(1, round(duration * rate))
+    rng = np.random.default_rng(seed)
+    root = 220.0 * 2 ** (int(rng.integers(-3, 4)) / 12)
+    chords = ((0, 4, 7), (7, 11, 14), (9, 12, 16), (5, 9, 12))
+    bar = 2.0 + float(rng.uniform(0, 1))  # seconds per chord
+    out = np.zeros(n)
+    for i in range(int(np.ceil(duration / bar))):
+        start = round(i * bar * rate)
+        seg = np.arange(min(n - start, round((bar + 0.6) * rate))) / rate
+        env = np.minimum(seg / 0.5, 1.0) * np.exp(-np.maximum(seg - bar, 0) / 0.2)
+        for semis in chords[i % 4]:
+            f = root * 2 ** (semis / 12)
+            out[start : start + len(seg)] += env * (
+                np.sin(2 * np.pi * f * seg) + 0.3 * np.sin(4 * np.pi * f * seg)
+            )
+    out = out / max(1e-9, float(np.max(np.abs(out)))) * 0.25
+    return _fade(np.stack([out, out], axis=1), rate, 0.5)
+
+
+def _fade(x: np.ndarray, rate: int, seconds: float) -> np.ndarray:
+    k = min(len(x) // 2, round(seconds * rate))
+    if k:
+        ramp = np.linspace(0, 1, k)[:, None]
+        x[:k] *= ramp
+        x[-k:] *= ramp[::-1]
+    return x
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> None:
+    pcm = (np.clip(samples, -1, 1) * 32767).round().astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(pcm.shape[1] if pcm.ndim > 1 else 1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+@dataclass(frozen=True)
+class AnimaticSpec:
+    width: int
+    height: int
+    fps: Fraction
+    duration: float
+    camera: CameraMove | None
+    seed: int
+    audio: str = "bed"  # "bed" or "silence"
+
+    @property
+    def frames(self) -> int:
+        return max(1, round(self.duration * self.fps))
+
+
+def render_animatic(still: np.ndarray, spec: AnimaticSpec, output: Path) -> Path:
+    """Animate ``still`` with ``spec.camera`` into an H.264/AAC mp4 at ``output`` (atomically)."""
+    canvas = cover(still, round(spec.width * MARGIN), round(spec.height * MARGIN))
+    warper = Warper(canvas, spec.width, spec.height)
+    path = camera_path(spec.camera, spec.frames, spec.width, spec.height, spec.seed, float(spec.fps))
+    seconds = spec.frames / spec.fps
+    if spec.audio == "silence":
+        samples = np.zeros((round(float(seconds) * SAMPLE_RATE), 2))
+    else:
+        samples = audio_bed(float(seconds), spec.seed)
+    fps = f"{spec.fps.numerator}/{spec.fps.denominator}"
+    with (
+        atomic_output(output, overwrite=True) as tmp,
+        tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.stem}.", suffix=".part.d") as wd,
+    ):
+        wav = Path(wd) / "bed.wav"
+        write_wav(wav, samples)
+        argv = [
+            ffmpeg_path(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{spec.width}x{spec.height}",
+            "-framerate",
+            fps,
+            "-i",
+            "pipe:0",
+            "-i",
+            str(wav),
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            *ENCODE.video_args(float(spec.fps)),
+            "-colorspace",
+            "bt709",
+            "-color_primaries",
+            "bt709",
+            "-color_trc",
+            "bt709",
+            *ENCODE.audio_args(),
+            *ENCODE.container_args(str(output)),
+            "-f",
+            "mp4",
+            str(tmp),
+        ]
+        _pipe_frames(argv, (warper.frame(*p) for p in zip(path.tx, path.ty, path.zoom, path.angle)))
+    return output
+
+
+def _pipe_frames(argv: list[str], frames: Any) -> None:
+    tail: deque[str] = deque(maxlen=20)
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
+        assert proc.stdin is not None
+        try:
+            for frame in frames:
+                proc.stdin.write(frame.tobytes())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        rc = proc.wait()
+        if rc != 0:
+            err.seek(0)
+            tail.extend(err.read().decode("utf-8", "replace").splitlines())
+            raise FFmpegError(f"ffmpeg failed (exit {rc}) encoding the animatic", argv, "\n".join(tail))
+
+
+# ----------------------------------------------------------------------------- the provider
+
+
+class LocalProvider(Provider):
+    """Offline animatics; see the module docstring. ``workdir`` keeps renders by task id."""
+
+    name = "local"
+    cost_unit = "credits"
+    idempotent_submit = True  # the task id is derived from the request; a re-render is free
+
+    def __init__(self, workdir: str | Path | None = None, render_delay: float = 0.0) -> None:
+        self._workdir = Path(workdir) if workdir else None
+        self.render_delay = render_delay  # simulated service latency, for demos and tests
+
+    @property
+    def workdir(self) -> Path:
+        """Created on first use, so planning and checking a storyboard write nothing."""
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="shotline-local-"))
+        self._workdir.mkdir(parents=True, exist_ok=True)
+        return self._workdir
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            kinds=frozenset(KINDS),
+            models={MODEL: {"kinds": sorted(k.value for k in KINDS), "duration": [0.1, 60.0]}},
+            needs_key=None,
+            poll_interval=0.05,
+            max_concurrency=max(1, (os.cpu_count() or 2)),
+        )
+
+    def validate(self, request: GenerationRequest) -> None:
+        where = f"shot '{request.shot_id}'"
+        if request.model not in (MODEL, "", None):
+            raise UsageError(f"{where}: the local provider has one model, {MODEL!r}; got {request.model!r}")
+        if request.kind not in KINDS:
+            kinds = ", ".join(sorted(k.value for k in KINDS))
+            raise UsageError(f"{where}: the local provider cannot do {request.kind.value} (it does: {kinds})")
+        if not 0 < request.duration <= 60:
+            raise UsageError(f"{where}: duration must be between 0 and 60 s, got {request.duration}")
+        w, h = request.width or 640, request.height or 360
+        if w % 2 or h % 2 or w < 16 or h < 16:
+            raise UsageError(f"{where}: frame size must be even and at least 16x16, got {w}x{h}")
+        if request.kind == ShotKind.IMAGE_TO_VIDEO:
+            if request.source_image is None:
+                raise UsageError(f"{where}: image-to-video needs a source image")
+            if not Path(request.source_image).is_file():
+                raise MediaError(request.source_image, "source image not found")
+        if request.kind == ShotKind.EXTEND:
+            if request.source_video is None or not Path(request.source_video).is_file():
+                raise MediaError(request.source_video or "(none)", "extend needs an existing source video")
+        if request.camera:
+            parse_camera(request.camera)
+
+    def estimate_cost(self, request: GenerationRequest) -> float:
+        return 0.0
+
+    def task_id(self, request: GenerationRequest) -> str:
+        """Derived from everything that shapes the output, source file contents included."""
+        fields = {
+            "kind": request.kind.value,
+            "prompt": request.prompt,
+            "duration": request.duration,
+            "seed": request.seed,
+            "camera": request.camera,
+            "fps": request.fps,
+            "size": [request.width, request.height],
+            "shot": request.shot_id,
+            "take": request.take,
+            "options": {k: request.options[k] for k in sorted(request.options)},
+        }
+        h = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode())
+        for src in (request.source_image, request.source_video):
+            if src is not None:
+                h.update(_file_digest(Path(src)).encode())
+        return "local-" + h.hexdigest()[:24]
+
+    def _output(self, task_id: str) -> Path | None:
+        for suffix in (".mp4", ".wav", ".png"):
+            p = self.workdir / f"{task_id}{suffix}"
+            if p.is_file():
+                return p
+        return None
+
+    def find_task(self, request: GenerationRequest) -> str | None:
+        tid = self.task_id(request)
+        return tid if self._output(tid) else None
+
+    def submit(self, request: GenerationRequest) -> str:
+        self.validate(request)
+        tid = self.task_id(request)
+        if self._output(tid) is None:
+            if self.render_delay:
+                time.sleep(self.render_delay)
+            render_request(request, self.workdir / tid)
+        return tid
+
+    def poll(self, task_id: str) -> TaskStatus:
+        out = self._output(task_id)
+        if out is None:
+            return TaskStatus(task_id, TaskState.FAILED, failure="unknown local task", raw_state="MISSING")
+        return TaskStatus(task_id, TaskState.SUCCEEDED, 1.0, (out.resolve().as_uri(),), 0.0, raw_state="DONE")
+
+    def fetch(self, status: TaskStatus, dest: Path) -> Path:
+        src = self._output(status.task_id)
+        if src is None:
+            raise ProviderError(f"local task {status.task_id} has no output")
+        dest = Path(dest).with_suffix(src.suffix)
+        with atomic_output(dest, overwrite=True) as tmp:
+            shutil.copyfile(src, tmp)
+        return dest
+
+
+def render_request(request: GenerationRequest, stem: Path) -> Path:
+    """Render one request to ``stem`` + the suffix its kind calls for; returns the path."""
+    width, height = request.width or 640, request.height or 360
+    fps = Fraction(request.fps).limit_denominator(1001) if request.fps else Fraction(24)
+    seed = request.seed if request.seed is not None else _seed_of(request.shot_id, request.take) % 2**31
+    camera = parse_camera(request.camera) if request.camera else None
+    look = request.options.get("look")
+    if request.kind == ShotKind.SOUND_EFFECT:
+        out = stem.with_suffix(".wav")
+        with atomic_output(out, overwrite=True) as tmp:
+            if request.options.get("role") == "music":
+                write_wav(tmp, synth_music(request.duration, request.seed))
+            else:
+                write_wav(tmp, synth_sfx(request.prompt, request.duration, request.seed))
+        return out
+    note = f"camera: {camera.note()}" if camera else "camera: static"
+    if request.kind == ShotKind.IMAGE_TO_VIDEO:
+        assert request.source_image is not None
+        still = load_still(Path(request.source_image))
+    elif request.kind == ShotKind.EXTEND:
+        assert request.source_video is not None
+        still = last_frame(Path(request.source_video))
+    else:
+        scale = MARGIN if request.kind != ShotKind.TEXT_TO_IMAGE else 1.0
+        title = f"{request.shot_id} · take {request.take}"
+        still = title_card(
+            round(width * scale),
+            round(height * scale),
+            title=title,
+            prompt=request.options.get("card") or request.prompt,
+            note=f"{note} · seed {seed}",
+            seed=seed,
+            safe=1.0 / scale * 0.92,
+        )
+    still = apply_look(still, look)
+    if request.kind == ShotKind.TEXT_TO_IMAGE:
+        from PIL import Image
+
+        out = stem.with_suffix(".png")
+        with atomic_output(out, overwrite=True) as tmp:
+            Image.fromarray(cover(still, width, height)).save(tmp, format="PNG")
+        return out
+    spec = AnimaticSpec(
+        width, height, fps, request.duration, camera, seed, request.options.get("audio", "bed")
+    )
+    return render_animatic(still, spec, stem.with_suffix(".mp4"))
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError as exc:
+        raise MediaError(path, f"cannot read ({exc.strerror or exc})") from None
+    return h.hexdigest()

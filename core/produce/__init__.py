@@ -1,0 +1,5 @@
+"""shotline.core.produce: the top of the flow, storyboard to every deliverable.
+
+The producer (the stage table, retakes, resume), the resumable stage runner and the static report.
+It is the only part of core that may import otio_adapters, upscale and resolve_plugin.
+"""

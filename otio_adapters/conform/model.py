@@ -1,0 +1,610 @@
+"""Read any OTIO timeline into a flat, frame-exact render model.
+
+OTIO times are rational and may use a different rate on every item; ffmpeg wants
+frame counts. This module does that translation once: every track becomes a list
+of items with integer timeline frame ranges, every transition a window of frames
+around a cut, and every clip a resolved media file with a linear map from timeline
+frame to media time (speed, reverse and freeze included). Everything that is not
+exactly representable is either an error (``TimelineError``) or a substitution
+written to ``Conform.notes``, never silent.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import opentimelineio as otio
+
+from shotline.core.errors import MediaError, TimelineError, UsageError
+from shotline.core.media.probe import MediaInfo, probe
+
+# Well-known NTSC-style rates that files store as floats (23.976, 29.97...).
+_NTSC = (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001), Fraction(48000, 1001))
+MISSING_MODES = ("slate", "error")
+
+
+def exact_rate(rate: float | Fraction) -> Fraction:
+    """A float rate as the exact fraction it stands for (29.97 -> 30000/1001)."""
+    if isinstance(rate, Fraction):
+        return rate
+    for ntsc in _NTSC:
+        if abs(float(ntsc) - rate) < 2e-3:
+            return ntsc
+    return Fraction(rate).limit_denominator(1001)
+
+
+def seconds(t: otio.opentime.RationalTime) -> Fraction:
+    """An OTIO time as exact seconds (value/rate with the rate made exact)."""
+    return Fraction(t.value).limit_denominator(10**9) / exact_rate(t.rate)
+
+
+@dataclass(frozen=True)
+class Media:
+    """A resolved media file and where its first frame sits in the clip's source time."""
+
+    path: Path
+    info: MediaInfo
+    origin: Fraction  # source-time seconds of the file's first frame (available_range start)
+    relinked: bool = False
+
+    @property
+    def duration(self) -> Fraction:
+        v = self.info.video
+        if v is not None and v.frame_count and v.rate and not v.vfr:
+            return Fraction(v.frame_count) / v.rate
+        return Fraction(self.info.duration).limit_denominator(10**6)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One stretch of a track: a clip, a gap or a slate, ``[start, end)`` in timeline frames.
+
+    For a clip, timeline frame ``f`` shows media time ``media_at(f)`` seconds into the
+    file (valid also outside ``[start, end)``: transitions read handles from there).
+    """
+
+    kind: str  # "clip", "gap", "slate"
+    name: str
+    start: int
+    end: int
+    media: Media | None = None
+    anchor: Fraction = Fraction(
+        0
+    )  # media seconds at timeline frame ``start`` (forward) or ``end - 1`` (reverse)
+    speed: Fraction = Fraction(1)  # media seconds per timeline second; 0 = freeze, < 0 = reverse
+    rate: Fraction = Fraction(25)
+
+    @property
+    def frames(self) -> int:
+        return self.end - self.start
+
+    def media_at(self, f: int) -> Fraction:
+        if self.speed >= 0:
+            return self.anchor + (f - self.start) * self.speed / self.rate
+        return self.anchor + (self.end - 1 - f) * (-self.speed) / self.rate
+
+
+@dataclass(frozen=True)
+class Dissolve:
+    """A transition window ``[start, end)`` around a cut, between items ``before`` and ``after``.
+
+    ``before``/``after`` index the track's items; None is the track's edge (black or
+    transparent), which turns the transition into a fade from/to black.
+    """
+
+    start: int
+    end: int
+    before: int | None
+    after: int | None
+    effect: str = "fade"  # xfade transition name
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Track:
+    kind: str  # "video" or "audio"
+    name: str
+    items: tuple[Item, ...]
+    dissolves: tuple[Dissolve, ...]
+
+
+@dataclass
+class Conform:
+    """The whole timeline, ready for a filter graph: rate, size, frame count, tracks, notes."""
+
+    name: str
+    rate: Fraction
+    frames: int
+    width: int
+    height: int
+    video: list[Track]
+    audio: list[Track]  # audio tracks; empty means "take sound from the first video track"
+    has_audio: bool
+    notes: list[str] = field(default_factory=list)  # substitutions the user must hear about
+    missing: list[str] = field(default_factory=list)  # clip names rendered as slates
+
+    @property
+    def duration(self) -> Fraction:
+        return self.frames / self.rate
+
+    def media_files(self) -> list[Path]:
+        seen: dict[Path, None] = {}
+        for track in [*self.video, *self.audio]:
+            for item in track.items:
+                if item.media is not None:
+                    seen.setdefault(item.media.path, None)
+        return list(seen)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_timeline(
+    path: str | Path, rate: Fraction | None = None, extract_dir: Path | None = None
+) -> otio.schema.Timeline:
+    """Read any file OTIO's adapters know; ``TimelineError`` naming the file otherwise.
+
+    ``.otioz`` bundles are extracted into ``extract_dir`` so their media can be read.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise TimelineError(f"{p}: no such file")
+    kwargs: dict[str, object] = {}
+    suffix = p.suffix.lower()
+    if suffix == ".edl" and rate is not None:
+        kwargs["rate"] = float(rate)
+    if suffix == ".otioz":
+        if extract_dir is None:
+            extract_dir = Path(tempfile.mkdtemp(prefix="shotline-otioz-"))
+        kwargs["extract_to_directory"] = str(extract_dir)
+    try:
+        result = otio.adapters.read_from_file(str(p), **kwargs)
+    except otio.exceptions.NoKnownAdapterForExtensionError:
+        raise TimelineError(
+            f"{p}: OpenTimelineIO has no adapter for '{p.suffix}' files "
+            "(.otio, .otioz, .edl, .xml (FCP7) and .fcpxml are supported)"
+        ) from None
+    except Exception as exc:  # adapters raise anything from ValueError to their own types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TimelineError(f"{p}: OpenTimelineIO cannot read this timeline ({first[:300]})") from exc
+    if isinstance(result, otio.schema.SerializableCollection):
+        timelines = list(result.find_children(descended_from_type=otio.schema.Timeline, shallow_search=True))
+        if not timelines:
+            raise TimelineError(f"{p}: the file holds no timeline")
+        result = timelines[0]
+    if not isinstance(result, otio.schema.Timeline):
+        raise TimelineError(f"{p}: holds a {type(result).__name__}, not a timeline")
+    return result
+
+
+def timeline_rate(tl: otio.schema.Timeline) -> Fraction:
+    """The rate the edit is counted in: global_start_time's, else the most common item rate."""
+    if tl.global_start_time is not None and tl.global_start_time.rate > 0:
+        return exact_rate(tl.global_start_time.rate)
+    counts: dict[float, int] = {}
+    for track in tl.tracks:
+        for child in track:
+            if isinstance(child, (otio.schema.Clip, otio.schema.Gap)) and child.source_range is not None:
+                r = child.source_range.duration.rate
+                counts[r] = counts.get(r, 0) + 1
+    if not counts:
+        raise TimelineError(f"timeline '{tl.name}': no clip or gap carries a rate; pass --rate")
+    return exact_rate(max(counts, key=lambda r: counts[r]))
+
+
+# --------------------------------------------------------------------------- media
+
+
+class MediaFinder:
+    """Resolves clips to files: the reference's own path, else a relink by name in ``media_dir``."""
+
+    def __init__(self, base: Path, media_dir: Path | None) -> None:
+        self.base = base
+        self.media_dir = media_dir
+        self._index: dict[str, Path] | None = None
+        self._probed: dict[Path, MediaInfo] = {}
+
+    def index(self) -> dict[str, Path]:
+        if self._index is None:
+            self._index = {}
+            if self.media_dir is not None:
+                for f in sorted(self.media_dir.rglob("*")):
+                    if f.is_file() and not f.name.startswith("."):
+                        self._index.setdefault(f.name.lower(), f)
+                        self._index.setdefault(f.stem.lower(), f)
+        return self._index
+
+    def probe(self, path: Path) -> MediaInfo:
+        if path not in self._probed:
+            self._probed[path] = probe(path)
+        return self._probed[path]
+
+    def find(self, clip: otio.schema.Clip) -> tuple[Path | None, bool, str]:
+        """(path, relinked, why-not) for a clip."""
+        ref = clip.media_reference
+        original: Path | None = None
+        why = "has no media reference"
+        if isinstance(ref, otio.schema.ExternalReference) and ref.target_url:
+            original = url_to_path(ref.target_url, self.base)
+            if original.is_file():
+                return original, False, ""
+            why = f"media {original} does not exist"
+        elif isinstance(ref, otio.schema.GeneratorReference):
+            why = f"generator reference '{ref.generator_kind}' (not rendered)"
+        elif isinstance(ref, otio.schema.ImageSequenceReference):
+            why = "image sequence reference (not rendered)"
+        names = []
+        if original is not None:
+            names += [original.name, original.stem]
+        for n in (clip.name, getattr(ref, "name", "") or ""):
+            if n:
+                names += [n, Path(n).stem]
+        if self.media_dir is not None:
+            idx = self.index()
+            for n in names:
+                hit = idx.get(n.lower())
+                if hit is not None:
+                    return hit, True, ""
+            why += f", and nothing named {_names(names)} in {self.media_dir}"
+        return None, False, why
+
+
+def _names(names: list[str]) -> str:
+    uniq = list(dict.fromkeys(n for n in names if n))
+    return " or ".join(repr(n) for n in uniq[:3]) or "(no name)"
+
+
+def url_to_path(url: str, base: Path) -> Path:
+    """A target_url (file URL or bare path, absolute or relative to the timeline) as a path."""
+    if url.startswith("file:"):
+        p = Path(otio.url_utils.filepath_from_url(url))
+    else:
+        p = Path(url)
+    return p if p.is_absolute() else (base / p)
+
+
+def media_timecode(path: Path) -> Fraction | None:
+    """Seconds of the file's start timecode tag (``timecode`` in container or stream metadata)."""
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="ignore") as c:
+            tc = c.metadata.get("timecode")
+            rate: Fraction | None = None
+            for s in c.streams.video:
+                tc = tc or s.metadata.get("timecode")
+                rate = Fraction(s.average_rate) if s.average_rate else None
+                break
+    except Exception:  # a tag we cannot read is a tag we do not use
+        return None
+    if not tc or not rate:
+        return None
+    try:
+        t = otio.opentime.from_timecode(tc.replace(";", ":"), float(rate))
+    except Exception:
+        return None
+    return seconds(t)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def build_conform(
+    tl: otio.schema.Timeline,
+    *,
+    base: Path,
+    media_dir: Path | None = None,
+    missing: str = "slate",
+    rate: Fraction | None = None,
+    size: tuple[int, int] | None = None,
+) -> Conform:
+    """Translate a timeline into the render model; see the module docstring."""
+    if missing not in MISSING_MODES:
+        raise UsageError(f"--missing must be one of {', '.join(MISSING_MODES)}, not {missing!r}")
+    if media_dir is not None and not media_dir.is_dir():
+        raise UsageError(f"{media_dir}: --media-dir is not a folder")
+    name = tl.name or "timeline"
+    tracks = [t for t in tl.tracks if isinstance(t, otio.schema.Track)]
+    if not tracks:
+        raise TimelineError(f"timeline '{name}' has no tracks: nothing to render")
+    r = rate or timeline_rate(tl)
+    finder = MediaFinder(base, media_dir)
+    notes: list[str] = []
+    missing_clips: list[tuple[str, str]] = []
+    total = 0
+    vtracks: list[Track] = []
+    atracks: list[Track] = []
+    for i, t in enumerate(tracks):
+        if not t.enabled:
+            notes.append(f"track '{t.name or i + 1}' is disabled and not rendered")
+            continue
+        kind = "audio" if t.kind == otio.schema.TrackKind.Audio else "video"
+        track = _track(t, kind, r, finder, notes, missing_clips)
+        if not track.items:
+            continue
+        total = max(total, track.items[-1].end)
+        (vtracks if kind == "video" else atracks).append(track)
+    if not vtracks:
+        raise TimelineError(f"timeline '{name}' has no video track with anything on it: nothing to render")
+    if total <= 0:
+        raise TimelineError(f"timeline '{name}' is empty (0 frames)")
+    if missing_clips and missing == "error":
+        raise TimelineError(
+            f"{len(missing_clips)} clip(s) have no usable media: "
+            + "; ".join(f"'{n}' ({why})" for n, why in missing_clips)
+            + " (relink with --media-dir, or render slates with --missing slate)"
+        )
+    for n, why in missing_clips:
+        notes.append(f"missing media, rendered a slate for '{n}': {why}")
+    vtracks = [_pad(t, total) for t in vtracks]
+    atracks = [_pad(t, total) for t in atracks]
+    width, height = size or _default_size(vtracks)
+    if width % 2 or height % 2 or width <= 0 or height <= 0:
+        raise UsageError(f"output size {width}x{height} must be positive and even")
+    sound_from = atracks or vtracks[:1]
+    has_audio = any(
+        it.media is not None and it.media.info.has_audio and it.speed != 0
+        for t in sound_from
+        for it in t.items
+    )
+    _check_handles([*vtracks, *atracks], notes)
+    return Conform(
+        name=name,
+        rate=r,
+        frames=total,
+        width=width,
+        height=height,
+        video=vtracks,
+        audio=atracks,
+        has_audio=has_audio,
+        notes=notes,
+        missing=[n for n, _ in missing_clips],
+    )
+
+
+def _frame(t: Fraction, rate: Fraction) -> Fraction:
+    return t * rate
+
+
+def _track(
+    t: otio.schema.Track,
+    kind: str,
+    rate: Fraction,
+    finder: MediaFinder,
+    notes: list[str],
+    missing: list[tuple[str, str]],
+) -> Track:
+    label = t.name or kind
+    items: list[Item] = []
+    pending: list[tuple[otio.schema.Transition, int, int]] = []  # transition, cut frame, index of item before
+    cursor = Fraction(0)  # track time in seconds, exact
+    for child in t:
+        if isinstance(child, otio.schema.Transition):
+            cut = _whole(cursor * rate, f"transition '{child.name}' on track '{label}'", notes)
+            pending.append((child, cut, len(items) - 1))
+            continue
+        if not isinstance(child, (otio.schema.Clip, otio.schema.Gap)):
+            raise TimelineError(
+                f"track '{label}': nested {type(child).__name__} '{child.name}' is not supported; "
+                "flatten the timeline first (otiotool --flatten)"
+            )
+        try:
+            rng = child.trimmed_range()
+        except Exception as exc:  # OTIO raises when a clip has no range at all
+            raise TimelineError(f"clip '{child.name}' on track '{label}' has no source range: {exc}") from exc
+        dur = seconds(rng.duration)
+        what = f"'{child.name or type(child).__name__}' on track '{label}'"
+        start = _whole(cursor * rate, what + " (start)", notes)
+        end = _whole((cursor + dur) * rate, what + " (end)", notes)
+        cursor += dur
+        if end <= start:
+            if dur > 0:
+                notes.append(f"{what} is shorter than one frame at {_fps(rate)} fps and was dropped")
+            continue
+        items.append(_item(child, kind, start, end, rate, finder, notes, missing, what))
+    dissolves = tuple(_dissolve(tr, cut, before, items, rate, label, notes) for tr, cut, before in pending)
+    _check_overlaps(dissolves, items, label)
+    return Track(kind, label, tuple(items), dissolves)
+
+
+def _whole(frames: Fraction, what: str, notes: list[str]) -> int:
+    n = round(frames)
+    if abs(frames - n) > Fraction(1, 1000):
+        notes.append(
+            f"{what} falls at frame {float(frames):.3f}, not on a frame of the timeline; rounded to {n}"
+        )
+    return n
+
+
+def _fps(rate: Fraction) -> str:
+    return f"{float(rate):.3f}".rstrip("0").rstrip(".")
+
+
+def _item(
+    child: otio.core.Item,
+    kind: str,
+    start: int,
+    end: int,
+    rate: Fraction,
+    finder: MediaFinder,
+    notes: list[str],
+    missing: list[tuple[str, str]],
+    what: str,
+) -> Item:
+    name = child.name or ""
+    if isinstance(child, otio.schema.Gap) or not child.enabled:
+        return Item("gap", name, start, end, rate=rate)
+    path, relinked, why = finder.find(child)
+    if path is None:
+        missing.append((name or "(unnamed)", why))
+        return Item("slate", name or "(unnamed)", start, end, rate=rate)
+    try:
+        info = finder.probe(path)
+    except MediaError as exc:
+        raise TimelineError(f"clip {what}: {exc}") from exc
+    if kind == "video" and info.video is None:
+        raise TimelineError(f"clip {what}: {path} has no video stream but sits on a video track")
+    if relinked:
+        notes.append(f"clip {what} relinked to {path}")
+    ref = child.media_reference
+    avail = getattr(ref, "available_range", None) if ref is not None else None
+    src = child.trimmed_range()
+    if avail is not None:
+        origin = seconds(avail.start_time)
+    else:
+        origin = Fraction(0)
+        tc = media_timecode(path)
+        if tc is not None and seconds(src.start_time) >= tc:
+            origin = tc
+    speed = Fraction(1)
+    for effect in child.effects:
+        if isinstance(effect, otio.schema.FreezeFrame):
+            speed = Fraction(0)
+        elif isinstance(effect, otio.schema.LinearTimeWarp):
+            speed *= Fraction(effect.time_scalar).limit_denominator(1000)
+        else:
+            notes.append(f"clip {what}: effect '{effect.effect_name or effect.name}' is not rendered")
+    media = Media(path, info, origin, relinked)
+    first = seconds(src.start_time) - origin  # media seconds of the source range start
+    return Item("clip", name or path.name, start, end, media, first, speed, rate)
+
+
+def _dissolve(
+    tr: otio.schema.Transition,
+    cut: int,
+    before: int,
+    items: list[Item],
+    rate: Fraction,
+    label: str,
+    notes: list[str],
+) -> Dissolve:
+    name = tr.name or tr.transition_type or "transition"
+    after = before + 1
+    a = items[before] if 0 <= before < len(items) and items[before].end == cut else None
+    b = items[after] if after < len(items) and items[after].start == cut else None
+    t_in = round(seconds(tr.in_offset) * rate)
+    t_out = round(seconds(tr.out_offset) * rate)
+    where = f"transition '{name}' on track '{label}' at frame {cut}"
+    if t_in < 0 or t_out < 0 or t_in + t_out == 0:
+        raise TimelineError(f"{where} has offsets {t_in}+{t_out} frames; both must be >= 0 and not both 0")
+    if a is None and b is None:
+        raise TimelineError(f"{where} has no clip on either side")
+    if a is not None and t_in > a.frames:
+        raise TimelineError(
+            f"{where} starts {t_in} frames before the cut but '{a.name or 'gap'}' is only {a.frames} frames long"
+        )
+    if b is not None and t_out > b.frames:
+        raise TimelineError(
+            f"{where} ends {t_out} frames after the cut but '{b.name or 'gap'}' is only {b.frames} frames long"
+        )
+    if a is None and t_in:
+        notes.append(
+            f"{where} opens the track: its {t_in} frames before the start were dropped (fade from black)"
+        )
+        t_in = 0
+    if b is None and t_out:
+        notes.append(
+            f"{where} closes the track: its {t_out} frames after the end were dropped (fade to black)"
+        )
+        t_out = 0
+    effect = "fade"
+    if tr.transition_type != otio.schema.TransitionTypes.SMPTE_Dissolve:
+        meta = tr.metadata.get("shotline") if tr.metadata else None
+        wanted = str(meta.get("xfade", "")) if meta is not None and hasattr(meta, "get") else ""
+        if wanted in XFADE_NAMES:
+            effect = wanted
+        else:
+            notes.append(f"{where}: type '{tr.transition_type}' is rendered as a dissolve")
+    return Dissolve(
+        cut - t_in,
+        cut + t_out,
+        before if a is not None else None,
+        after if b is not None else None,
+        effect,
+        name,
+    )
+
+
+def _check_overlaps(dissolves: Iterable[Dissolve], items: list[Item], label: str) -> None:
+    prev: Dissolve | None = None
+    for d in sorted(dissolves, key=lambda d: d.start):
+        if prev is not None and d.start < prev.end:
+            shared = items[prev.after].name if prev.after is not None else "?"
+            raise TimelineError(
+                f"transitions '{prev.name}' and '{d.name}' on track '{label}' overlap inside '{shared}' "
+                f"(frames {d.start}-{prev.end}); shorten one of them"
+            )
+        prev = d
+
+
+def _pad(track: Track, total: int) -> Track:
+    end = track.items[-1].end if track.items else 0
+    if end >= total:
+        return track
+    rate = track.items[-1].rate if track.items else Fraction(25)
+    return Track(
+        track.kind, track.name, (*track.items, Item("gap", "", end, total, rate=rate)), track.dissolves
+    )
+
+
+def _default_size(tracks: list[Track]) -> tuple[int, int]:
+    for t in tracks:
+        for it in t.items:
+            if it.media is not None and it.media.info.video is not None:
+                w, h = it.media.info.video.display_size
+                return w - (w % 2), h - (h % 2)
+    return 1920, 1080
+
+
+def _check_handles(tracks: list[Track], notes: list[str]) -> None:
+    """Report clips (with their transition handles) that reach outside their media."""
+    for t in tracks:
+        need: dict[int, tuple[int, int]] = {i: (it.start, it.end) for i, it in enumerate(t.items)}
+        for d in t.dissolves:
+            if d.before is not None:
+                s, _ = need[d.before]
+                need[d.before] = (s, d.end)
+            if d.after is not None:
+                _, e = need[d.after]
+                need[d.after] = (d.start, e)
+        for i, (s, e) in need.items():
+            it = t.items[i]
+            if it.media is None or it.speed == 0:
+                continue
+            lo = min(it.media_at(s), it.media_at(e - 1))
+            hi = max(it.media_at(s), it.media_at(e - 1))
+            dur = it.media.duration
+            where = f"clip '{it.name}' on track '{t.name}'"
+            if lo < -Fraction(1, 10**5):
+                notes.append(
+                    f"{where} needs {float(-lo):.3f} s of media before its file starts; the first frame is held"
+                )
+            if hi >= dur + Fraction(1, 10**5):
+                notes.append(
+                    f"{where} needs {float(hi - dur):.3f} s of media after its file ends; the last frame is held"
+                )
+
+
+XFADE_NAMES = frozenset(
+    """fade wipeleft wiperight wipeup wipedown slideleft slideright slideup slidedown circlecrop rectcrop
+    distance fadeblack fadewhite radial smoothleft smoothright smoothup smoothdown circleopen circleclose
+    vertopen vertclose horzopen horzclose dissolve pixelize diagtl diagtr diagbl diagbr hlslice hrslice
+    vuslice vdslice hblur fadegrays wipetl wipetr wipebl wipebr squeezeh squeezev zoomin fadefast
+    fadeslow""".split()
+)
+
+__all__ = [
+    "Conform",
+    "Dissolve",
+    "Item",
+    "Media",
+    "Track",
+    "build_conform",
+    "exact_rate",
+    "read_timeline",
+    "timeline_rate",
+]
