@@ -161,7 +161,8 @@ def in_process(film: Path, wd: Path, reps: int) -> None:
     """The same exports inside one process: shotline's preparation and checks without start-up."""
     import opentimelineio as otio
 
-    from shotline.otio_adapters.export import export_timeline, read_timeline
+    from shotline.otio_adapters.export import export_timeline
+    from shotline.otio_adapters.timeline import read_timeline
 
     tl = read_timeline(film)
     for fmt, suffix in (("edl", ".edl"), ("fcp7", ".xml"), ("fcpxml", ".fcpxml")):

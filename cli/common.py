@@ -16,6 +16,32 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def rate_option_value(text: str | None, hint: str = "--fps") -> Fraction | None:
+    """A --fps/--rate value as an exact rate (29.97 -> 30000/1001); None when not given."""
+    from shotline.core.errors import UsageError
+    from shotline.core.vocab import parse_rate
+
+    if not text:
+        return None
+    try:
+        return parse_rate(text)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc), param_hint=hint) from None
+
+
+def size_option_value(text: str | None, hint: str = "--size") -> tuple[int, int] | None:
+    """A WIDTHxHEIGHT value (each side 2-16384); None when not given."""
+    from shotline.core.errors import UsageError
+    from shotline.core.vocab import parse_size
+
+    if not text:
+        return None
+    try:
+        return parse_size(text)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc), param_hint=hint) from None
+
+
 def output_options(func: F) -> F:
     """-o/--output, --force, --json, --dry-run: the options every writing command takes."""
     func = click.option("--dry-run", is_flag=True, help="Print the ffmpeg command(s) and run nothing.")(func)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +262,7 @@ def generate_cmd(
     from shotline.core.errors import ProviderError
     from shotline.core.generate.orchestrator import BatchConfig, Orchestrator, estimate
     from shotline.core.generate.storyboard import load_storyboard
+    from shotline.core.generate.take_manifest import write_take_manifest
 
     sb = load_storyboard(storyboard)
     outdir = outdir or storyboard.with_name(storyboard.stem + "-takes")
@@ -307,7 +306,7 @@ def generate_cmd(
         orch.on_update = view.update
         with view:
             result = orch.run(plans)
-        write_manifest(outdir, storyboard, plans, result)
+        write_take_manifest(outdir, storyboard, plans, result)
     finally:
         orch.close()
     if as_json:
@@ -345,46 +344,3 @@ def generate_cmd(
     if bad:
         lines = "; ".join(f"{o.shot_id} take {o.take}: {o.status} ({o.error})" for o in bad[:5])
         raise ProviderError(f"{len(bad)} of {len(result.outcomes)} takes did not finish: {lines}")
-
-
-def write_manifest(outdir: Path, storyboard: Path, plans: list[Any], result: Any) -> Path:
-    """OUTDIR/manifest.json: every take with its file, checksum and request, for timelines and people."""
-    from shotline.core.media.runner import atomic_output
-
-    by_key = {p.key: p for p in plans}
-    takes = []
-    for o in result.outcomes:
-        p = by_key[(o.shot_id, o.take, o.kind)]
-        takes.append(
-            {
-                "shot": o.shot_id,
-                "take": o.take,
-                "kind": o.kind,
-                "status": o.status,
-                "output": _relative(o.output, outdir) if o.output else None,
-                "checksum": o.checksum,
-                "provider": o.provider,
-                "model": p.request.model,
-                "prompt": p.request.prompt,
-                "seed": p.request.seed,
-                "camera": p.request.camera,
-                "duration": p.request.duration,
-                "task_id": o.task_id,
-            }
-        )
-    doc = {
-        "storyboard": str(storyboard.resolve()),
-        "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "takes": takes,
-    }
-    path = outdir / "manifest.json"
-    with atomic_output(path, overwrite=True) as tmp:
-        tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)

@@ -9,15 +9,8 @@ from typing import Any
 import click
 
 from shotline.cli.common import emit_json, with_examples
+from shotline.core.vocab import SECRET_ENV_NAMES
 
-PROVIDER_KEYS = (
-    "RUNWAYML_API_SECRET",
-    "OPENAI_API_KEY",
-    "LUMAAI_API_KEY",
-    "KLING_ACCESS_KEY",
-    "KLING_SECRET_KEY",
-    "FAL_KEY",
-)
 DOCTOR_ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "prores_ks", "libvpx-vp9", "gif")
 
 
@@ -112,5 +105,5 @@ def doctor_report() -> dict[str, Any]:
     except ImportError:
         pass
     # names only: a value never leaves os.environ
-    keys = {k: bool(os.environ.get(k)) for k in PROVIDER_KEYS}
+    keys = {k: bool(os.environ.get(k)) for k in SECRET_ENV_NAMES}
     return {"ffmpeg": ff, "encoders": enc, "pyav": pyav, "torch": torch_info, "provider_keys": keys}

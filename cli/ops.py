@@ -6,13 +6,12 @@ Library modules are imported inside the commands so ``shotline concat`` starts f
 from __future__ import annotations
 
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from shotline.cli.common import output_options, run_plan, with_examples
+from shotline.cli.common import output_options, rate_option_value, run_plan, size_option_value, with_examples
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,32 +39,6 @@ class Seconds(click.ParamType):
 
 SECONDS = Seconds()
 INPUT = click.Path(path_type=Path, dir_okay=False)
-
-
-def _size(text: str | None) -> tuple[int, int] | None:
-    if not text:
-        return None
-    try:
-        w, h = (int(x) for x in text.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not WIDTHxHEIGHT", param_hint="--size") from None
-    if w < 2 or h < 2:
-        raise click.BadParameter(f"{text!r} is too small", param_hint="--size")
-    return w, h
-
-
-def _rate(text: str | None) -> Fraction | None:
-    if not text:
-        return None
-    try:
-        r = Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        raise click.BadParameter(
-            f"{text!r} is not a frame rate (25, 30000/1001)", param_hint="--fps"
-        ) from None
-    if r <= 0:
-        raise click.BadParameter(f"{text!r} must be positive", param_hint="--fps")
-    return r
 
 
 def encode_options(func: F) -> F:
@@ -134,7 +107,12 @@ def concat_cmd(
     from shotline.core.ops.concat import plan_concat
 
     plan = plan_concat(
-        list(inputs), output, mode=mode, settings=_settings(crf, preset), size=_size(size), rate=_rate(rate)
+        list(inputs),
+        output,
+        mode=mode,
+        settings=_settings(crf, preset),
+        size=size_option_value(size),
+        rate=rate_option_value(rate),
     )
     run_plan(
         plan,
@@ -244,8 +222,8 @@ def xfade_cmd(
         duration=duration,
         audio_curve=audio_curve,
         settings=_settings(crf, preset),
-        size=_size(size),
-        rate=_rate(rate),
+        size=size_option_value(size),
+        rate=rate_option_value(rate),
     )
     run_plan(
         plan, force=force, dry_run=dry_run, as_json=as_json, summary=_summary(plan, "transition", "offsets")

@@ -118,14 +118,7 @@ def job_cmd(
     it where Resolve allows no dialog (the free edition from 19.1 on).
     """
     from shotline.core.errors import UsageError
-    from shotline.core.media.runner import check_output
-    from shotline.resolve_plugin.job import (
-        build_job,
-        remember_job,
-        result_path,
-        write_fcp7_xml,
-        write_job,
-    )
+    from shotline.resolve_plugin.job import build_job, result_path, write_job_files
 
     def track_pairs(values: tuple[str, ...], option: str) -> dict[int, Path]:
         out = {}
@@ -159,13 +152,7 @@ def job_cmd(
     if dry_run:
         emit_json(job)
         return
-    # check both outputs before writing either, so a refusal leaves nothing half-written
-    check_output(output, [timeline], force)
-    if xml_path is not None:
-        check_output(xml_path, [timeline], force)
-        write_fcp7_xml(Path(job["timeline"]["path"]), xml_path, overwrite=force)
-    write_job(job, output, overwrite=force)
-    remember_job(output)
+    write_job_files(job, output, xml_path, overwrite=force)
     summary = {
         "job": str(output),
         "fallback_xml": str(xml_path) if xml_path else None,

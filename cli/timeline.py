@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from shotline.cli.common import emit_json, with_examples
+from shotline.cli.common import emit_json, rate_option_value, with_examples
 
 STORYBOARD_SUFFIXES = (".yaml", ".yml", ".json")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,19 +47,6 @@ def _trim_value(text: str) -> tuple[int, tuple[float, float | None]]:
         raise click.BadParameter(
             f"{text!r}: expected SHOT:IN-OUT in seconds with IN < OUT, e.g. 2:0.5-1.5"
         ) from None
-
-
-def _parse_rate(text: str | None) -> Fraction | None:
-    if not text:
-        return None
-    aliases = {"23.976": "24000/1001", "29.97": "30000/1001", "59.94": "60000/1001", "47.952": "48000/1001"}
-    try:
-        rate = Fraction(aliases.get(text, text))
-    except (ValueError, ZeroDivisionError):
-        raise click.BadParameter(f"{text!r}: a frame rate such as 24, 25, 30000/1001 or 29.97") from None
-    if rate <= 0:
-        raise click.BadParameter(f"{text!r}: the frame rate must be positive")
-    return rate
 
 
 def _summary(timeline: Any) -> dict[str, Any]:
@@ -223,7 +209,7 @@ def build_cmd(
             transitions=parse_transition(transition),
             fade_in=fade_in,
             fade_out=fade_out,
-            rate=_parse_rate(rate),
+            rate=rate_option_value(rate, "--rate"),
             name=name or output.stem,
             beds=beds,
             metadata={"source": "clips"},
@@ -255,18 +241,13 @@ def _build_storyboard(
     fade_out: float,
 ) -> Any:
     from shotline.core.generate.storyboard import load_storyboard
-    from shotline.otio_adapters.build import build_from_storyboard, takes_from_folder, takes_from_ledger
+    from shotline.otio_adapters.build import build_from_storyboard
+    from shotline.otio_adapters.takes import find_takes
 
     sb = load_storyboard(path)
-    ids = [s.id for s in sb.shots]
-    notes: list[str] = []
-    if ledger is not None:
-        takes, notes = takes_from_ledger(ledger, ids)
-    else:
-        folder = media_dir or (path.resolve().parent / "shots")
-        if not folder.is_dir():
-            folder = path.resolve().parent
-        takes = takes_from_folder(folder, ids)
+    takes, notes = find_takes(
+        [s.id for s in sb.shots], path.resolve().parent, media_dir=media_dir, ledger=ledger
+    )
     result = build_from_storyboard(sb, takes, allow_missing=allow_missing, fade_in=fade_in, fade_out=fade_out)
     result.notes[:0] = notes
     return result
@@ -310,10 +291,11 @@ def export_cmd(
     never lost silently.
     """
     from shotline.core.errors import TimelineError
-    from shotline.otio_adapters.export import export_timeline, format_for, prepare, read_timeline
+    from shotline.otio_adapters.export import export_timeline, format_for, prepare
+    from shotline.otio_adapters.timeline import read_timeline
 
     f = format_for(fmt, output)
-    rate = _parse_rate(in_rate)
+    rate = rate_option_value(in_rate, "--rate")
     tl = read_timeline(timeline, rate=float(rate) if rate else None)
     if strict:
         _, preview = prepare(tl, f, for_resolve=for_app == "resolve")

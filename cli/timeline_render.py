@@ -4,38 +4,22 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from shotline.cli.common import ProgressBar, emit_json, output_options, print_plan, with_examples
+from shotline.cli.common import (
+    ProgressBar,
+    emit_json,
+    output_options,
+    print_plan,
+    rate_option_value,
+    size_option_value,
+    with_examples,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _rate(text: str | None) -> Fraction | None:
-    if not text:
-        return None
-    try:
-        r = Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        raise click.BadParameter(f"{text!r} is not a frame rate (e.g. 25, 24000/1001, 29.97)") from None
-    if r <= 0:
-        raise click.BadParameter("the frame rate must be positive")
-    from shotline.otio_adapters.conform.model import exact_rate
-
-    return exact_rate(float(r)) if "." in text else r
-
-
-def _size(text: str | None) -> tuple[int, int] | None:
-    if not text:
-        return None
-    w, sep, h = text.lower().partition("x")
-    if not sep or not w.isdigit() or not h.isdigit():
-        raise click.BadParameter(f"{text!r} is not WIDTHxHEIGHT (e.g. 1920x1080)")
-    return int(w), int(h)
 
 
 @click.command("render")
@@ -108,8 +92,8 @@ def render_cmd(
         missing=missing,
         smart=smart,
         settings=settings,
-        rate=_rate(rate_text),
-        size=_size(size_text),
+        rate=rate_option_value(rate_text, "--rate"),
+        size=size_option_value(size_text),
     )
     with tempfile.TemporaryDirectory(prefix="shotline-conform-") as tmp:
         rp = plan_render(timeline, output, options, extract_dir=Path(tmp))

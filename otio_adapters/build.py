@@ -36,21 +36,12 @@ import opentimelineio as otio
 
 from shotline.core.errors import MediaError, TimelineError, UsageError
 from shotline.core.media.probe import MediaInfo, probe
+from shotline.core.vocab import timeline_transition
+from shotline.otio_adapters.takes import ShotTake
 
 NAMESPACE = "shotline"
 SCHEMA_VERSION = 1
 
-# ffmpeg's xfade transitions (ffmpeg 6-9). "dissolve" on the command line means a cross
-# dissolve (xfade "fade"); ffmpeg's own noise "dissolve" is reachable as "noise-dissolve".
-XFADE_NAMES = frozenset(
-    """fade wipeleft wiperight wipeup wipedown slideleft slideright slideup slidedown circlecrop
-    rectcrop distance fadeblack fadewhite radial smoothleft smoothright smoothup smoothdown circleopen
-    circleclose vertopen vertclose horzopen horzclose dissolve pixelize diagtl diagtr diagbl diagbr
-    hlslice hrslice vuslice vdslice hblur fadegrays wipetl wipetr wipebl wipebr squeezeh squeezev zoomin
-    fadefast fadeslow hlwind hrwind vuwind vdwind coverleft coverright coverup coverdown revealleft
-    revealright revealup revealdown""".split()
-)
-_ALIASES = {"dissolve": "fade", "crossfade": "fade", "cross-dissolve": "fade", "noise-dissolve": "dissolve"}
 AUDIO_BED_ROLES = ("music", "sfx", "voiceover")
 _BED_TRACK_NAMES = {"music": "Music", "sfx": "SFX", "voiceover": "Voice-over"}
 
@@ -84,14 +75,9 @@ def parse_transition(text: str) -> TransitionSpec | None:
 
 def make_transition(name: str, seconds: float) -> TransitionSpec | None:
     """Validate a transition name (xfade name or alias) and duration."""
-    key = name.strip().lower()
-    if key in ("cut", "none"):
+    xfade = timeline_transition(name)
+    if xfade is None:
         return None
-    xfade = _ALIASES.get(key, key)
-    if xfade not in XFADE_NAMES:
-        raise UsageError(
-            f"transition {name!r}: unknown; use dissolve or an ffmpeg xfade name such as wipeleft, slideup"
-        )
     if not math.isfinite(seconds) or seconds <= 0:
         raise UsageError(f"transition {name}:{seconds}: the duration must be a positive number of seconds")
     return TransitionSpec(duration=seconds, xfade=xfade)
@@ -594,123 +580,6 @@ def build_from_files(
 
 
 # ----------------------------------------------------------------------------- storyboards
-
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".m4v")
-AUDIO_SUFFIXES = (".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg")
-
-
-@dataclass(frozen=True)
-class ShotTake:
-    """The generated media chosen for one storyboard shot, and how it was made."""
-
-    path: Path
-    take: int = 1
-    provider: str | None = None
-    model: str | None = None
-    seed: int | None = None
-    task_id: str | None = None
-    cost: float | None = None
-    cost_unit: str | None = None
-    sfx: Path | None = None  # a sound effect rendered for the shot
-    voiceover: Path | None = None  # a voice-over line rendered for the shot
-    prompt: str | None = None  # the prompt this take was made from (None: the storyboard's current one)
-    negative_prompt: str | None = None
-
-
-_TAKE_RE = re.compile(r"^(?P<id>.+?)(?:[._-]take[._-]?(?P<take>\d+))?$", re.IGNORECASE)
-
-
-def takes_from_folder(folder: Path, shot_ids: Sequence[str]) -> dict[str, ShotTake]:
-    """Media for shots found by name in ``folder``.
-
-    ``<shot id>.mp4`` (or .mov/.mkv/.webm/.m4v) is the shot; with several takes
-    (``<shot id>_take2.mp4``) the lowest take number wins unless a plain ``<shot id>.mp4``
-    exists. ``<shot id>.sfx.wav`` and ``<shot id>.vo.wav`` are the shot's sound effect and
-    voice-over.
-    """
-    found: dict[str, ShotTake] = {}
-    if not Path(folder).is_dir():
-        return found
-    wanted = set(shot_ids)
-    candidates: dict[str, list[tuple[int, Path]]] = {}
-    extras: dict[tuple[str, str], Path] = {}
-    for f in sorted(Path(folder).iterdir()):
-        if not f.is_file():
-            continue
-        suffix = f.suffix.lower()
-        stem = f.name[: -len(f.suffix)]
-        if suffix in AUDIO_SUFFIXES and "." in stem:
-            sid, _, kind = stem.rpartition(".")
-            if sid in wanted and kind.lower() in ("sfx", "vo"):
-                extras[(sid, kind.lower())] = f
-            continue
-        if suffix not in VIDEO_SUFFIXES:
-            continue
-        if stem in wanted:
-            candidates.setdefault(stem, []).append((0, f))
-            continue
-        m = _TAKE_RE.match(stem)
-        if m and m.group("take") and m.group("id") in wanted:
-            candidates.setdefault(m.group("id"), []).append((int(m.group("take")), f))
-    for sid, options in candidates.items():
-        take, path = min(options)
-        found[sid] = ShotTake(
-            path=path, take=max(take, 1), sfx=extras.get((sid, "sfx")), voiceover=extras.get((sid, "vo"))
-        )
-    return found
-
-
-_SOUND_KINDS = ("sound-effect",)
-
-
-def takes_from_ledger(ledger_path: Path, shot_ids: Sequence[str]) -> tuple[dict[str, ShotTake], list[str]]:
-    """Each shot's newest finished take from the generation ledger, plus notes on what was skipped.
-
-    A ``done`` take whose file is gone is skipped (with a note) in favour of an older one
-    that is still on disk. Relative output paths are taken from the ledger's folder. The
-    ledger is opened read-only: nothing in it changes, not even an old schema.
-    """
-    from shotline.core.generate.ledger import Ledger
-
-    if not Path(ledger_path).is_file():
-        raise TimelineError(f"{ledger_path}: no such ledger file")
-    notes: list[str] = []
-    found: dict[str, ShotTake] = {}
-    with Ledger(ledger_path, readonly=True) as ledger:
-        for sid in shot_ids:
-            done = ledger.latest_done(sid)
-            sfx = next(
-                (f for r in done if r.kind in _SOUND_KINDS and (f := ledger.output_file(r)) and f.is_file()),
-                None,
-            )
-            for row in (r for r in done if r.kind not in _SOUND_KINDS):
-                path = ledger.output_file(row)
-                if path is None or not path.is_file():
-                    notes.append(
-                        f"shot {sid}: take {row.take} is done in the ledger but its file is missing ({path})"
-                    )
-                    continue
-                found[sid] = take_from_row(row, path, sfx)
-                break
-    return found, notes
-
-
-def take_from_row(row: Any, path: Path, sfx: Path | None = None) -> ShotTake:
-    """The ShotTake of a ledger row: the media and how it was made, as the request recorded it."""
-    req = row.request
-    return ShotTake(
-        path=path,
-        take=row.take,
-        provider=row.provider,
-        model=row.model,
-        seed=row.seed,
-        task_id=row.task_id,
-        cost=row.cost,
-        cost_unit=row.cost_unit,
-        sfx=sfx,
-        prompt=req.get("prompt") if isinstance(req.get("prompt"), str) else None,
-        negative_prompt=req.get("negative_prompt") if isinstance(req.get("negative_prompt"), str) else None,
-    )
 
 
 def build_from_storyboard(

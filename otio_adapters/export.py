@@ -30,6 +30,7 @@ import opentimelineio as otio
 from shotline.core.errors import DependencyError, TimelineError, UsageError
 from shotline.core.media.runner import atomic_output
 from shotline.otio_adapters.build import NAMESPACE
+from shotline.otio_adapters.timeline import timeline_rate
 
 
 @dataclass(frozen=True)
@@ -88,42 +89,8 @@ def format_for(name: str | None, output: Path | None = None) -> Format:
     raise UsageError(f"{output}: cannot tell the format from the name; give -f {'|'.join(FORMATS)}")
 
 
-def read_timeline(
-    path: Path | str, extract_to: Path | None = None, rate: float | None = None
-) -> otio.schema.Timeline:
-    """Read any file OTIO has an adapter for; a clear TimelineError when it cannot.
-
-    An EDL carries no frame rate: give ``rate`` (OTIO's reader otherwise assumes 24).
-    """
-    p = Path(path)
-    if not p.exists():
-        raise TimelineError(f"{p}: no such file")
-    if p.is_dir():
-        raise TimelineError(f"{p}: is a folder, not a timeline file")
-    kwargs: dict[str, Any] = {}
-    if p.suffix.lower() == ".otioz" and extract_to is not None:
-        Path(extract_to).mkdir(parents=True, exist_ok=True)
-        kwargs["extract_to_directory"] = str(extract_to)
-    if p.suffix.lower() == ".edl" and rate:
-        kwargs["rate"] = float(rate)
-    try:
-        result = otio.adapters.read_from_file(str(p), **kwargs)
-    except otio.exceptions.NoKnownAdapterForExtensionError:
-        raise TimelineError(
-            f"{p}: no OTIO adapter reads {p.suffix or 'files without a suffix'} "
-            "(known: .otio .otioz .edl .xml .fcpxml .aaf .shotline.yaml)"
-        ) from None
-    except Exception as exc:  # adapters raise anything from ValueError to their own parse errors
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TimelineError(f"{p}: OTIO cannot read this timeline ({type(exc).__name__}: {detail})") from exc
-    if isinstance(result, otio.schema.SerializableCollection):
-        timelines = list(result.find_children(descended_from_type=otio.schema.Timeline))
-        if not timelines:
-            raise TimelineError(f"{p}: holds no timeline")
-        result = timelines[0]
-    if not isinstance(result, otio.schema.Timeline):
-        raise TimelineError(f"{p}: holds a {type(result).__name__}, not a timeline")
-    return result
+def _rate(timeline: otio.schema.Timeline) -> float:
+    return float(timeline_rate(timeline))
 
 
 def check_exportable(timeline: otio.schema.Timeline, where: str = "timeline") -> None:
@@ -257,7 +224,7 @@ def prepare_edl(timeline: otio.schema.Timeline, report: ExportReport) -> otio.sc
                 f"clip {clip.name}: reverse speed x{s:g} written as an M2 line with the writer's forward "
                 "source range; check it in the NLE"
             )
-    rate = _timeline_rate(timeline)
+    rate = _rate(timeline)
     report.changed.append(
         f"the EDL holds no frame rate: read it at {rate:g} fps (otioconvert -a rate={rate:g}; OTIO assumes 24)"
     )
@@ -291,7 +258,7 @@ def prepare_fcp7(timeline: otio.schema.Timeline, report: ExportReport) -> otio.s
 
 
 def prepare_fcpxml(timeline: otio.schema.Timeline, report: ExportReport) -> otio.schema.Timeline:
-    rate = _timeline_rate(timeline)
+    rate = _rate(timeline)
     if abs(rate - round(rate)) > 1e-6:
         # measured: otio-fcpx-xml-adapter 1.0 turns 30000/1001 into 29 (int) when it writes
         # offsets and when it reads them, so every cut would land in the wrong place
@@ -359,7 +326,7 @@ def _aaf_mob_ids(timeline: otio.schema.Timeline) -> None:
 def prepare_aaf(timeline: otio.schema.Timeline, report: ExportReport) -> otio.schema.Timeline:
     _custom_to_dissolve(timeline, report, "AAF")
     _drop_time_effects(timeline, report, "AAF")
-    rate = _timeline_rate(timeline)
+    rate = _rate(timeline)
     _aaf_mob_ids(timeline)
     for track in timeline.tracks:
         for _, t in _transitions(track):
@@ -384,14 +351,6 @@ def prepare_aaf(timeline: otio.schema.Timeline, report: ExportReport) -> otio.sc
                 )
     _drop_metadata_note(timeline, report, "AAF")
     return timeline
-
-
-def _timeline_rate(timeline: otio.schema.Timeline) -> float:
-    meta = timeline.metadata.get(NAMESPACE) or {}
-    if meta.get("rate"):
-        num, _, den = str(meta["rate"]).partition("/")
-        return float(num) / float(den or 1)
-    return float(timeline.duration().rate)
 
 
 def _rescale_clip(clip: otio.schema.Clip, rate: float, report: ExportReport) -> None:
@@ -440,7 +399,7 @@ def prepare(
 
 def _adapter_kwargs(fmt: Format, timeline: otio.schema.Timeline) -> dict[str, Any]:
     if fmt.name == "edl":
-        return {"rate": _timeline_rate(timeline), "reelname_len": EDL_REEL_LEN}
+        return {"rate": _rate(timeline), "reelname_len": EDL_REEL_LEN}
     return {}
 
 
@@ -477,7 +436,7 @@ def export_timeline(
             else:
                 text = otio.adapters.write_to_string(tl, adapter_name=f.adapter, **kwargs)
                 if f.name == "edl":
-                    text = _with_fcm(fix_edl_speed(text, speeds, _timeline_rate(tl)))
+                    text = _with_fcm(fix_edl_speed(text, speeds, _rate(tl)))
                 if for_resolve and f.name == "otio":
                     _check_resolve(text, output)
                 tmp.write_text(text, encoding="utf-8")

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import opentimelineio as otio
 
 from shotline.otio_adapters.build import NAMESPACE, path_from_url
+from shotline.otio_adapters.timeline import timeline_rate
 
 if TYPE_CHECKING:
     from shotline.otio_adapters.export import ExportReport
@@ -55,14 +56,6 @@ def media_start_frames(path: Path, rate: float) -> int:
             except ValueError:
                 continue
     return 0
-
-
-def _rate_of(timeline: otio.schema.Timeline) -> float:
-    meta = timeline.metadata.get(NAMESPACE) or {}
-    if meta.get("rate"):
-        num, _, den = str(meta["rate"]).partition("/")
-        return float(num) / float(den or 1)
-    return float(timeline.duration().rate)
 
 
 def _audio_type(clips: list[otio.schema.Clip]) -> str:
@@ -95,7 +88,7 @@ def to_resolve_shape(
 ) -> otio.schema.Timeline:
     """A copy of ``timeline`` in the shape Resolve imports (see the module docstring)."""
     tl = timeline.deepcopy()
-    rate = _rate_of(tl)
+    rate = float(timeline_rate(tl))
     tl.global_start_time = otio.opentime.RationalTime(round(START_TC_HOURS * 3600 * rate), rate)
     tl.metadata[RESOLVE_NS] = {"Resolve OTIO Meta Version": "1.0"}
     counters = {otio.schema.TrackKind.Video: 0, otio.schema.TrackKind.Audio: 0}

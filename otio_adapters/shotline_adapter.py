@@ -29,13 +29,6 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
-def _media_dir(base: Path, media_dir: str | Path | None) -> Path:
-    if media_dir:
-        return Path(media_dir)
-    shots = base / "shots"
-    return shots if shots.is_dir() else base
-
-
 def read_from_file(
     filepath: str,
     media_dir: str | None = None,
@@ -47,8 +40,7 @@ def read_from_file(
     from shotline.core.generate.storyboard import load_storyboard
 
     sb = load_storyboard(filepath)
-    folder = _media_dir(Path(filepath).resolve().parent, media_dir)
-    return _timeline(sb, folder, _truthy(allow_missing), ledger)
+    return _timeline(sb, Path(filepath).resolve().parent, media_dir, _truthy(allow_missing), ledger)
 
 
 def read_from_string(
@@ -58,19 +50,17 @@ def read_from_string(
     from shotline.core.generate.storyboard import from_dict, parse_text
 
     sb = from_dict(parse_text(input_str), base_dir=Path.cwd(), check_files=True)
-    return _timeline(sb, _media_dir(Path.cwd(), media_dir), _truthy(allow_missing), None)
+    return _timeline(sb, Path.cwd(), media_dir, _truthy(allow_missing), None)
 
 
-def _timeline(sb: Any, folder: Path, allow_missing: bool, ledger: str | None) -> otio.schema.Timeline:
+def _timeline(
+    sb: Any, base: Path, media_dir: str | None, allow_missing: bool, ledger: str | None
+) -> otio.schema.Timeline:
     # absolute: OTIO loads this file by path, outside the shotline package
-    from shotline.otio_adapters.build import build_from_storyboard, takes_from_folder, takes_from_ledger
+    from shotline.otio_adapters.build import build_from_storyboard
+    from shotline.otio_adapters.takes import find_takes
 
-    ids = [s.id for s in sb.shots]
-    notes: list[str] = []
-    if ledger:
-        takes, notes = takes_from_ledger(Path(ledger), ids)
-    else:
-        takes = takes_from_folder(folder, ids)
+    takes, notes = find_takes([s.id for s in sb.shots], base, media_dir=media_dir, ledger=ledger)
     result = build_from_storyboard(sb, takes, allow_missing=allow_missing)
     if notes:
         result.timeline.metadata["shotline"]["notes"] = notes + list(result.notes)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 from shotline.core.errors import OutputExistsError, UsageError
+from shotline.core.vocab import sha256_file
 
 SCRIPT_SOURCE = Path(__file__).with_name("shotline_resolve.py")
 INSTALLED_AS = PurePosixPath("Utility", "Shotline Import Job.py")
@@ -80,10 +81,6 @@ class InstallResult:
     dry_run: bool = False
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _read_manifest(root: Path) -> dict[str, str]:
     path = root / MANIFEST
     if not path.is_file():
@@ -111,7 +108,7 @@ def install(root: Path, *, force: bool = False, dry_run: bool = False) -> Instal
     manifest = _read_manifest(root)
     rel = INSTALLED_AS.as_posix()
     if target.exists() and not force:
-        ours = manifest.get(rel) == _sha256(target)
+        ours = manifest.get(rel) == sha256_file(target)
         if not ours:
             raise OutputExistsError(
                 f"{target}: exists and was not installed by shotline (or was edited); use --force to replace it"
@@ -142,7 +139,7 @@ def uninstall(root: Path, *, dry_run: bool = False) -> InstallResult:
         path = root / rel
         if not path.exists():
             continue
-        if _sha256(path) != digest:
+        if sha256_file(path) != digest:
             result.kept.append(f"{path}: changed since shotline installed it; left in place")
             remaining[rel] = digest
             continue

@@ -24,8 +24,9 @@ from typing import Any
 import opentimelineio as otio
 
 from shotline.core.errors import MediaError, TimelineError, UsageError
-from shotline.core.media.runner import atomic_output
+from shotline.core.media.runner import atomic_output, check_output
 from shotline.core.ops.presets import get_preset
+from shotline.otio_adapters.timeline import read_timeline, timeline_rate
 from shotline.resolve_plugin import shotline_resolve as script
 
 # OTIO marker colours -> the 16 marker colours Resolve accepts
@@ -123,22 +124,20 @@ class TimelineFacts:
     markers: tuple[dict[str, Any], ...]
 
 
-def read_timeline(path: Path) -> TimelineFacts:
-    """Read a .otio file with OpenTimelineIO; TimelineError naming the file if it is unusable."""
+def timeline_facts(path: Path) -> TimelineFacts:
+    """What the Resolve script needs to know of a timeline file; TimelineError naming it if unusable."""
     if not path.is_file():
         raise MediaError(path, "timeline file not found")
     try:
-        timeline = otio.adapters.read_from_file(str(path))
-    except Exception as exc:  # OTIO raises many types for a bad file
+        timeline = read_timeline(path)
+    except TimelineError as exc:
         raise TimelineError(f"{path}: not a readable OTIO timeline ({exc})") from exc
-    if not isinstance(timeline, otio.schema.Timeline):
-        raise TimelineError(f"{path}: holds a {type(timeline).__name__}, not a Timeline")
     video = [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video]
     clips = [c for t in video for c in t.find_clips(shallow_search=True)]
     if not clips:
         raise TimelineError(f"{path}: the timeline has no video clips")
     meta = timeline.metadata.get("shotline") or {}
-    rate = _timeline_rate(timeline, meta, clips)
+    rate = timeline_rate(timeline)
     markers: list[dict[str, Any]] = []
     for track in video:
         for clip in track.find_clips(shallow_search=True):
@@ -160,15 +159,6 @@ def read_timeline(path: Path) -> TimelineFacts:
         video_tracks=len(video),
         markers=tuple(markers),
     )
-
-
-def _timeline_rate(timeline: otio.schema.Timeline, meta: Mapping[str, Any], clips: list[Any]) -> Fraction:
-    if meta.get("rate"):
-        return Fraction(str(meta["rate"]))
-    if timeline.global_start_time is not None:
-        return Fraction(timeline.global_start_time.rate).limit_denominator(1001)
-    sr = clips[0].source_range
-    return Fraction(sr.duration.rate if sr else clips[0].duration().rate).limit_denominator(1001)
 
 
 def _int_or_none(value: object) -> int | None:
@@ -250,7 +240,7 @@ def build_job(
         raise UsageError(f"import format {import_as!r}: use auto, otio or fcp7xml")
     if import_as == "fcp7xml" and fallback_xml is None:
         raise UsageError("importing as FCP7 XML needs the XML: drop --no-xml")
-    facts = read_timeline(timeline_path)
+    facts = timeline_facts(timeline_path)
     w, h = width or facts.width, height or facts.height
     if not w or not h:
         raise UsageError(
@@ -342,6 +332,29 @@ def write_job(job: Mapping[str, Any], output: Path, overwrite: bool = False) -> 
     inputs = [Path(job["timeline"]["path"])]
     with atomic_output(Path(output), inputs, overwrite) as tmp:
         tmp.write_text(json.dumps(job, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return Path(output)
+
+
+def write_job_files(
+    job: Mapping[str, Any],
+    output: Path,
+    fallback_xml: Path | None = None,
+    *,
+    overwrite: bool = False,
+    remember: bool = True,
+) -> Path:
+    """Write a job and its FCP7 XML fallback; with ``remember``, note it for the script's dialog-free start.
+
+    Both outputs are checked before either is written, so a refusal leaves nothing half-written.
+    """
+    timeline = Path(job["timeline"]["path"])
+    check_output(Path(output), [timeline], overwrite)
+    if fallback_xml is not None:
+        check_output(Path(fallback_xml), [timeline], overwrite)
+        write_fcp7_xml(timeline, Path(fallback_xml), overwrite=overwrite)
+    write_job(job, Path(output), overwrite=overwrite)
+    if remember:
+        remember_job(Path(output))
     return Path(output)
 
 

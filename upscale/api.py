@@ -28,6 +28,8 @@ BACKENDS = ("auto", "realesrgan", "ncnn", "topaz", "lanczos")
 
 @dataclass(frozen=True)
 class UpscaleOptions:
+    """What to upscale with: model, scale, backend, device, tiling, precision and encoder."""
+
     model: str = "animevideov3"
     scale: int | None = None  # None: the model's largest
     backend: str = "auto"

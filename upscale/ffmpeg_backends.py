@@ -63,6 +63,8 @@ TOPAZ_MODEL = re.compile(r"^[a-z]{3,4}-\d{1,2}$")  # e.g. prob-4, ahq-12, iris-2
 
 @dataclass(frozen=True)
 class TopazOptions:
+    """Topaz Video AI through its ffmpeg build: model, scale or target size, and its options."""
+
     model: str = "prob-4"
     scale: int | None = 2  # or give width/height
     width: int | None = None

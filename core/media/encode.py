@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 
 @dataclass(frozen=True)
 class EncodeSettings:
+    """How a re-encode is done: codec, quality (CRF), preset, profile, pixel format, GOP, audio."""
+
     vcodec: str = "libx264"
     crf: int | None = 18
     preset: str = "veryfast"

@@ -85,6 +85,7 @@ def _bundled_ffmpeg() -> str:
 
 
 def ffmpeg_path() -> str:
+    """The ffmpeg binary shotline runs (see :func:`find_ffmpeg` for the order it looks in)."""
     return find_ffmpeg().path
 
 

@@ -28,6 +28,8 @@ def work(name: str) -> str:
 
 @dataclass(frozen=True)
 class Step:
+    """One ffmpeg command as an argv tuple (no shell), with the output it writes and its weight."""
+
     args: tuple[str, ...]
     output: str  # OUT, a work(...) path, or a real path
     duration: float | None = None  # seconds of media the step produces: progress weight and ETA
@@ -38,6 +40,8 @@ class Step:
 
 @dataclass(frozen=True)
 class Plan:
+    """What an operation will do: its ffmpeg steps, the output it promises and the inputs it reads."""
+
     steps: tuple[Step, ...]
     output: Path
     inputs: tuple[Path, ...] = ()

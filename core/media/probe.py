@@ -67,6 +67,8 @@ class AudioInfo:
 
 @dataclass(frozen=True)
 class MediaInfo:
+    """Everything shotline needs to know of a media file, read once by :func:`probe`."""
+
     path: str
     container: str
     duration: float

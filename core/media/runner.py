@@ -15,7 +15,6 @@ import collections
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -28,6 +27,7 @@ from pathlib import Path
 from shotline.core.errors import FFmpegError, Interrupted, OutputExistsError, UsageError
 from shotline.core.media.ffmpeg import ffmpeg_path
 from shotline.core.media.plan import OUT, WORK, Plan, Step
+from shotline.core.vocab import install_sigterm, restore_sigterm
 
 log = logging.getLogger("shotline.runner")
 
@@ -49,6 +49,8 @@ ProgressCallback = Callable[[Progress], None]
 
 @dataclass(frozen=True)
 class RunResult:
+    """A plan that ran: the output now in place, the wall time and the commands that ran."""
+
     output: Path
     elapsed: float
     commands: tuple[tuple[str, ...], ...]
@@ -237,7 +239,7 @@ def execute(
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
 
-    old_term = _install_sigterm()
+    old_term = install_sigterm()
     try:
         fields: dict[str, str] = {}
         assert proc.stdout is not None
@@ -251,7 +253,7 @@ def execute(
         _stop(proc)
         raise Interrupted("interrupted; partial output removed") from None
     finally:
-        _restore_sigterm(old_term)
+        restore_sigterm(old_term)
         err_thread.join(timeout=5)
     if cancel is not None and cancel.is_set():
         raise Interrupted("cancelled; partial output removed")
@@ -271,24 +273,6 @@ def _stop(proc: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-
-
-def _sigterm_to_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _install_sigterm() -> object:
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    try:
-        return signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
-    except ValueError:  # pragma: no cover
-        return None
-
-
-def _restore_sigterm(old: object) -> None:
-    if old is not None and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, old)  # type: ignore[arg-type]
 
 
 def _seconds(fields: dict[str, str]) -> float:

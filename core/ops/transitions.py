@@ -20,19 +20,9 @@ from shotline.core.media.normalize import choose_target, normalize_graph, probe_
 from shotline.core.media.plan import OUT, Plan, Step
 from shotline.core.media.probe import MediaInfo
 from shotline.core.media.runner import ProgressCallback, run
+from shotline.core.vocab import XFADE_TRANSITIONS
 
-# ffmpeg's xfade transitions ("custom" needs expressions and is left out)
-TRANSITIONS = (
-    "fade", "fadeblack", "fadewhite", "fadegrays", "fadefast", "fadeslow", "dissolve", "distance",
-    "wipeleft", "wiperight", "wipeup", "wipedown", "wipetl", "wipetr", "wipebl", "wipebr",
-    "slideleft", "slideright", "slideup", "slidedown",
-    "smoothleft", "smoothright", "smoothup", "smoothdown",
-    "circlecrop", "rectcrop", "circleopen", "circleclose", "vertopen", "vertclose", "horzopen", "horzclose",
-    "radial", "pixelize", "diagtl", "diagtr", "diagbl", "diagbr",
-    "hlslice", "hrslice", "vuslice", "vdslice", "hblur", "squeezeh", "squeezev", "zoomin",
-    "hlwind", "hrwind", "vuwind", "vdwind",
-    "coverleft", "coverright", "coverup", "coverdown", "revealleft", "revealright", "revealup", "revealdown",
-)  # fmt: skip
+TRANSITIONS = XFADE_TRANSITIONS  # every ffmpeg xfade transition, by its ffmpeg name
 AUDIO_CURVES = ("tri", "qsin", "hsin", "esin", "log", "ipar", "qua", "cub", "squ", "cbr", "par", "exp")
 
 

@@ -34,21 +34,21 @@ from shotline.core.produce.stages import (
     StageResult,
     StageState,
     run_stage,
-    sha256_file,
-    stable_hash,
 )
 from shotline.core.review import ReviewConfig, TakeReview, choose, review
+from shotline.core.vocab import SOUND_KINDS, sha256_file, stable_hash
 
 log = logging.getLogger("shotline.produce")
 
 STAGES = ("generate", "review", "timeline", "render", "upscale", "export", "report")
 STATE_FILE = Path(".shotline") / "produce-state.json"
-SOUND_KINDS = ("sound-effect",)  # ledger kinds that are not pictures
 SETTLED = ("done", "failed", "cancelled")  # a take in any other state may still finish: re-poll, never re-pay
 
 
 @dataclass(frozen=True)
 class ProduceOptions:
+    """How ``produce`` runs: provider override, upscale, retakes, which stages, dry run."""
+
     provider: str | None = None  # use this provider for every shot
     upscale: str | None = None  # an upscale model name ("animevideov3", "x4plus", "lanczos", "topaz:<model>")
     upscale_scale: int | None = None
@@ -78,6 +78,8 @@ class StageLine:
 
 @dataclass(frozen=True)
 class ProduceResult:
+    """What ``produce`` did: each stage's line, the deliverables with checksums, the report."""
+
     outdir: Path
     stages: tuple[StageLine, ...]
     deliverables: tuple[dict[str, Any], ...]
@@ -384,7 +386,7 @@ class Producer:
 
     def _chosen_takes(self) -> tuple[dict[str, Any], dict[str, Any], Path | None]:
         """The take chosen for each shot (with its sound effect), the review summary, and the music bed."""
-        from shotline.otio_adapters.build import take_from_row
+        from shotline.otio_adapters.takes import take_from_row
 
         summary = json.loads((self.outdir / "review.json").read_text(encoding="utf-8"))
         orch = self._orchestrator()
@@ -495,8 +497,9 @@ class Producer:
         return StageResult({"upscaled": dest}, {"model": model})
 
     def stage_export(self, otio_path: Path) -> StageResult:
-        from shotline.otio_adapters.export import export_timeline, read_timeline
-        from shotline.resolve_plugin.job import build_job, write_fcp7_xml, write_job
+        from shotline.otio_adapters.export import export_timeline
+        from shotline.otio_adapters.timeline import read_timeline
+        from shotline.resolve_plugin.job import build_job, write_job_files
 
         tl = read_timeline(otio_path)
         exports = self.outdir / "exports"
@@ -524,8 +527,7 @@ class Producer:
             render_dir=self.outdir / "resolve_renders",
             fallback_xml=xml_path,
         )
-        write_fcp7_xml(resolve_otio, xml_path, overwrite=True)
-        write_job(job, job_path, overwrite=True)
+        write_job_files(job, job_path, xml_path, overwrite=True, remember=False)
         outputs["resolve_job"] = job_path
         outputs["resolve_xml"] = xml_path
         self.say(f"export: EDL, FCP7 XML, FCPXML, Resolve OTIO and job -> {exports.name}/")

@@ -11,7 +11,6 @@ a crash loses at most the stage that was running.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -20,24 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shotline.core.vocab import sha256_file, stable_hash
+
 STATE_VERSION = 1
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while True:
-            b = fh.read(chunk)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
-
-
-def stable_hash(*parts: Any) -> str:
-    """SHA-256 of a JSON rendering of ``parts`` (paths and other objects as strings)."""
-    text = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass

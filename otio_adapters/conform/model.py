@@ -11,7 +11,6 @@ written to ``Conform.notes``, never silent.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -21,20 +20,10 @@ import opentimelineio as otio
 
 from shotline.core.errors import MediaError, TimelineError, UsageError
 from shotline.core.media.probe import MediaInfo, probe
+from shotline.core.vocab import XFADE_NAMES, exact_rate
+from shotline.otio_adapters.timeline import read_timeline, timeline_rate
 
-# Well-known NTSC-style rates that files store as floats (23.976, 29.97...).
-_NTSC = (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001), Fraction(48000, 1001))
 MISSING_MODES = ("slate", "error")
-
-
-def exact_rate(rate: float | Fraction) -> Fraction:
-    """A float rate as the exact fraction it stands for (29.97 -> 30000/1001)."""
-    if isinstance(rate, Fraction):
-        return rate
-    for ntsc in _NTSC:
-        if abs(float(ntsc) - rate) < 2e-3:
-            return ntsc
-    return Fraction(rate).limit_denominator(1001)
 
 
 def seconds(t: otio.opentime.RationalTime) -> Fraction:
@@ -141,59 +130,6 @@ class Conform:
 
 
 # --------------------------------------------------------------------------- reading
-
-
-def read_timeline(
-    path: str | Path, rate: Fraction | None = None, extract_dir: Path | None = None
-) -> otio.schema.Timeline:
-    """Read any file OTIO's adapters know; ``TimelineError`` naming the file otherwise.
-
-    ``.otioz`` bundles are extracted into ``extract_dir`` so their media can be read.
-    """
-    p = Path(path)
-    if not p.exists():
-        raise TimelineError(f"{p}: no such file")
-    kwargs: dict[str, object] = {}
-    suffix = p.suffix.lower()
-    if suffix == ".edl" and rate is not None:
-        kwargs["rate"] = float(rate)
-    if suffix == ".otioz":
-        if extract_dir is None:
-            extract_dir = Path(tempfile.mkdtemp(prefix="shotline-otioz-"))
-        kwargs["extract_to_directory"] = str(extract_dir)
-    try:
-        result = otio.adapters.read_from_file(str(p), **kwargs)
-    except otio.exceptions.NoKnownAdapterForExtensionError:
-        raise TimelineError(
-            f"{p}: OpenTimelineIO has no adapter for '{p.suffix}' files "
-            "(.otio, .otioz, .edl, .xml (FCP7) and .fcpxml are supported)"
-        ) from None
-    except Exception as exc:  # adapters raise anything from ValueError to their own types
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TimelineError(f"{p}: OpenTimelineIO cannot read this timeline ({first[:300]})") from exc
-    if isinstance(result, otio.schema.SerializableCollection):
-        timelines = list(result.find_children(descended_from_type=otio.schema.Timeline, shallow_search=True))
-        if not timelines:
-            raise TimelineError(f"{p}: the file holds no timeline")
-        result = timelines[0]
-    if not isinstance(result, otio.schema.Timeline):
-        raise TimelineError(f"{p}: holds a {type(result).__name__}, not a timeline")
-    return result
-
-
-def timeline_rate(tl: otio.schema.Timeline) -> Fraction:
-    """The rate the edit is counted in: global_start_time's, else the most common item rate."""
-    if tl.global_start_time is not None and tl.global_start_time.rate > 0:
-        return exact_rate(tl.global_start_time.rate)
-    counts: dict[float, int] = {}
-    for track in tl.tracks:
-        for child in track:
-            if isinstance(child, (otio.schema.Clip, otio.schema.Gap)) and child.source_range is not None:
-                r = child.source_range.duration.rate
-                counts[r] = counts.get(r, 0) + 1
-    if not counts:
-        raise TimelineError(f"timeline '{tl.name}': no clip or gap carries a rate; pass --rate")
-    return exact_rate(max(counts, key=lambda r: counts[r]))
 
 
 # --------------------------------------------------------------------------- media
@@ -588,14 +524,6 @@ def _check_handles(tracks: list[Track], notes: list[str]) -> None:
                     f"{where} needs {float(hi - dur):.3f} s of media after its file ends; the last frame is held"
                 )
 
-
-XFADE_NAMES = frozenset(
-    """fade wipeleft wiperight wipeup wipedown slideleft slideright slideup slidedown circlecrop rectcrop
-    distance fadeblack fadewhite radial smoothleft smoothright smoothup smoothdown circleopen circleclose
-    vertopen vertclose horzopen horzclose dissolve pixelize diagtl diagtr diagbl diagbr hlslice hrslice
-    vuslice vdslice hblur fadegrays wipetl wipetr wipebl wipebr squeezeh squeezev zoomin fadefast
-    fadeslow""".split()
-)
 
 __all__ = [
     "Conform",

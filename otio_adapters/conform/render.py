@@ -41,6 +41,8 @@ CONTAINERS = (".mp4", ".mov", ".m4v", ".mkv")
 
 @dataclass(frozen=True)
 class RenderOptions:
+    """How a timeline is rendered: media relinking, missing-media policy, smart render, encoder."""
+
     media_dir: Path | None = None
     missing: str = "slate"  # or "error"
     smart: bool = True
@@ -64,6 +66,8 @@ class RenderPlan:
 
 @dataclass(frozen=True)
 class RenderResult:
+    """A rendered timeline: the file, its frame count, rate, size, and the notes the user must read."""
+
     output: Path
     frames: int
     rate: Fraction

@@ -13,12 +13,13 @@ from PIL import Image
 
 from shotline.core.errors import UsageError
 from shotline.core.generate.ledger import Ledger
-from shotline.core.generate.orchestrator import BatchConfig, Orchestrator, TakeView, file_sha256
+from shotline.core.generate.orchestrator import BatchConfig, Orchestrator, TakeView
 from shotline.core.generate.providers.base import GenerationRequest, TaskState, TaskStatus
 from shotline.core.generate.providers.http import ExpiredOutputError, RemoteError
 from shotline.core.generate.providers.local import LocalProvider
 from shotline.core.generate.storyboard import from_dict
 from shotline.core.media.probe import probe
+from shotline.core.vocab import file_checksum as file_sha256
 
 FAST = BatchConfig(poll_interval=0.01, backoff_base=0.01, backoff_max=0.05)
 
@@ -496,7 +497,8 @@ def test_one_run_per_project_and_stale_temp_files_swept(tmp_path: Path) -> None:
 
 def test_the_timeline_builds_from_this_ledger(tmp_path: Path) -> None:
     """The contract with the timeline area: its ledger reader finds every shot and its sound."""
-    from shotline.otio_adapters.build import build_from_storyboard, takes_from_ledger
+    from shotline.otio_adapters.build import build_from_storyboard
+    from shotline.otio_adapters.takes import takes_from_ledger
 
     out = tmp_path / "run"
     sb = storyboard(tmp_path)

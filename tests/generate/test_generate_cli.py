@@ -14,8 +14,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from shotline.cli.main import cli
-from shotline.core.generate.orchestrator import file_sha256
 from shotline.core.media.probe import probe
+from shotline.core.vocab import file_checksum as file_sha256
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "storyboard.yaml"
 

@@ -15,7 +15,7 @@ from shotline.core.generate.ledger import Ledger
 from shotline.core.generate.providers.local import LocalProvider
 from shotline.core.media.probe import probe
 from shotline.core.produce.producer import ProduceOptions, produce
-from shotline.core.produce.stages import sha256_file
+from shotline.core.vocab import sha256_file
 from tests.mediakit import ffmpeg
 
 STORYBOARD = """

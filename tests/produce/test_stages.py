@@ -3,7 +3,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from shotline.core.produce.stages import StageResult, StageState, run_stage, stable_hash
+from shotline.core.produce.stages import StageResult, StageState, run_stage
+from shotline.core.vocab import stable_hash
 
 
 def _writer(path: Path, text: str, calls: list[str]):

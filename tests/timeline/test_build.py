@@ -13,16 +13,14 @@ from shotline.core.media.probe import probe
 from shotline.otio_adapters.build import (
     AudioBed,
     Shot,
-    ShotTake,
     build_from_files,
     build_from_storyboard,
     build_timeline,
     make_transition,
     parse_transition,
     path_from_url,
-    takes_from_folder,
-    takes_from_ledger,
 )
+from shotline.otio_adapters.takes import ShotTake, takes_from_folder, takes_from_ledger
 from tests.mediakit import ffmpeg
 from tests.timeline import transition_spans, video_track, visible
 

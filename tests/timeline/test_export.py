@@ -10,7 +10,8 @@ import pytest
 
 from shotline.core.errors import OutputExistsError, TimelineError, UsageError
 from shotline.otio_adapters.build import Shot, build_from_files, build_timeline, parse_transition
-from shotline.otio_adapters.export import export_timeline, format_for, read_timeline
+from shotline.otio_adapters.export import export_timeline, format_for
+from shotline.otio_adapters.timeline import read_timeline
 from tests.timeline import transition_spans, video_track, visible
 
 

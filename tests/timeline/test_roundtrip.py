@@ -7,7 +7,8 @@ import pytest
 
 from shotline.core.errors import TimelineError
 from shotline.otio_adapters.build import build_from_files, parse_transition
-from shotline.otio_adapters.export import FORMATS, export_timeline, read_timeline
+from shotline.otio_adapters.export import FORMATS, export_timeline
+from shotline.otio_adapters.timeline import read_timeline
 from tests.timeline import media_name, transition_spans, video_track, visible
 
 RATES = {"24": 24.0, "25": 25.0, "30000/1001": 30000 / 1001}

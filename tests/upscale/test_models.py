@@ -11,9 +11,10 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed")
 
 
 from shotline.core.errors import MediaError, UsageError  # noqa: E402
+from shotline.core.vocab import sha256_file as sha256  # noqa: E402
 from shotline.upscale import models  # noqa: E402
 from shotline.upscale.arch import RRDBNet, SRVGGNetCompact, build_from_state_dict, count_flops, detect  # noqa: E402
-from shotline.upscale.ncnn_convert import convert, parse_param, read_bin, sha256, wheel_model_dir  # noqa: E402
+from shotline.upscale.ncnn_convert import convert, parse_param, read_bin, wheel_model_dir  # noqa: E402
 from shotline.upscale.torch_backend import TorchOptions, TorchUpscaler  # noqa: E402
 from tests.upscale.conftest import needs_ncnn, needs_weights  # noqa: E402
 

@@ -15,6 +15,8 @@ from typing import Any
 
 
 class ShotKind(str, enum.Enum):
+    """What a shot (or a provider task) makes; the values are the storyboard's and the ledger's."""
+
     TEXT_TO_VIDEO = "text-to-video"
     IMAGE_TO_VIDEO = "image-to-video"
     VIDEO_TO_VIDEO = "video-to-video"
@@ -84,6 +86,8 @@ class Capabilities:
 
 
 class Provider(ABC):
+    """A generation service: validate a request, submit it, poll it, download its output, cancel it."""
+
     name: str = "provider"
     cost_unit: str = "credits"
     # True when submitting the same request twice yields the same task at no extra cost

@@ -18,7 +18,6 @@ that protect a user's money and keys live in one place:
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import ipaddress
 import logging
 import os
@@ -41,6 +40,7 @@ from shotline.core.generate.providers.base import (
     ShotKind,
     TaskStatus,
 )
+from shotline.core.vocab import SECRET_ENV_NAMES, sha256_file
 
 log = logging.getLogger("shotline.providers")
 
@@ -157,16 +157,6 @@ def api_base(url: str, *, allow_http_loopback: bool) -> str:
         raise UsageError(str(exc)) from None
 
 
-SECRET_ENVS = (
-    "RUNWAYML_API_SECRET",
-    "OPENAI_API_KEY",
-    "LUMAAI_API_KEY",
-    "KLINGAI_ACCESS_KEY",
-    "KLINGAI_SECRET_KEY",
-    "KLING_ACCESS_KEY",
-    "KLING_SECRET_KEY",
-    "FAL_KEY",
-)
 _TOKEN_LIKE = re.compile(r"(Bearer|Key)\s+\S+|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
@@ -176,7 +166,7 @@ def redact(text: str) -> str:
     Applied to anything a service sends back before it can reach an error, a log or the
     ledger: a misbehaving proxy may echo our headers into its error page.
     """
-    for name in SECRET_ENVS:
+    for name in SECRET_ENV_NAMES:
         value = os.environ.get(name, "").strip()
         if len(value) >= 6:
             text = text.replace(value, "***")
@@ -372,7 +362,7 @@ def download(
                 log.debug("download of %s interrupted: %s", redact_url(url), type(exc).__name__)
                 done = False
             if done:
-                digest = _sha256(part)
+                digest = sha256_file(part)
                 size = part.stat().st_size
                 os.replace(part, dest)
                 return DownloadResult(dest, size, digest)
@@ -438,14 +428,6 @@ def _content_range_start(value: str) -> int | None:
         return int(rest.split("-", 1)[0]) if unit == "bytes" else None
     except ValueError:
         return None
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def env_key(*names: str) -> str | None:

@@ -52,6 +52,7 @@ from shotline.core.generate.providers.base import (
 from shotline.core.media.encode import EncodeSettings
 from shotline.core.media.ffmpeg import ffmpeg_path
 from shotline.core.media.runner import atomic_output
+from shotline.core.vocab import file_checksum
 
 MODEL = "animatic"
 MARGIN = 1.3  # the still is laid out this much larger than the frame: room to move
@@ -594,7 +595,7 @@ class LocalProvider(Provider):
         h = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode())
         for src in (request.source_image, request.source_video):
             if src is not None:
-                h.update(_file_digest(Path(src)).encode())
+                h.update(file_checksum(Path(src)).encode())
         return "local-" + h.hexdigest()[:24]
 
     def _output(self, task_id: str) -> Path | None:
@@ -679,14 +680,3 @@ def render_request(request: GenerationRequest, stem: Path) -> Path:
         width, height, fps, request.duration, camera, seed, request.options.get("audio", "bed")
     )
     return render_animatic(still, spec, stem.with_suffix(".mp4"))
-
-
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    except OSError as exc:
-        raise MediaError(path, f"cannot read ({exc.strerror or exc})") from None
-    return h.hexdigest()
