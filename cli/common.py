@@ -14,32 +14,33 @@ from typing import Any, TypeVar
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+def _option_value(parse: Callable[[str], T], text: str | None, hint: str) -> T | None:
+    """``parse(text)`` for an option given as text, a click usage error naming ``hint`` if it fails."""
+    from shotline.core.errors import UsageError
+
+    if not text:
+        return None
+    try:
+        return parse(text)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc), param_hint=hint) from None
 
 
 def rate_option_value(text: str | None, hint: str = "--fps") -> Fraction | None:
     """A --fps/--rate value as an exact rate (29.97 -> 30000/1001); None when not given."""
-    from shotline.core.errors import UsageError
     from shotline.core.vocab import parse_rate
 
-    if not text:
-        return None
-    try:
-        return parse_rate(text)
-    except UsageError as exc:
-        raise click.BadParameter(str(exc), param_hint=hint) from None
+    return _option_value(parse_rate, text, hint)
 
 
 def size_option_value(text: str | None, hint: str = "--size") -> tuple[int, int] | None:
     """A WIDTHxHEIGHT value (each side 2-16384); None when not given."""
-    from shotline.core.errors import UsageError
     from shotline.core.vocab import parse_size
 
-    if not text:
-        return None
-    try:
-        return parse_size(text)
-    except UsageError as exc:
-        raise click.BadParameter(str(exc), param_hint=hint) from None
+    return _option_value(parse_size, text, hint)
 
 
 def output_options(func: F) -> F:
