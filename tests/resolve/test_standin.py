@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from shotline.core.media.ffmpeg import ffmpeg_path
 from tests.resolve.standin import World
 
 
-def world(version: str) -> World:
-    return World({"version": version, "projects": [{"name": "P", "timelines": ["T"]}]})
+def world(version: str, **extra: object) -> World:
+    return World({"version": version, "projects": [{"name": "P", "timelines": ["T"]}], "ffmpeg": ffmpeg_path(), **extra})
 
 
 def objects(version: str):
