@@ -78,6 +78,19 @@ def _pairs(values: tuple[str, ...], option: str) -> list[tuple[str, Path]]:
     show_default=True,
     help="auto: OTIO on Resolve 18.5+, the XML if that fails or on older versions; fcp7xml: the XML only.",
 )
+@click.option(
+    "--allow-offline",
+    is_flag=True,
+    help="Count a run with offline clips as a success (they are listed in the result either way).",
+)
+@click.option(
+    "--render-offline", is_flag=True, help="Queue and render even when clips are offline (off by default)."
+)
+@click.option(
+    "--overwrite-renders",
+    is_flag=True,
+    help="Let Resolve write over render files of an earlier run (default: a new name).",
+)
 @click.option("--force", is_flag=True, help="Overwrite the job (and XML) if they exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--dry-run", is_flag=True, help="Print the job and write nothing.")
@@ -105,6 +118,9 @@ def job_cmd(
     wait: bool,
     xml: bool,
     import_as: str,
+    allow_offline: bool,
+    render_offline: bool,
+    overwrite_renders: bool,
     force: bool,
     as_json: bool,
     dry_run: bool,
@@ -155,6 +171,9 @@ def job_cmd(
         wait=wait,
         fallback_xml=xml_path,
         import_as=import_as,
+        allow_offline=allow_offline,
+        render_offline=render_offline,
+        overwrite_renders=overwrite_renders,
     )
     if dry_run:
         emit_json(job)

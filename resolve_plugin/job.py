@@ -78,6 +78,8 @@ class RenderTarget:
             "file_name": file_name,
             "quality": self.quality,
             "export_audio": True,
+            "audio_codec": "aac",
+            "audio_sample_rate": 48000,
         }
 
 
@@ -239,11 +241,17 @@ def build_job(
     fallback_xml: Path | None = None,
     import_as: str = "auto",
     timeout_s: float = 24 * 3600,
+    allow_offline: bool = False,
+    render_offline: bool = False,
+    overwrite_renders: bool = False,
 ) -> dict[str, Any]:
     """The job dict for ``timeline_path``; every file is checked and every path made absolute.
 
     ``import_as`` 'auto' imports the .otio on Resolve 18.5+ and falls back to ``fallback_xml``;
-    'fcp7xml' imports only the XML (which must then be given).
+    'fcp7xml' imports only the XML (which must then be given). Render files are named after
+    the timeline as Resolve names it on import (``Promo 2 - youtube`` on a re-run), and never
+    replace an existing file unless ``overwrite_renders``. ``allow_offline`` lets a run with
+    offline clips count as a success; ``render_offline`` renders it anyway.
     """
     timeline_path = Path(timeline_path).resolve()
     if import_as not in ("auto", "otio", "fcp7xml"):
@@ -281,13 +289,16 @@ def build_job(
         "luts": luts,
         "markers": list(facts.markers),
         "render": {
-            "jobs": [t.to_job(out_dir, _file_name(base, t.preset)) for t in targets],
+            "jobs": [t.to_job(out_dir, _file_name(t.preset)) for t in targets],
             "start": bool(start_render),
             "wait": bool(wait),
             "timeout_s": float(timeout_s),
             "poll_s": 2.0,
+            "render_offline": bool(render_offline),
+            "overwrite": bool(overwrite_renders),
         },
         "add_missing_transitions": True,
+        "allow_offline": bool(allow_offline),
     }
     problems = script.validate_job(job)
     if problems:  # a bug here, not a user error: the builder must only write valid jobs
@@ -329,9 +340,9 @@ def _existing(path: Path, what: str) -> Path:
     return p.resolve()
 
 
-def _file_name(base: str, preset: str) -> str:
-    safe = "".join(ch if ch.isalnum() or ch in " -_." else "_" for ch in base).strip() or "shotline"
-    return f"{safe} - {preset}"
+def _file_name(preset: str) -> str:
+    """The render file's name: the script puts in the timeline's name as Resolve gave it."""
+    return f"{script.TIMELINE_PLACEHOLDER} - {preset}"
 
 
 def write_job(job: Mapping[str, Any], output: Path, overwrite: bool = False) -> Path:

@@ -30,6 +30,13 @@ def main() -> int:
     world = World(config)
     sys.argv = [script, *args]
     code = 0
+    if mode == "menu" and not world.studio and world.version >= (21, 1, 0):
+        # free 21.1: Python scripting moved to Studio; .py files are not listed in Workspace > Scripts
+        state = world.dump()
+        state.update(exit_code=None, listed=False, imported_modules=[])
+        with open(state_path, "w", encoding="utf-8") as fh:
+            json.dump(state, fh, indent=1)
+        return 0
     if mode == "menu":
         fusion = FusionApp(world)
         init = {"resolve": world.resolve, "fusion": fusion, "app": fusion, "bmd": Bmd(world)}

@@ -1264,6 +1264,8 @@ class TimelineItem(Api):
             "grades": list(self._grades),
             "luts": {str(k): v for k, v in self._luts.items()},
             "handles": [self._left, self._right],
+            "markers": {str(k): v for k, v in sorted(self._markers.items())},
+            "online": self._clip._online if self._clip is not None else None,
         }
 
 
@@ -1565,8 +1567,13 @@ class UIDispatcher:
         self.world.calls.append(
             {"class": "UIDispatcher", "method": "AddWindow", "args": [], "kwargs": {}, "missing": False}
         )
+        if not self.world.studio and self.world.version >= (19, 1, 0):
+            # free 19.1+: no window, the "You've reached a limitation" pop-up instead, and
+            # every API call answers None until someone dismisses it
+            self.world.modal = True
+            return None
         if self.world.ui == "refused":
-            return None  # free 19.1+: "You've reached a limitation", no window
+            return None
         root = children if isinstance(children, _Element) else _Element("VGroup", list(children))  # type: ignore[arg-type]
         self.window = _Window(self.world, props, root)
         return self.window

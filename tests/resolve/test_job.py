@@ -70,7 +70,8 @@ def test_job_carries_the_timeline_facts(edit, drx, tmp_path):
     ]
     assert json.loads(job["markers"][0]["custom_data"]) == {}
     files = [j["file_name"] for j in job["render"]["jobs"]]
-    assert files == ["Promo Edit - youtube-1080p", "Promo Edit - x"]
+    # named after the timeline as Resolve names it on import (the script fills it in)
+    assert files == ["{timeline} - youtube-1080p", "{timeline} - x"]
 
 
 def test_stdlib_readers_agree_with_opentimelineio(edit, tmp_path):
