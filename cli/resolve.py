@@ -260,3 +260,37 @@ def uninstall_cmd(user: bool, dest: Path | None, dry_run: bool, as_json: bool) -
         click.echo(f"{verb} {path}")
     for note in result.kept:
         click.echo(f"kept {note}")
+
+
+@resolve_group.command("verify")
+@click.argument("job", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@with_examples("shotline resolve verify job.json")
+def verify_cmd(job: Path, as_json: bool) -> None:
+    """Check the files Resolve rendered for JOB: streams, size, frame rate, length.
+
+    Reads JOB.result.json (written by the script in Resolve) and probes every render it
+    lists against the job: a video stream (and sound where asked), the frame size and
+    rate, and a length within one frame of the timeline. Exits 1 if any file is wrong.
+    """
+    from shotline.resolve_plugin.verify import verify_job
+
+    report = verify_job(job)
+    if as_json:
+        emit_json(
+            {
+                "job": report.job,
+                "result": report.result,
+                "ok": report.ok,
+                "renders": [
+                    {"preset": c.preset, "path": c.path, "ok": c.ok, "problems": list(c.problems), **c.facts}
+                    for c in report.checks
+                ],
+            }
+        )
+    else:
+        for c in report.checks:
+            text = "ok" if c.ok else "; ".join(c.problems)
+            click.echo(f"{c.preset}: {c.path}: {text}")
+    if not report.ok:
+        raise click.exceptions.Exit(1)

@@ -534,7 +534,9 @@ class Project(Api):
     def SetRenderSettings(self, settings: dict) -> bool:
         if not isinstance(settings, dict):
             return False
-        for key, value in settings.items():
+        ignored = set(self._world.faults.get("ignore_render_keys", []))
+        settings = dict(settings)
+        for key, value in list(settings.items()):
             spec = RENDER_KEYS.get(key)
             if spec is None or self._world.version < spec[1]:
                 return False
@@ -545,7 +547,8 @@ class Project(Api):
                 return False
             if key == "VideoQuality" and isinstance(value, str) and value not in QUALITY_WORDS:
                 return False  # measured: a numeric string fails the whole dict
-        self._render_settings.update(settings)
+        # measured: settings layer on the loaded preset; a key Resolve keeps from it says True
+        self._render_settings.update({k: v for k, v in settings.items() if k not in ignored})
         return True
 
     def GetRenderPresetList(self) -> list:
@@ -590,7 +593,11 @@ class Project(Api):
         return job.id
 
     def DeleteRenderJob(self, jobId: str) -> bool:
-        return False  # not used by the plugin; user jobs must survive
+        job = self._job(jobId)
+        if job is None or job.state == "Rendering":
+            return False
+        self._render_jobs.remove(job)
+        return True
 
     def DeleteAllRenderJobs(self) -> bool:
         return False
