@@ -182,7 +182,13 @@ def job_cmd(
     check_output(output, [timeline], force)
     if xml_path is not None:
         check_output(xml_path, [timeline], force)
-        write_fcp7_xml(Path(job["timeline"]["path"]), xml_path, overwrite=force)
+        write_fcp7_xml(
+            Path(job["timeline"]["path"]),
+            xml_path,
+            overwrite=force,
+            width=job["project"]["width"],
+            height=job["project"]["height"],
+        )
     write_job(job, output, overwrite=force)
     remember_job(output)
     summary = {
