@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from shotline.cli.common import emit_json, with_examples
+from shotline.cli.common import emit_json, to_jsonable, with_examples
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -235,15 +235,17 @@ _dest = click.option(
 @with_examples("shotline resolve install", "shotline resolve install --system --dry-run")
 def install_cmd(user: bool, dest: Path | None, force: bool, dry_run: bool, as_json: bool) -> None:
     """Copy the script into Resolve's Scripts folder (Workspace > Scripts > Shotline Import Job)."""
-    from shotline.resolve_plugin.install import install
+    from shotline.resolve_plugin.install import check_python, install
 
     result = install(_scope_root("user" if user else "system", dest), force=force, dry_run=dry_run)
+    python = check_python()
     if as_json:
-        emit_json(result)
+        emit_json({**to_jsonable(result), "python": to_jsonable(python)})
         return
     verb = "would copy" if dry_run else "installed"
     for path in result.written:
         click.echo(f"{verb} {path}")
+    click.echo(("python: " if python.ok else "python MISSING: ") + python.message)
     if not dry_run:
         click.echo("restart Resolve, then run Workspace > Scripts > Shotline Import Job")
 
