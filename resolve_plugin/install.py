@@ -215,7 +215,9 @@ def check_python(
     else:
         bundled = at(_BUNDLED.get(system, "/-"))
     if bundled.is_file():
-        return PythonCheck(True, str(bundled), f"Resolve 21.1+ runs the script with its own Python ({bundled})")
+        return PythonCheck(
+            True, str(bundled), f"Resolve 21.1+ runs the script with its own Python ({bundled})"
+        )
     if system == "Darwin":
         home = env.get("PYTHON3HOME")
         candidates = ([Path(home) / "bin" / "python3"] if home else []) + [at("/usr/local/bin/python3")]
@@ -225,14 +227,14 @@ def check_python(
         where = "PYTHON3HOME is not set and /usr/local/bin/python3 does not exist"
         fix = "install Python 3 from python.org (it links /usr/local/bin/python3), or launchctl setenv PYTHON3HOME"
     elif system == "Windows":
-        found = sorted(
-            (v, d)
-            for d in (program_files.glob("Python3*") if program_files.is_dir() else [])
-            if (d / "python.exe").is_file() and _new_enough(v := _version_from(d.name))
-        )
+        found: list[tuple[tuple[int, int], Path]] = []
+        for d in program_files.glob("Python3*") if program_files.is_dir() else []:
+            version = _version_from(d.name)
+            if version is not None and _new_enough(version) and (d / "python.exe").is_file():
+                found.append((version, d))
         if found:
-            v, d = found[-1]
-            return PythonCheck(True, str(d), f"Resolve up to 21.0 will use Python {v[0]}.{v[1]} in {d}")
+            (major, minor), d = sorted(found)[-1]
+            return PythonCheck(True, str(d), f"Resolve up to 21.0 will use Python {major}.{minor} in {d}")
         where = f"no 64-bit Python 3.6+ in {program_files}"
         fix = "install Python 3 (64-bit) from python.org with 'Install for all users'"
     elif system == "Linux":

@@ -226,7 +226,9 @@ def write_fcp7_xml(
     facts = read_timeline(Path(timeline_path))
     w, h = width or facts.width, height or facts.height
     if not w or not h:
-        raise UsageError(f"{timeline_path}: the timeline does not say its frame size; pass --width and --height")
+        raise UsageError(
+            f"{timeline_path}: the timeline does not say its frame size; pass --width and --height"
+        )
     timeline = otio.adapters.read_from_file(str(timeline_path))
     for clip in timeline.find_clips():
         ref = clip.media_reference
@@ -293,7 +295,11 @@ def _complete_fcp7(text: str, rate: Fraction, width: int, height: int, start_fra
             at = next((i + 1 for i, c in enumerate(children) if c.tag == "rate"), len(children))
             seq.insert(at, tc)
     ET.indent(root, space="    ")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE xmeml>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE xmeml>\n'
+        + ET.tostring(root, encoding="unicode")
+        + "\n"
+    )
 
 
 def build_job(

@@ -1132,7 +1132,7 @@ class Runner:
             note = "; the media pool now holds {} more clips of files it already had: {}".format(
                 len(dupes), ", ".join(os.path.basename(p) for p in dupes)
             )
-            self.report.change("added {} duplicate clips to the media pool".format(len(dupes)))
+            self.report.change(f"added {len(dupes)} duplicate clips to the media pool")
         if not offline:
             self.report.step("media", "ok", f"{count} clips online{note}")
             return
@@ -1208,8 +1208,8 @@ class Runner:
             self.report.step(
                 "render jobs",
                 "skipped",
-                "not queued: {} clips are offline and would render as 'Media Offline' frames; relink "
-                "them and run again, or set render.render_offline".format(len(self.offline)),
+                f"not queued: {len(self.offline)} clips are offline and would render as 'Media Offline' frames; relink "
+                "them and run again, or set render.render_offline",
             )
             return
         self.project.SetCurrentTimeline(self.timeline)
@@ -1238,9 +1238,7 @@ class Runner:
 
     def _file_name(self, rj, target):
         """The job's file name with the imported timeline's own name; never an existing file's."""
-        safe = "".join(
-            ch if ch.isalnum() or ch in " -_." else "_" for ch in self.timeline.GetName()
-        ).strip()
+        safe = "".join(ch if ch.isalnum() or ch in " -_." else "_" for ch in self.timeline.GetName()).strip()
         base = rj["file_name"].replace(TIMELINE_PLACEHOLDER, safe or "shotline")
         if (self.job.get("render") or {}).get("overwrite"):
             return base

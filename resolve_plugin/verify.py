@@ -79,7 +79,9 @@ def check_render(entry: dict[str, Any]) -> RenderCheck:
         v = info.video
         facts.update(width=v.width, height=v.height, frame_rate=float(v.rate))
         if (v.width, v.height) != (expected.get("width"), expected.get("height")):
-            problems.append(f"{v.width}x{v.height}, the job asked for {expected.get('width')}x{expected.get('height')}")
+            problems.append(
+                f"{v.width}x{v.height}, the job asked for {expected.get('width')}x{expected.get('height')}"
+            )
         want_rate = expected.get("frame_rate")
         if want_rate and abs(float(v.rate) - float(want_rate)) > 0.01:
             problems.append(f"{float(v.rate):.3f} fps, the job asked for {float(want_rate):.3f}")

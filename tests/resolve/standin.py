@@ -716,7 +716,16 @@ class RenderJob:
         if self.export_audio:
             args += ["-f", "lavfi", "-i", f"sine=r={self.sample_rate}:d={seconds}"]
         if video:
-            args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-frames:v", str(frames)]
+            args += [
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+                "-frames:v",
+                str(frames),
+            ]
         if self.export_audio:
             args += ["-c:a", "aac"]
         outputs = [self.filename] if self.mode == 1 else self._clip_names()
@@ -919,7 +928,13 @@ class MediaPool(Api):
             items: list[TimelineItem] = []
             for c in track["clips"]:
                 item = TimelineItem(
-                    world, tl, c["name"], tl._start + c["start"], c["duration"], clip_for(c["media"]), ("video", t_index)
+                    world,
+                    tl,
+                    c["name"],
+                    tl._start + c["start"],
+                    c["duration"],
+                    clip_for(c["media"]),
+                    ("video", t_index),
                 )
                 item._left, item._right = c["left"], c["right"]
                 item._no_graph = c["name"] in no_graph

@@ -246,7 +246,9 @@ def test_xml_transitions_with_other_names_are_not_taken_for_clips(
     assert run.step("verify")["detail"] == "2 clips, 1 of 1 transitions"
     items = run.timeline("Promo Edit")["video"][0]
     assert [i["name"] for i in items if i["kind"] == "transition"] == ["fade cut"]
-    assert all(i["grades"] == ["look.drx"] and i["luts"] == {"1": str(lut)} for i in items if i["kind"] == "clip")
+    assert all(
+        i["grades"] == ["look.drx"] and i["luts"] == {"1": str(lut)} for i in items if i["kind"] == "clip"
+    )
     assert all(not i["grades"] and not i["luts"] for i in items if i["kind"] == "transition")
 
 

@@ -119,7 +119,9 @@ def test_python_check_says_what_is_missing(system, tmp_path):
     check = check_python(system, env=env, root=tmp_path)
     assert check.ok is False and check.found is None
     assert "64-bit Python 3.6 or newer installed for all users" in check.message
-    assert "silently lists no .py scripts" in check.message and "21.1 and later ship their own" in check.message
+    assert (
+        "silently lists no .py scripts" in check.message and "21.1 and later ship their own" in check.message
+    )
 
 
 @pytest.mark.parametrize(

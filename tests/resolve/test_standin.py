@@ -9,7 +9,14 @@ from tests.resolve.standin import World
 
 
 def world(version: str, **extra: object) -> World:
-    return World({"version": version, "projects": [{"name": "P", "timelines": ["T"]}], "ffmpeg": ffmpeg_path(), **extra})
+    return World(
+        {
+            "version": version,
+            "projects": [{"name": "P", "timelines": ["T"]}],
+            "ffmpeg": ffmpeg_path(),
+            **extra,
+        }
+    )
 
 
 def objects(version: str):
