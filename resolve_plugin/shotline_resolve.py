@@ -625,10 +625,10 @@ class Runner:
             self.project_settings,
             self.import_timeline,
             self.verify,
+            self.media,
             self.transitions,
             self.grades,
             self.luts,
-            self.media,
             self.markers,
             self.render_jobs,
             self.render,
@@ -1293,11 +1293,14 @@ class Runner:
             # one key per call: a dict with one refused key fails as a whole, without saying which
             if not p.SetRenderSettings({key: value}):
                 return f"Resolve refused render setting {key}={value!r}"
+        # read back what can be read before queuing: format, codec and render mode
         current = p.GetCurrentRenderFormatAndCodec() or {}
         if (current.get("format"), current.get("codec")) != (rj["format"], rj["codec"]):
             return "Resolve reports format {!r} and codec {!r} after setting {!r} and {!r}".format(
                 current.get("format"), current.get("codec"), rj["format"], rj["codec"]
             )
+        if has(p, "GetCurrentRenderMode") and p.GetCurrentRenderMode() != 1:
+            return "Resolve kept render mode 'Individual clips' after setting 'Single clip'"
         job_id = p.AddRenderJob()
         if not job_id:
             job_id = p.AddRenderJob()  # measured: the first call may return ""

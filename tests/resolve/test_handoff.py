@@ -34,14 +34,19 @@ def _edit_with_own_media(clips: ClipFactory, tmp_path: Path) -> Edit:
 # -- 1. offline media ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", ["18.6", "21.1"])
+@pytest.mark.parametrize(
+    ("version", "otio_import"),
+    [("18.6", "offline"), ("21.1", "offline"), ("20.3", "none")],
+)
 def test_a_missing_shot_file_fails_the_run_and_is_not_rendered(
-    version, clips, tmp_path, write_job, run_resolve: RunResolve
+    version, otio_import, clips, tmp_path, write_job, run_resolve: RunResolve
 ):
+    """Offline clips from the OTIO import, or (where the OTIO import refuses) from the XML fallback."""
     e = _edit_with_own_media(clips, tmp_path)
     job = write_job(e, presets=["x"], start_render=True)
     e.media[1].unlink()  # the second shot's file is gone
-    run = run_resolve(user_world(version), job)
+    run = run_resolve(user_world(version, faults={"missing_media": otio_import}), job)
+    assert run.result["timeline"]["format"] == ("otio" if otio_import == "offline" else "fcp7xml")
 
     assert run.result["ok"] is False
     step = run.step("media")
