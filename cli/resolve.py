@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from shotline.cli.common import emit_json, with_examples
+from shotline.cli.common import emit_json, to_jsonable, with_examples
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,6 +78,19 @@ def _pairs(values: tuple[str, ...], option: str) -> list[tuple[str, Path]]:
     show_default=True,
     help="auto: OTIO on Resolve 18.5+, the XML if that fails or on older versions; fcp7xml: the XML only.",
 )
+@click.option(
+    "--allow-offline",
+    is_flag=True,
+    help="Count a run with offline clips as a success (they are listed in the result either way).",
+)
+@click.option(
+    "--render-offline", is_flag=True, help="Queue and render even when clips are offline (off by default)."
+)
+@click.option(
+    "--overwrite-renders",
+    is_flag=True,
+    help="Let Resolve write over render files of an earlier run (default: a new name).",
+)
 @click.option("--force", is_flag=True, help="Overwrite the job (and XML) if they exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--dry-run", is_flag=True, help="Print the job and write nothing.")
@@ -105,6 +118,9 @@ def job_cmd(
     wait: bool,
     xml: bool,
     import_as: str,
+    allow_offline: bool,
+    render_offline: bool,
+    overwrite_renders: bool,
     force: bool,
     as_json: bool,
     dry_run: bool,
@@ -148,6 +164,9 @@ def job_cmd(
         wait=wait,
         fallback_xml=xml_path,
         import_as=import_as,
+        allow_offline=allow_offline,
+        render_offline=render_offline,
+        overwrite_renders=overwrite_renders,
     )
     if dry_run:
         emit_json(job)
@@ -197,15 +216,17 @@ _dest = click.option(
 @with_examples("shotline resolve install", "shotline resolve install --system --dry-run")
 def install_cmd(user: bool, dest: Path | None, force: bool, dry_run: bool, as_json: bool) -> None:
     """Copy the script into Resolve's Scripts folder (Workspace > Scripts > Shotline Import Job)."""
-    from shotline.resolve_plugin.install import install
+    from shotline.resolve_plugin.install import check_python, install
 
     result = install(_scope_root("user" if user else "system", dest), force=force, dry_run=dry_run)
+    python = check_python()
     if as_json:
-        emit_json(result)
+        emit_json({**to_jsonable(result), "python": to_jsonable(python)})
         return
     verb = "would copy" if dry_run else "installed"
     for path in result.written:
         click.echo(f"{verb} {path}")
+    click.echo(("python: " if python.ok else "python MISSING: ") + python.message)
     if not dry_run:
         click.echo("restart Resolve, then run Workspace > Scripts > Shotline Import Job")
 
@@ -228,3 +249,37 @@ def uninstall_cmd(user: bool, dest: Path | None, dry_run: bool, as_json: bool) -
         click.echo(f"{verb} {path}")
     for note in result.kept:
         click.echo(f"kept {note}")
+
+
+@resolve_group.command("verify")
+@click.argument("job", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@with_examples("shotline resolve verify job.json")
+def verify_cmd(job: Path, as_json: bool) -> None:
+    """Check the files Resolve rendered for JOB: streams, size, frame rate, length.
+
+    Reads JOB.result.json (written by the script in Resolve) and probes every render it
+    lists against the job: a video stream (and sound where asked), the frame size and
+    rate, and a length within one frame of the timeline. Exits 1 if any file is wrong.
+    """
+    from shotline.resolve_plugin.verify import verify_job
+
+    report = verify_job(job)
+    if as_json:
+        emit_json(
+            {
+                "job": report.job,
+                "result": report.result,
+                "ok": report.ok,
+                "renders": [
+                    {"preset": c.preset, "path": c.path, "ok": c.ok, "problems": list(c.problems), **c.facts}
+                    for c in report.checks
+                ],
+            }
+        )
+    else:
+        for c in report.checks:
+            text = "ok" if c.ok else "; ".join(c.problems)
+            click.echo(f"{c.preset}: {c.path}: {text}")
+    if not report.ok:
+        raise click.exceptions.Exit(1)

@@ -152,3 +152,99 @@ def uninstall(root: Path, *, dry_run: bool = False) -> InstallResult:
         else:
             (root / MANIFEST).unlink()
     return result
+
+
+# -- the Python Resolve runs .py scripts with ------------------------------------------------------
+
+# Resolve 21.1 and later ship their own interpreter (README 21.1 "built-in interpreter")
+_BUNDLED = {
+    "Darwin": "/Applications/DaVinci Resolve/DaVinci Resolve.app/Contents/Applications/ResolvePython",
+    "Windows": "Blackmagic Design/DaVinci Resolve/ResolvePython/ResolvePython.exe",  # under Program Files
+    "Linux": "/opt/resolve/bin/ResolvePython",
+}
+NEEDS_PYTHON = (
+    "Resolve up to 21.0 needs a 64-bit Python 3.6 or newer installed for all users, or it silently "
+    "lists no .py scripts in Workspace > Scripts (Resolve 21.1 and later ship their own Python)"
+)
+
+
+@dataclass(frozen=True)
+class PythonCheck:
+    """Whether Resolve on this machine will find a Python for the script, and where."""
+
+    ok: bool
+    found: str | None
+    message: str
+
+
+def _version_from(name: str) -> tuple[int, int] | None:
+    """(3, 11) from 'python311.dll', 'Python311', 'libpython3.11.so.1.0', 'python3.11'."""
+    import re
+
+    m = re.search(r"python(\d)\.?(\d{1,2})", name, re.IGNORECASE)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _new_enough(version: tuple[int, int] | None) -> bool:
+    return version is not None and version[0] == 3 and version[1] >= 6
+
+
+def check_python(
+    system: str | None = None, env: Mapping[str, str] | None = None, root: Path | None = None
+) -> PythonCheck:
+    """Look where Resolve looks for Python on ``system`` (paths under ``root``, '/' by default).
+
+    macOS (up to 21.0): ``$PYTHON3HOME`` (set with ``launchctl setenv``) or ``/usr/local/bin/python3``.
+    Windows: a 64-bit Python 3.6+ in Program Files (an all-users install). Linux: a
+    ``libpython3.x`` shared library in the system library folders. Resolve 21.1+ needs
+    none of these: its own ``ResolvePython`` is checked first.
+    """
+    system = system or platform.system()
+    env = os.environ if env is None else env
+    root = Path(root) if root is not None else Path("/")
+
+    def at(posix: str) -> Path:
+        return root / posix.lstrip("/")
+
+    program_files = Path(env.get("PROGRAMFILES") or r"C:\Program Files")
+    if system == "Windows":
+        bundled = program_files.joinpath(*_BUNDLED["Windows"].split("/"))
+    else:
+        bundled = at(_BUNDLED.get(system, "/-"))
+    if bundled.is_file():
+        return PythonCheck(
+            True, str(bundled), f"Resolve 21.1+ runs the script with its own Python ({bundled})"
+        )
+    if system == "Darwin":
+        home = env.get("PYTHON3HOME")
+        candidates = ([Path(home) / "bin" / "python3"] if home else []) + [at("/usr/local/bin/python3")]
+        for c in candidates:
+            if c.exists():
+                return PythonCheck(True, str(c), f"Resolve up to 21.0 will use {c}")
+        where = "PYTHON3HOME is not set and /usr/local/bin/python3 does not exist"
+        fix = "install Python 3 from python.org (it links /usr/local/bin/python3), or launchctl setenv PYTHON3HOME"
+    elif system == "Windows":
+        found: list[tuple[tuple[int, int], Path]] = []
+        for d in program_files.glob("Python3*") if program_files.is_dir() else []:
+            version = _version_from(d.name)
+            if version is not None and _new_enough(version) and (d / "python.exe").is_file():
+                found.append((version, d))
+        if found:
+            (major, minor), d = sorted(found)[-1]
+            return PythonCheck(True, str(d), f"Resolve up to 21.0 will use Python {major}.{minor} in {d}")
+        where = f"no 64-bit Python 3.6+ in {program_files}"
+        fix = "install Python 3 (64-bit) from python.org with 'Install for all users'"
+    elif system == "Linux":
+        libs = []
+        for folder in ("/usr/lib", "/usr/lib64", "/usr/lib/x86_64-linux-gnu", "/usr/local/lib"):
+            d = at(folder)
+            if d.is_dir():
+                libs += [p for p in d.glob("libpython3*.so*") if _new_enough(_version_from(p.name))]
+        if libs:
+            lib = sorted(libs)[-1]
+            return PythonCheck(True, str(lib), f"Resolve up to 21.0 will load {lib}")
+        where = "no libpython3.6+ shared library in /usr/lib, /usr/lib64 or /usr/local/lib"
+        fix = "install your distribution's python3 package (with its shared library, e.g. libpython3-dev)"
+    else:
+        return PythonCheck(False, None, f"DaVinci Resolve does not run on {system!r}")
+    return PythonCheck(False, None, f"{NEEDS_PYTHON}: {where}; {fix}")

@@ -15,6 +15,7 @@ rather than a bitrate (measured), so the preset's CRF maps to "Best"/"High"/"Med
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -79,6 +80,8 @@ class RenderTarget:
             "file_name": file_name,
             "quality": self.quality,
             "export_audio": True,
+            "audio_codec": "aac",
+            "audio_sample_rate": 48000,
         }
 
 
@@ -196,16 +199,97 @@ def _marker(m: Any, frame: int, clip_name: str) -> dict[str, Any]:
     }
 
 
-def write_fcp7_xml(timeline_path: Path, output: Path, overwrite: bool = False) -> Path:
-    """The FCP7 XML fallback for Resolve versions or setups where the OTIO import fails."""
-    timeline = otio.adapters.read_from_file(str(timeline_path))
+def write_fcp7_xml(
+    timeline_path: Path,
+    output: Path,
+    overwrite: bool = False,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+) -> Path:
+    """The FCP7 XML fallback for Resolve versions or setups where the OTIO import fails.
+
+    OTIO's fcp_xml adapter leaves the sequence ``<format/>`` empty and writes bare paths as
+    ``pathurl``; Resolve and other NLEs ignore or misplace such a sequence. This fills in the
+    sequence format (frame size, rate), its start timecode, and ``file://`` URLs.
+    """
+    facts = timeline_facts(Path(timeline_path))
+    w, h = width or facts.width, height or facts.height
+    if not w or not h:
+        raise UsageError(
+            f"{timeline_path}: the timeline does not say its frame size; pass --width and --height"
+        )
+    timeline = read_timeline(timeline_path)
+    for clip in timeline.find_clips():
+        ref = clip.media_reference
+        if isinstance(ref, otio.schema.ExternalReference) and ref.target_url:
+            ref.target_url = _file_url(ref.target_url)
     with atomic_output(output, [timeline_path], overwrite) as tmp:
         try:
             text = otio.adapters.write_to_string(timeline, adapter_name="fcp_xml")
         except Exception as exc:
             raise TimelineError(f"{timeline_path}: cannot be written as FCP7 XML ({exc})") from exc
-        tmp.write_text(text, encoding="utf-8")
+        start = timeline.global_start_time
+        start_frame = int(round(start.rescaled_to(float(facts.rate)).value)) if start is not None else 0
+        tmp.write_text(_complete_fcp7(text, facts.rate, int(w), int(h), start_frame), encoding="utf-8")
     return output
+
+
+def _file_url(target: str) -> str:
+    """A media reference's target as a file:// URL (left alone when it already is a URL)."""
+    if "://" in target:
+        return target
+    return Path(target).expanduser().absolute().as_uri()
+
+
+def _rate_elements(parent: ET.Element, rate: Fraction) -> None:
+    el = ET.SubElement(parent, "rate")
+    ET.SubElement(el, "timebase").text = str(round(rate))
+    ET.SubElement(el, "ntsc").text = "TRUE" if Fraction(rate).denominator == 1001 else "FALSE"
+
+
+def _timecode(frame: int, rate: Fraction) -> str:
+    fps = round(rate)
+    seconds, ff = divmod(frame, fps)
+    minutes, ss = divmod(seconds, 60)
+    hh, mm = divmod(minutes, 60)
+    return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}"
+
+
+def _complete_fcp7(text: str, rate: Fraction, width: int, height: int, start_frame: int) -> str:
+    """Fill each sequence's video format and start timecode in OTIO's FCP7 XML."""
+    root = ET.fromstring(text)
+    for seq in root.iter("sequence"):
+        video = seq.find("./media/video")
+        if video is not None:
+            fmt = video.find("format")
+            if fmt is None:
+                fmt = ET.Element("format")
+                video.insert(0, fmt)
+            for child in list(fmt):
+                fmt.remove(child)
+            sc = ET.SubElement(fmt, "samplecharacteristics")
+            _rate_elements(sc, rate)
+            ET.SubElement(sc, "width").text = str(width)
+            ET.SubElement(sc, "height").text = str(height)
+            ET.SubElement(sc, "anamorphic").text = "FALSE"
+            ET.SubElement(sc, "pixelaspectratio").text = "square"
+            ET.SubElement(sc, "fielddominance").text = "none"
+        if seq.find("timecode") is None:
+            tc = ET.Element("timecode")
+            _rate_elements(tc, rate)
+            ET.SubElement(tc, "string").text = _timecode(start_frame, rate)
+            ET.SubElement(tc, "frame").text = str(start_frame)
+            ET.SubElement(tc, "displayformat").text = "NDF"
+            children = list(seq)
+            at = next((i + 1 for i, c in enumerate(children) if c.tag == "rate"), len(children))
+            seq.insert(at, tc)
+    ET.indent(root, space="    ")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE xmeml>\n'
+        + ET.tostring(root, encoding="unicode")
+        + "\n"
+    )
 
 
 def build_job(
@@ -229,11 +313,17 @@ def build_job(
     fallback_xml: Path | None = None,
     import_as: str = "auto",
     timeout_s: float = 24 * 3600,
+    allow_offline: bool = False,
+    render_offline: bool = False,
+    overwrite_renders: bool = False,
 ) -> dict[str, Any]:
     """The job dict for ``timeline_path``; every file is checked and every path made absolute.
 
     ``import_as`` 'auto' imports the .otio on Resolve 18.5+ and falls back to ``fallback_xml``;
-    'fcp7xml' imports only the XML (which must then be given).
+    'fcp7xml' imports only the XML (which must then be given). Render files are named after
+    the timeline as Resolve names it on import (``Promo 2 - youtube`` on a re-run), and never
+    replace an existing file unless ``overwrite_renders``. ``allow_offline`` lets a run with
+    offline clips count as a success; ``render_offline`` renders it anyway.
     """
     timeline_path = Path(timeline_path).resolve()
     if import_as not in ("auto", "otio", "fcp7xml"):
@@ -271,13 +361,16 @@ def build_job(
         "luts": luts,
         "markers": list(facts.markers),
         "render": {
-            "jobs": [t.to_job(out_dir, _file_name(base, t.preset)) for t in targets],
+            "jobs": [t.to_job(out_dir, _file_name(t.preset)) for t in targets],
             "start": bool(start_render),
             "wait": bool(wait),
             "timeout_s": float(timeout_s),
             "poll_s": 2.0,
+            "render_offline": bool(render_offline),
+            "overwrite": bool(overwrite_renders),
         },
         "add_missing_transitions": True,
+        "allow_offline": bool(allow_offline),
     }
     problems = script.validate_job(job)
     if problems:  # a bug here, not a user error: the builder must only write valid jobs
@@ -319,9 +412,9 @@ def _existing(path: Path, what: str) -> Path:
     return p.resolve()
 
 
-def _file_name(base: str, preset: str) -> str:
-    safe = "".join(ch if ch.isalnum() or ch in " -_." else "_" for ch in base).strip() or "shotline"
-    return f"{safe} - {preset}"
+def _file_name(preset: str) -> str:
+    """The render file's name: the script puts in the timeline's name as Resolve gave it."""
+    return f"{script.TIMELINE_PLACEHOLDER} - {preset}"
 
 
 def write_job(job: Mapping[str, Any], output: Path, overwrite: bool = False) -> Path:
@@ -351,7 +444,14 @@ def write_job_files(
     check_output(Path(output), [timeline], overwrite)
     if fallback_xml is not None:
         check_output(Path(fallback_xml), [timeline], overwrite)
-        write_fcp7_xml(timeline, Path(fallback_xml), overwrite=overwrite)
+        project = job.get("project") or {}
+        write_fcp7_xml(
+            timeline,
+            Path(fallback_xml),
+            overwrite=overwrite,
+            width=project.get("width"),
+            height=project.get("height"),
+        )
     write_job(job, Path(output), overwrite=overwrite)
     if remember:
         remember_job(Path(output))

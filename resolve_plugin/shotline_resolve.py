@@ -68,13 +68,8 @@ RESOLVE_RATES = (
     "120",
 )
 QUALITIES = ("Least", "Low", "Medium", "High", "Best")
-TRANSITION_NAMES = (
-    "Cross Dissolve",
-    "Dissolve",
-    "Additive Dissolve",
-    "Blur Dissolve",
-    "Dip To Color Dissolve",
-)
+# the placeholder a render job's file_name may hold: the name the timeline got in Resolve
+TIMELINE_PLACEHOLDER = "{timeline}"
 DONE_STATES = ("Complete", "Failed", "Cancelled", "Background Render Cancelled", "Remote Render Cancelled")
 
 
@@ -148,6 +143,8 @@ _RENDER_JOB_FIELDS = {
     "quality": _STR,
     "export_audio": _BOOL,
     "frame_rate": _NUM,
+    "audio_codec": _STR,
+    "audio_sample_rate": _INT,
 }
 _RENDER_FIELDS = {
     "jobs": ("list",),
@@ -155,6 +152,8 @@ _RENDER_FIELDS = {
     "wait": _BOOL,
     "timeout_s": _NUM,
     "poll_s": _NUM,
+    "render_offline": _BOOL,
+    "overwrite": _BOOL,
 }
 _TOP_FIELDS = {
     "schema": _STR,
@@ -166,6 +165,7 @@ _TOP_FIELDS = {
     "markers": ("list",),
     "render": ("object",),
     "add_missing_transitions": _BOOL,
+    "allow_offline": _BOOL,
 }
 _REQUIRED = {
     "": ("schema", "version", "timeline", "project"),
@@ -284,6 +284,11 @@ def validate_job(job):
             name = rj.get("file_name")
             if isinstance(name, str) and (not name or "/" in name or "\\" in name):
                 problems.append(f"{where}.file_name: must be a plain file name without folders")
+            elif isinstance(name, str) and "{" in name.replace(TIMELINE_PLACEHOLDER, ""):
+                problems.append(f"{where}.file_name: the only placeholder is {TIMELINE_PLACEHOLDER}")
+            rate = rj.get("audio_sample_rate")
+            if isinstance(rate, int) and rate not in (44100, 48000, 96000):
+                problems.append(f"{where}.audio_sample_rate: must be 44100, 48000 or 96000")
             if name in names:
                 problems.append(f"{where}.file_name: {name!r} is used by another render job")
             names.add(name)
@@ -605,6 +610,9 @@ class Runner:
         self.timeline = None
         self.expected = []
         self.items = {}  # (track, record start) -> (item, shot id)
+        self.offline = []  # clips whose media Resolve cannot reach
+        self.pool_before = []  # media paths in the pool before the import
+        self.pm = None
 
     # -- helpers --
     def path(self, p):
@@ -617,12 +625,14 @@ class Runner:
             self.project_settings,
             self.import_timeline,
             self.verify,
+            self.media,
             self.transitions,
             self.grades,
             self.luts,
             self.markers,
             self.render_jobs,
             self.render,
+            self.save,
         ):
             step()
 
@@ -633,7 +643,7 @@ class Runner:
         self.report.step("connect", "ok", f"{product} {version}".strip())
 
     def open_project(self):
-        pm = self.resolve.GetProjectManager()
+        pm = self.pm = self.resolve.GetProjectManager()
         if pm is None:
             self.report.step(
                 "project", "failed", "Resolve returned no project manager (is a modal dialog open?)"
@@ -707,7 +717,10 @@ class Runner:
             else:
                 failed.append(f"{key} is {now!r}, wanted {value!r}")
         if failed:
-            hint = " (Resolve locks the frame rate once the project has timelines: use a new project)"
+            hint = (
+                " (Resolve locks a project's frame rate once media is in its media pool or it has "
+                "timelines: use a new project, or one at this rate)"
+            )
             self.report.step("project settings", "failed", "; ".join(failed) + hint)
             raise Stop()
         if kept:
@@ -739,25 +752,34 @@ class Runner:
             )
         attempts = []
         fmt = tl_job.get("format", "auto")
-        otio_ok = self.version >= (18, 5, 0)
+        # ImportTimelineFromFile names OTIO from the 18.6.5 README on ("AAF/EDL/XML/FCPXML/DRT/ADL" before)
+        otio_ok = self.version >= (18, 6, 5)
         if fmt in ("auto", "otio") and otio_ok:
             attempts.append(("otio", self.path(tl_job["path"]), {"importSourceClips": True}))
             if self.version >= (21, 1, 0):
                 # measured on 21.1: media already in the pool makes the OTIO import cancel unless
-                # importSourceClips is False (which, for media not in the pool, gives offline clips)
+                # importSourceClips is False; then Resolve looks for the clips only in the current
+                # folder and the sourceClipsFolders given, so name the bins that hold them
                 attempts.append(("otio-pooled", self.path(tl_job["path"]), {"importSourceClips": False}))
-        elif fmt == "otio":
-            self.report.step("import", "warning", "Resolve before 18.5 cannot import OTIO; trying FCP7 XML")
+        elif fmt in ("auto", "otio"):
+            self.report.step(
+                "import",
+                "warning" if fmt == "otio" else "skipped",
+                "Resolve documents OTIO import from 18.6.5 on; using the FCP7 XML",
+            )
         if tl_job.get("fallback_xml") and fmt in ("auto", "fcp7xml", "otio"):
             attempts.append(("fcp7xml", self.path(tl_job["fallback_xml"]), {"importSourceClips": True}))
         if fmt == "fcp7xml" and not tl_job.get("fallback_xml"):
             attempts.append(("fcp7xml", self.path(tl_job["path"]), {"importSourceClips": True}))
         pool = self.project.GetMediaPool()
+        self.pool_before = [p for p, _folder in self._pool_clips()]
         tried = []
         for kind, path, options in attempts:
             if kind == "otio-pooled":
-                if not self._media_all_pooled(path):
+                folders = self._folders_holding(path)
+                if not folders:
                     continue
+                options = dict(options, sourceClipsFolders=folders)
                 kind = "otio"
             opts = dict(options, timelineName=name)
             timeline = pool.ImportTimelineFromFile(path, opts)
@@ -788,38 +810,54 @@ class Runner:
         }
         self.report.step("import", "ok", f"{self.timeline.GetName()!r} from {os.path.basename(self.file)}")
 
-    def _media_all_pooled(self, otio_path):
-        """True when every media file of the .otio is already a clip in the media pool."""
-        try:
-            wanted = set(c["media"] for t in read_otio(otio_path, self.rate) for c in t["clips"])
-        except (OSError, ValueError):
-            return False
-        if not wanted or None in wanted:
-            return False
-        pooled, folders = set(), [self.project.GetMediaPool().GetRootFolder()]
+    def _pool_clips(self):
+        """Every clip in the media pool, in every bin: [(normalised file path, folder)]."""
+        out, folders = [], [self.project.GetMediaPool().GetRootFolder()]
         while folders:
-            folder = folders.pop()
+            folder = folders.pop(0)
             if folder is None:
                 continue
             for clip in folder.GetClipList() or []:
                 path = clip.GetClipProperty("File Path")
                 if path:
-                    pooled.add(os.path.normpath(path))
+                    out.append((os.path.normpath(path), folder))
             folders.extend(folder.GetSubFolderList() or [])
-        return wanted <= pooled
+        return out
+
+    def _folders_holding(self, otio_path):
+        """The pool folders that hold every media file of the .otio, or None if some file is not pooled."""
+        try:
+            wanted = set(c["media"] for t in read_otio(otio_path, self.rate) for c in t["clips"])
+        except (OSError, ValueError):
+            return None
+        if not wanted or None in wanted:
+            return None
+        folders, found = [], set()
+        for path, folder in self._pool_clips():
+            if path in wanted:
+                found.add(path)
+                if all(f is not folder for f in folders):
+                    folders.append(folder)
+        return folders if found == wanted else None
 
     # -- verification --
     def _resolve_tracks(self):
+        """Per video track: (index, start frame, clip items, transition items, other items).
+
+        Names say nothing (an FCP7 XML import has named dissolves "fade cut"): an item is told
+        by what the API reports about it. 21.1 has ``GetType()``; before, an item with a media
+        pool item is a clip, and one without is matched by its span against the file's
+        transitions and clips (a clip whose media never linked has no media pool item).
+        """
         tracks = []
         start = int(self.timeline.GetStartFrame())
         for index in range(1, int(self.timeline.GetTrackCount("video") or 0) + 1):
-            clips, transitions = [], []
+            exp = self.expected[index - 1] if index - 1 < len(self.expected) else {}
+            clips, transitions, other = [], [], []
             for item in self.timeline.GetItemListInTrack("video", index) or []:
-                if is_transition(item):
-                    transitions.append(item)
-                else:
-                    clips.append(item)
-            tracks.append((index, start, clips, transitions))
+                kind = item_kind(item, start, exp)
+                (clips if kind == "clip" else transitions if kind == "transition" else other).append(item)
+            tracks.append((index, start, clips, transitions, other))
         return tracks
 
     def verify(self):
@@ -834,7 +872,8 @@ class Runner:
         if len(got) < len(self.expected):
             problems.append(f"{len(got)} video tracks came in, the file has {len(self.expected)}")
         n_clips = n_trans = 0
-        for (index, start, items, trans), exp in zip(got, self.expected):
+        n_other = sum(len(t[4]) for t in got)
+        for (index, start, items, trans, _other), exp in zip(got, self.expected):
             n_clips += len(items)
             n_trans += len(trans)
             if len(items) != len(exp["clips"]):
@@ -852,6 +891,8 @@ class Runner:
         want_trans = sum(len(t["transitions"]) for t in self.expected)
         self.missing_transitions = want_trans - n_trans
         detail = f"{n_clips} clips, {n_trans} of {want_trans} transitions"
+        if n_other:
+            problems.append(f"{n_other} items that are neither a clip nor a transition of the file")
         if problems:
             self.report.step("verify", "failed", detail + "; " + "; ".join(problems[:10]))
         else:
@@ -909,7 +950,7 @@ class Runner:
             )
             return
         added, failed, edges = 0, [], 0
-        for index, start, items, trans in self._resolve_tracks():
+        for index, start, items, trans, _other in self._resolve_tracks():
             spans = [(int(round(t.GetStart())) - start, int(round(t.GetEnd())) - start) for t in trans]
             exp = self.expected[index - 1] if index - 1 < len(self.expected) else {"transitions": []}
             for t in exp["transitions"]:
@@ -988,26 +1029,25 @@ class Runner:
         if missing:
             self.report.step("grades", "failed", "DRX file not found: " + ", ".join(missing))
             todo = [t for t in todo if t[3] not in missing]
-        per_item = all(has(t[0], "GetNodeGraph") for t in todo)
-        graphs = [(t, t[0].GetNodeGraph() if per_item else None) for t in todo]
-        if per_item and all(has(g, "ApplyGradeFromDRX") for _, g in graphs):
-            for (_item, shot, track, path), graph in graphs:
+        # per item: 19.1+ grades through the item's node graph; an item without one (or a
+        # Resolve before 19.1) goes through Timeline.ApplyGradeFromDRX where that exists
+        by_path = {}
+        for item, shot, track, path in todo:
+            graph = item.GetNodeGraph() if has(item, "GetNodeGraph") else None
+            if graph is not None and has(graph, "ApplyGradeFromDRX"):
                 if graph.ApplyGradeFromDRX(path, mode):
                     done += 1
                 else:
                     failed.append(f"{os.path.basename(path)} on V{track} {shot!r}")
-        elif has(self.timeline, "ApplyGradeFromDRX"):
-            # Resolve before 19.1: one call per DRX file on the timeline, with the items
-            by_path = {}
-            for item, shot, track, path in todo:
+            elif has(self.timeline, "ApplyGradeFromDRX"):
                 by_path.setdefault(path, []).append((item, shot, track))
-            for path, group in sorted(by_path.items()):
-                if self.timeline.ApplyGradeFromDRX(path, mode, [g[0] for g in group]):
-                    done += len(group)
-                else:
-                    failed.extend(f"{os.path.basename(path)} on V{t} {s!r}" for _, s, t in group)
-        elif todo:
-            failed.append("this Resolve offers no DRX call on items or timelines")
+            else:
+                failed.append(f"V{track} {shot!r} has no node graph to take {os.path.basename(path)}")
+        for path, group in sorted(by_path.items()):
+            if self.timeline.ApplyGradeFromDRX(path, mode, [g[0] for g in group]):
+                done += len(group)
+            else:
+                failed.extend(f"{os.path.basename(path)} on V{t} {s!r}" for _, s, t in group)
         if done:
             self.report.change(f"applied DRX grades to {done} items")
         if failed:
@@ -1032,11 +1072,13 @@ class Runner:
             self.project.RefreshLUTList()
         failed, done = [], 0
         for item, shot, track, path in todo:
-            if has(item, "GetNodeGraph"):
-                graph = item.GetNodeGraph()
-                ok = graph is not None and graph.SetLUT(int(graph.GetNumNodes() or 1), path)
-            else:
+            graph = item.GetNodeGraph() if has(item, "GetNodeGraph") else None
+            if graph is not None:
+                ok = graph.SetLUT(int(graph.GetNumNodes() or 1), path)
+            elif has(item, "SetLUT"):  # deprecated since 19.0, the only call before
                 ok = item.SetLUT(1, path)
+            else:
+                ok = False
             if ok:
                 done += 1
             else:
@@ -1054,16 +1096,74 @@ class Runner:
         else:
             self.report.step("luts", "ok", f"set on {done} items")
 
+    def media(self):
+        """Every clip's media must be online: a file Resolve reaches, a pool clip not offline."""
+        start = int(self.timeline.GetStartFrame())
+        offline, count = [], 0
+        for kind, letter in (("video", "V"), ("audio", "A")):
+            for index in range(1, int(self.timeline.GetTrackCount(kind) or 0) + 1):
+                exp = self.expected[index - 1] if kind == "video" and index - 1 < len(self.expected) else {}
+                for item in self.timeline.GetItemListInTrack(kind, index) or []:
+                    if kind == "video" and item_kind(item, start, exp) != "clip":
+                        continue
+                    mpi = item.GetMediaPoolItem()
+                    if kind == "audio" and mpi is None and not has(item, "GetType"):
+                        continue  # an audio crossfade: no media of its own
+                    if kind == "audio" and has(item, "GetType") and item.GetType() == "transition":
+                        continue
+                    count += 1
+                    why = media_problem(mpi)
+                    if why:
+                        offline.append(
+                            {
+                                "track": f"{letter}{index}",
+                                "item": item.GetName(),
+                                "frame": int(round(item.GetStart())) - start,
+                                "path": (mpi.GetClipProperty("File Path") or None) if mpi else None,
+                                "why": why,
+                            }
+                        )
+        self.offline = offline
+        self.report.data["offline_media"] = offline
+        dupes = self._pool_duplicates()
+        self.report.data["pool_duplicates"] = dupes
+        note = ""
+        if dupes:
+            note = "; the media pool now holds {} more clips of files it already had: {}".format(
+                len(dupes), ", ".join(os.path.basename(p) for p in dupes)
+            )
+            self.report.change(f"added {len(dupes)} duplicate clips to the media pool")
+        if not offline:
+            self.report.step("media", "ok", f"{count} clips online{note}")
+            return
+        listed = "; ".join(
+            "{} {!r} at frame {}: {}".format(o["track"], o["item"], o["frame"], o["path"] or o["why"])
+            for o in offline[:10]
+        )
+        status = "warning" if self.job.get("allow_offline") else "failed"
+        self.report.step("media", status, f"{len(offline)} of {count} clips are offline: {listed}{note}")
+
+    def _pool_duplicates(self):
+        """Files that had a pool clip before the import and got another one with it."""
+        before = {}
+        for p in self.pool_before:
+            before[p] = before.get(p, 0) + 1
+        after = {}
+        for p, _folder in self._pool_clips():
+            after[p] = after.get(p, 0) + 1
+        return sorted(p for p, n in after.items() if p in before and n > before[p])
+
     def markers(self):
         markers = self.job.get("markers") or []
         if not markers:
             self.report.step("markers", "skipped", "no markers in the job")
             return
         present = set(int(round(float(k))) for k in (self.timeline.GetMarkers() or {}))
+        on_clips = self._clip_marker_frames()
         added, kept, failed = 0, 0, []
         for m in markers:
-            if m["frame"] in present:
-                kept += 1
+            if m["frame"] in present or (m["frame"], m["name"]) in on_clips:
+                kept += 1  # on the timeline already, or a clip marker the import brought
                 continue
             ok = self.timeline.AddMarker(
                 m["frame"],
@@ -1084,6 +1184,19 @@ class Runner:
         else:
             self.report.step("markers", "ok", detail)
 
+    def _clip_marker_frames(self):
+        """(timeline frame, name) of every marker on a clip (an OTIO import brings clip markers)."""
+        out = set()
+        start = int(self.timeline.GetStartFrame())
+        for (_track, _rec), (item, _shot) in self.items.items():
+            if not has(item, "GetMarkers"):
+                continue
+            at = int(round(item.GetStart())) - start
+            for frame, info in (item.GetMarkers() or {}).items():
+                name = info.get("name", "") if isinstance(info, dict) else ""
+                out.add((at + int(round(float(frame))), name))
+        return out
+
     # -- render --
     def render_jobs(self):
         render = self.job.get("render") or {}
@@ -1091,7 +1204,18 @@ class Runner:
         if not jobs:
             self.report.step("render jobs", "skipped", "no render presets in the job")
             return
+        if self.offline and not render.get("render_offline"):
+            self.report.step(
+                "render jobs",
+                "skipped",
+                f"not queued: {len(self.offline)} clips are offline and would render as 'Media Offline' frames; relink "
+                "them and run again, or set render.render_offline",
+            )
+            return
         self.project.SetCurrentTimeline(self.timeline)
+        frames = int(self.timeline.GetEndFrame()) - int(self.timeline.GetStartFrame())
+        self.report.data["timeline"]["frames"] = frames
+        self.report.data["timeline"]["frame_rate"] = self.job["project"]["frame_rate"]
         for rj in jobs:
             entry = {
                 "preset": rj["preset"],
@@ -1101,7 +1225,7 @@ class Runner:
                 "error": None,
             }
             self.report.data["render_jobs"].append(entry)
-            problem = self._add_render_job(rj, entry)
+            problem = self._add_render_job(rj, entry, frames)
             if problem:
                 entry["error"] = problem
                 self.report.step("render job " + rj["preset"], "failed", problem)
@@ -1112,10 +1236,24 @@ class Runner:
                     "render job " + rj["preset"], "ok", "{} -> {}".format(entry["job_id"], entry["output"])
                 )
 
-    def _add_render_job(self, rj, entry):
+    def _file_name(self, rj, target):
+        """The job's file name with the imported timeline's own name; never an existing file's."""
+        safe = "".join(ch if ch.isalnum() or ch in " -_." else "_" for ch in self.timeline.GetName()).strip()
+        base = rj["file_name"].replace(TIMELINE_PLACEHOLDER, safe or "shotline")
+        if (self.job.get("render") or {}).get("overwrite"):
+            return base
+        name, n = base, 2
+        while os.path.exists(os.path.join(target, "{}.{}".format(name, rj["format"]))):
+            name = f"{base} {n}"
+            n += 1
+        return name
+
+    def _add_render_job(self, rj, entry, frames):
+        """Set every setting that decides the file (the Deliver page keeps a user's leftovers),
+        queue the job, read its settings back, and take the job out again if Resolve kept others."""
         p = self.project
-        if has(p, "SetCurrentRenderMode"):
-            p.SetCurrentRenderMode(1)
+        if has(p, "SetCurrentRenderMode") and not p.SetCurrentRenderMode(1):
+            return "Resolve refused render mode 'Single clip'"
         if not p.SetCurrentRenderFormatAndCodec(rj["format"], rj["codec"]):
             formats = p.GetRenderFormats() or {}
             if rj["format"] not in formats.values():
@@ -1132,36 +1270,75 @@ class Runner:
                 os.makedirs(target)
             except OSError as exc:
                 return f"cannot create the target folder {target}: {exc}"
+        audio = bool(rj.get("export_audio", True))
+        rate = float(rj.get("frame_rate") or round(float(self.rate), 3))
+        name = self._file_name(rj, target)
         settings = (
             ("SelectAllFrames", True),
             ("ExportVideo", True),
-            ("ExportAudio", bool(rj.get("export_audio", True))),
+            ("ExportAudio", audio),
             ("FormatWidth", int(rj["width"])),
             ("FormatHeight", int(rj["height"])),
-            ("TargetDir", target),
-            ("CustomName", rj["file_name"]),
+            ("FrameRate", rate),
             ("VideoQuality", rj.get("quality", "High")),
+            ("TargetDir", target),
+            ("CustomName", name),
         )
-        if rj.get("frame_rate"):
-            settings += (("FrameRate", float(rj["frame_rate"])),)
+        if audio:
+            settings += (
+                ("AudioCodec", rj.get("audio_codec", "aac")),
+                ("AudioSampleRate", int(rj.get("audio_sample_rate", 48000))),
+            )
         for key, value in settings:
             # one key per call: a dict with one refused key fails as a whole, without saying which
             if not p.SetRenderSettings({key: value}):
                 return f"Resolve refused render setting {key}={value!r}"
+        # read back what can be read before queuing: format, codec and render mode
+        current = p.GetCurrentRenderFormatAndCodec() or {}
+        if (current.get("format"), current.get("codec")) != (rj["format"], rj["codec"]):
+            return "Resolve reports format {!r} and codec {!r} after setting {!r} and {!r}".format(
+                current.get("format"), current.get("codec"), rj["format"], rj["codec"]
+            )
+        if has(p, "GetCurrentRenderMode") and p.GetCurrentRenderMode() != 1:
+            return "Resolve kept render mode 'Individual clips' after setting 'Single clip'"
         job_id = p.AddRenderJob()
         if not job_id:
             job_id = p.AddRenderJob()  # measured: the first call may return ""
         if not job_id:
             return "AddRenderJob returned no job id"
-        entry["job_id"] = job_id
-        for info in p.GetRenderJobList() or []:
-            if info.get("JobId") == job_id:
-                entry["output"] = os.path.join(
-                    info.get("TargetDir") or target, info.get("OutputFilename") or ""
-                )
+        info = {}
+        for candidate in p.GetRenderJobList() or []:
+            if candidate.get("JobId") == job_id:
+                info = candidate
                 break
-        else:
-            entry["output"] = os.path.join(target, "{}.{}".format(rj["file_name"], rj["format"]))
+        want = {
+            "IsExportVideo": True,
+            "IsExportAudio": audio,
+            "FormatWidth": int(rj["width"]),
+            "FormatHeight": int(rj["height"]),
+            "FrameRate": rate,
+            "TargetDir": target,
+            "OutputFilename": "{}.{}".format(name, rj["format"]),
+            "RenderMode": "Single clip",
+        }
+        if audio:
+            want["AudioSampleRate"] = int(rj.get("audio_sample_rate", 48000))
+        kept = render_job_differences(info, want, frames)
+        if kept:
+            # the job would make another file than the job file asks for: take our own job out
+            if not p.DeleteRenderJob(job_id):
+                kept.append(f"and Resolve refused to delete render job {job_id}: delete it by hand")
+            return "the queued job kept Deliver-page settings: " + "; ".join(kept)
+        entry["job_id"] = job_id
+        entry["output"] = os.path.join(info.get("TargetDir") or target, info.get("OutputFilename") or "")
+        entry["expected"] = {
+            "width": int(rj["width"]),
+            "height": int(rj["height"]),
+            "frame_rate": rate,
+            "audio": audio,
+            "frames": frames,
+            "timeline_rate": self.job["project"]["frame_rate"],
+        }
         return None
 
     def render(self):
@@ -1222,13 +1399,94 @@ class Runner:
         if failed:
             self.report.step("render", "failed", "; ".join(failed))
         else:
-            self.report.step("render", "ok", f"{len(queued)} files written")
+            self.report.step(
+                "render", "ok", f"{len(queued)} files written; check them with 'shotline resolve verify'"
+            )
+
+    def save(self):
+        """Save the project after a run where everything worked (Resolve does not save by itself)."""
+        if not all(s["status"] in ("ok", "skipped", "warning") for s in self.report.data["steps"]):
+            self.report.step("save", "skipped", "not saved: the run had problems (see above)")
+            return
+        if self.pm is not None and self.pm.SaveProject():
+            self.report.step("save", "ok", f"saved project {self.project.GetName()!r}")
+        else:
+            self.report.step(
+                "save",
+                "warning",
+                "Resolve did not save the project (a never-saved 'Untitled Project' must be saved "
+                "once by hand): save it before closing Resolve",
+            )
 
 
-def is_transition(item):
-    if has(item, "GetType"):
-        return item.GetType() == "transition"
-    return item.GetMediaPoolItem() is None and item.GetName() in TRANSITION_NAMES
+def item_kind(item, start, expected):
+    """'clip', 'transition' or 'other' for a video track item, from what the API reports.
+
+    ``expected`` is the file's track (``{'clips': [...], 'transitions': [...]}``), used only
+    for items that report no media pool item before 21.1: their span decides.
+    """
+    if has(item, "GetType"):  # 21.1+
+        kind = item.GetType()
+        if kind == "transition":
+            return "transition"
+        if kind in ("video", "audio"):
+            return "clip"
+    if item.GetMediaPoolItem() is not None:
+        return "clip"
+    rec = int(round(item.GetStart())) - start
+    dur = int(round(item.GetDuration()))
+    for t in expected.get("transitions") or []:
+        if rec == t["cut"] - t["in"] and dur == t["in"] + t["out"]:
+            return "transition"
+    for c in expected.get("clips") or []:
+        if rec == c["start"] and dur == c["duration"]:
+            return "clip"  # a clip of the file whose media did not link
+    return "other"
+
+
+def media_problem(mpi):
+    """Why a clip's media is not usable, or None: no pool clip, no file, or Resolve says Offline."""
+    if mpi is None:
+        return "no media pool item (the media never linked)"
+    path = mpi.GetClipProperty("File Path") or ""
+    status = str(mpi.GetClipProperty("Online Status") or "")
+    if status.lower() == "offline":
+        return "Resolve reports it offline"
+    if not path:
+        return "the clip has no file path"
+    if not os.path.exists(path):
+        return "the file does not exist"
+    return None
+
+
+def render_job_differences(info, want, frames):
+    """What a queued job (GetRenderJobList entry) does differently from ``want``: a list of texts."""
+    if not info:
+        return ["GetRenderJobList does not list the job"]
+    out = []
+    for key, value in sorted(want.items()):
+        got = info.get(key)
+        if got is None:
+            continue  # a key this Resolve does not report cannot be checked
+        if key == "FrameRate":
+            try:
+                same = abs(float(got) - float(value)) < 0.001
+            except (TypeError, ValueError):
+                same = False
+        elif key == "TargetDir":
+            same = os.path.normpath(str(got)) == os.path.normpath(str(value))
+        else:
+            same = got == value
+        if not same:
+            out.append(f"{key} {got!r}, wanted {value!r}")
+    if "MarkIn" in info and "MarkOut" in info and frames > 0:
+        try:
+            span = int(info["MarkOut"]) - int(info["MarkIn"]) + 1
+        except (TypeError, ValueError):
+            span = -1
+        if abs(span - frames) > 1:
+            out.append(f"MarkIn/MarkOut cover {span} frames, the timeline has {frames}")
+    return out
 
 
 def unique_name(name, existing):
@@ -1258,9 +1516,16 @@ def _same_setting(key, now, wanted):
 # ---------------------------------------------------------------------------------------------
 
 
+# what each edition allows, said the same way in every message that depends on it
+EDITIONS = (
+    "external scripting (from a terminal) needs DaVinci Resolve Studio in every version; the free "
+    "edition runs Python scripts only from Workspace > Scripts: free 19.1 to 21.0 run them but open no "
+    "script window (this script then reads the job named on its command line or the last job shotline "
+    "wrote), and free 21.1 has no Python scripting at all"
+)
 NOT_REACHABLE = (
     "start DaVinci Resolve and set Preferences > System > General > External scripting using to Local; "
-    "external scripting needs Resolve Studio (on the free edition run this script from Workspace > Scripts)"
+    + EDITIONS
 )
 
 
@@ -1355,7 +1620,7 @@ def find_resolve(env):
         return None, f"DaVinciResolveScript failed to load ({type(exc).__name__}: {exc})"
     resolve = dvr_script.scriptapp("Resolve")
     if resolve is None:
-        return None, "scriptapp('Resolve') answered None: Resolve is not running, or is the free edition"
+        return None, "scriptapp('Resolve') answered None: Resolve is not running, or it is the free edition"
     return resolve, None
 
 
@@ -1430,22 +1695,52 @@ def _last_job():
     return path if path and os.path.isfile(path) else None
 
 
+def edition(resolve):
+    """'studio', 'free' or None (unknown): IsStudio() where documented (21.1), else the product name."""
+    if resolve is None:
+        return None
+    try:
+        if has(resolve, "IsStudio"):
+            return "studio" if resolve.IsStudio() else "free"
+        name = resolve.GetProductName() if has(resolve, "GetProductName") else None
+    except Exception:  # a proxy that fails here tells nothing
+        return None
+    if not name:
+        return None
+    return "studio" if "studio" in str(name).lower() else "free"
+
+
 def main(argv, env):
-    args = [a for a in argv[1:] if a]
+    # an embedded interpreter may have no sys.argv at all, or an empty one
+    args = [a for a in list(argv or [])[1:] if a]
     job_path = args[0] if args else os.environ.get("SHOTLINE_RESOLVE_JOB")
+    # the edition first: on free 19.1+ a script window raises an upsell pop-up that makes every
+    # later API call fail until someone dismisses it, so there the dialog is never opened
+    resolve, why = find_resolve(env)
+    free = edition(resolve) == "free"
+    version = version_tuple(resolve) if resolve is not None else (0, 0, 0)
+    if free and version >= (21, 1, 0):
+        say("this is free DaVinci Resolve " + ".".join(str(v) for v in version) + ": " + EDITIONS)
+        return 2
     if not job_path:
-        job_path, shown = ask_for_job(env)
-        if not job_path and not shown:
+        if free and version >= (19, 1, 0):
             job_path = _last_job()
             if job_path:
-                say("no window can open here; using the last job shotline wrote: " + job_path)
+                say("free Resolve opens no script window; using the last job shotline wrote: " + job_path)
+        else:
+            job_path, shown = ask_for_job(env)
+            if not job_path and not shown:
+                job_path = _last_job()
+                if job_path:
+                    say("no window can open here; using the last job shotline wrote: " + job_path)
     if not job_path:
         say(
-            "no job file: run 'shotline resolve job TIMELINE -o job.json', then run this script with the "
-            "job path as its argument or SHOTLINE_RESOLVE_JOB set to it"
+            "no job file: run 'shotline resolve job TIMELINE -o job.json' (it also notes the job as the "
+            "last job), then run this script again, or run it from a terminal with the job path as its "
+            "argument. SHOTLINE_RESOLVE_JOB works only where Resolve was started from a shell that has it "
+            "set: a Resolve started from the Dock, Finder or Start menu does not see it. " + EDITIONS
         )
         return 2
-    resolve, why = find_resolve(env)
     result = run_job(resolve, job_path, why)
     ok = False
     if result:
@@ -1458,6 +1753,6 @@ def main(argv, env):
 if __name__ == "__main__" or globals().get("resolve") is not None:
     # Resolve runs menu scripts with ``resolve``, ``fusion`` and ``bmd`` as globals; exiting
     # there would reach Resolve's own interpreter, so only a terminal run sets the exit status
-    _code = main(sys.argv, globals())
+    _code = main(getattr(sys, "argv", None), globals())
     if globals().get("resolve") is None:
         sys.exit(_code)

@@ -519,7 +519,9 @@ class Producer:
         export_timeline(tl, resolve_otio, "otio", for_resolve=True, overwrite=True)
         outputs["resolve_otio"] = resolve_otio
         job_path = self.outdir / "resolve_job.json"
-        xml_path = job_path.with_suffix(".xml")  # the FCP7 XML the script falls back to (Resolve < 18.5)
+        xml_path = job_path.with_suffix(
+            ".xml"
+        )  # the FCP7 XML the script imports below Resolve 18.6.5, or when the OTIO import fails
         job = build_job(
             resolve_otio,
             name=self.sb.title,

@@ -20,6 +20,7 @@ from typing import Any
 import opentimelineio as otio
 import pytest
 
+from shotline.core.media.ffmpeg import ffmpeg_path
 from shotline.core.media.probe import probe
 from shotline.resolve_plugin import job as jobmod
 from tests.mediakit import ClipFactory
@@ -195,6 +196,7 @@ def run_resolve(tmp_path: Path) -> RunResolve:
     def run(world: dict[str, Any], job_path: Path | None, mode: str = "menu", env: dict | None = None) -> Run:
         world_file = tmp_path / "world.json"
         state_file = tmp_path / "state.json"
+        world = {"ffmpeg": ffmpeg_path(), **world}  # the stand-in renders real files with it
         world_file.write_text(json.dumps(world))
         args = [sys.executable, "-S", str(HOST), str(world_file), str(state_file), mode, str(SCRIPT)]
         if job_path is not None:

@@ -29,7 +29,16 @@ def main() -> int:
         config = json.load(fh)
     world = World(config)
     sys.argv = [script, *args]
+    if config.get("no_argv"):
+        del sys.argv  # an embedded interpreter may never set it
     code = 0
+    if mode == "menu" and not world.studio and world.version >= (21, 1, 0):
+        # free 21.1: Python scripting moved to Studio; .py files are not listed in Workspace > Scripts
+        state = world.dump()
+        state.update(exit_code=None, listed=False, imported_modules=[])
+        with open(state_path, "w", encoding="utf-8") as fh:
+            json.dump(state, fh, indent=1)
+        return 0
     if mode == "menu":
         fusion = FusionApp(world)
         init = {"resolve": world.resolve, "fusion": fusion, "app": fusion, "bmd": Bmd(world)}
@@ -46,7 +55,12 @@ def main() -> int:
         sys.modules["DaVinciResolveScript"] = module
         init = {}
     try:
-        runpy.run_path(script, init_globals=init, run_name="__main__")
+        if config.get("no_argv"):  # runpy itself needs sys.argv: run the file as an embedder would
+            with open(script, encoding="utf-8") as fh:
+                code_obj = compile(fh.read(), script, "exec")
+            exec(code_obj, dict(init, __name__="__main__", __file__=script))
+        else:
+            runpy.run_path(script, init_globals=init, run_name="__main__")
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     state = world.dump()

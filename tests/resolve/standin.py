@@ -31,6 +31,7 @@ from fractions import Fraction
 from typing import Any
 
 PROFILES = {
+    "18.5": (18, 5, 1),
     "18.6": (18, 6, 6),
     "19.1": (19, 1, 4),
     "20.3": (20, 3, 0),
@@ -123,6 +124,16 @@ class World:
         self.lut_dir = config.get("lut_dir", "")
         self.ui = config.get("ui", "none")  # none | answer (types ui_answer) | accept | refused
         self.ui_answer = config.get("ui_answer", "")
+        # what the user left on the Deliver page (render settings, format/codec, render mode)
+        self.deliver = config.get("deliver", {})
+        self.ffmpeg = config.get("ffmpeg", "ffmpeg")
+        # the name Resolve gives imported transitions, per import kind (an FCP7 XML import
+        # has been seen naming them after the XML's effect, e.g. "fade cut")
+        self.transition_names = config.get("transition_names", {})
+        # free 19.1+: a script window raises the "You've reached a limitation" pop-up, and
+        # until someone dismisses it every API call answers None
+        self.modal = False
+        self.saved: list[str] = []
         self.calls: list[dict] = []
         self.next_id = 0
         self.projects: dict[str, Project] = {}
@@ -132,7 +143,11 @@ class World:
             project = Project(self, spec["name"])
             project._settings.update(spec.get("settings", {}))
             for media in spec.get("pool", []):
-                project._pool._clip_for(media)
+                if isinstance(media, dict):  # {"path": ..., "bin": "Footage"}: a clip in a bin
+                    project._pool._clip_for(media["path"], project._pool._bin(media.get("bin")))
+                else:
+                    project._pool._clip_for(media)
+            project._deliver(spec.get("deliver"))
             for tl_name in spec.get("timelines", []):
                 tl = Timeline(self, project, tl_name)
                 project._timelines.append(tl)
@@ -167,7 +182,15 @@ class World:
             "current_project": self.pm._current._name if self.pm._current else None,
             "projects": {name: p._dump() for name, p in self.projects.items()},
             "calls": self.calls,
+            "modal": self.modal,
+            "saved": self.saved,
         }
+
+
+def _rate_text(rate: float) -> str:
+    """Render job FrameRate as Resolve lists it: '23.976', '24', '29.97'."""
+    text = f"{rate:.3f}".rstrip("0").rstrip(".")
+    return text
 
 
 def _plain(value: object) -> object:
@@ -213,6 +236,8 @@ class Api:
 
         def call(*args: object, **kwargs: object) -> object:
             world.log(cls.__name__, name, args, kwargs)
+            if world.modal:
+                return None  # the upsell pop-up is up: nothing answers until it is dismissed
             if kwargs and not (name == "StartRendering" and set(kwargs) <= {"isInteractiveMode"}):
                 # stricter than what is known: the docs show positional calls only, so a script
                 # that needs keywords is relying on something no reference confirms
@@ -330,7 +355,10 @@ class ProjectManager(Api):
         return self._current
 
     def SaveProject(self) -> bool:
-        return self._current is not None
+        if self._current is None or self._current._name == "Untitled Project":
+            return False  # measured: False on the never-saved Untitled Project (it hangs headless)
+        self._world.saved.append(self._current._name)
+        return True
 
     def CloseProject(self, project: Project) -> bool:
         return False
@@ -388,6 +416,17 @@ class Project(Api):
         self._render_mode = 1
         self._render_settings: dict = {}
         self._luts_known: set[str] = set()
+        self._deliver(world.deliver)
+
+    def _deliver(self, state: dict | None) -> None:
+        """The Deliver page as a user left it: settings layer on, as SetRenderSettings does."""
+        if not state:
+            return
+        self._render_settings.update(state.get("settings", {}))
+        if "format" in state:
+            self._render_format = tuple(state["format"])  # type: ignore[assignment]
+        if "mode" in state:
+            self._render_mode = state["mode"]
 
     # -- basics --
     def GetMediaPool(self) -> MediaPool:
@@ -431,8 +470,9 @@ class Project(Api):
         if settingName == "timelinePlaybackFrameRate":
             return False  # read-only
         if settingName == "timelineFrameRate":
-            if settingValue.replace(" DF", "") not in RATES or self._timelines:
-                return False  # the project rate is locked once timelines exist
+            if settingValue.replace(" DF", "") not in RATES or self._timelines or self._pool._all():
+                # the manual: the rate locks once media is in the pool (and so once timelines exist)
+                return False
         if settingName.startswith("timelineResolution"):
             if not settingValue.isdigit() or not 16 <= int(settingValue) <= 16384:
                 return False
@@ -494,7 +534,9 @@ class Project(Api):
     def SetRenderSettings(self, settings: dict) -> bool:
         if not isinstance(settings, dict):
             return False
-        for key, value in settings.items():
+        ignored = set(self._world.faults.get("ignore_render_keys", []))
+        settings = dict(settings)
+        for key, value in list(settings.items()):
             spec = RENDER_KEYS.get(key)
             if spec is None or self._world.version < spec[1]:
                 return False
@@ -505,7 +547,8 @@ class Project(Api):
                 return False
             if key == "VideoQuality" and isinstance(value, str) and value not in QUALITY_WORDS:
                 return False  # measured: a numeric string fails the whole dict
-        self._render_settings.update(settings)
+        # measured: settings layer on the loaded preset; a key Resolve keeps from it says True
+        self._render_settings.update({k: v for k, v in settings.items() if k not in ignored})
         return True
 
     def GetRenderPresetList(self) -> list:
@@ -534,11 +577,27 @@ class Project(Api):
         job.height = s.get("FormatHeight", int(self._settings["timelineResolutionHeight"]))
         job.quality = s.get("VideoQuality", 0)
         job.export_audio = s.get("ExportAudio", True)
+        job.export_video = s.get("ExportVideo", True)
+        job.rate = float(s.get("FrameRate", float(self._rate())))
+        job.audio_codec = s.get("AudioCodec", "aac")
+        job.sample_rate = s.get("AudioSampleRate", 48000)
+        job.mode = self._render_mode
+        # frames relative to the timeline start: all of it, or the user's in/out marks
+        length = Timeline.GetEndFrame(tl) - tl._start
+        if s.get("SelectAllFrames", True) is False and "MarkIn" in s and "MarkOut" in s:
+            job.mark = (int(s["MarkIn"]), int(s["MarkOut"]))
+        else:
+            job.mark = (0, max(0, length - 1))
+        job.clips = len([i for track in tl._video for i in track if i._clip is not None])
         self._render_jobs.append(job)
         return job.id
 
     def DeleteRenderJob(self, jobId: str) -> bool:
-        return False  # not used by the plugin; user jobs must survive
+        job = self._job(jobId)
+        if job is None or job.state == "Rendering":
+            return False
+        self._render_jobs.remove(job)
+        return True
 
     def DeleteAllRenderJobs(self) -> bool:
         return False
@@ -608,6 +667,12 @@ class RenderJob:
         self.custom = custom
         self.fmt, self.codec = fmt, codec
         self.width, self.height, self.quality, self.export_audio = 1920, 1080, 0, True
+        self.export_video = True
+        self.rate = 24.0
+        self.audio_codec, self.sample_rate = "aac", 48000
+        self.mode = 1
+        self.mark = (0, 0)
+        self.clips = 1
         self.state = "Ready"
         self.percent = 0
         self.fail: str | None = None
@@ -623,14 +688,52 @@ class RenderJob:
             "TimelineName": self.timeline,
             "TargetDir": self.target,
             "OutputFilename": self.filename,
-            "IsExportVideo": True,
+            "IsExportVideo": self.export_video,
             "IsExportAudio": self.export_audio,
             "FormatWidth": self.width,
             "FormatHeight": self.height,
+            "FrameRate": _rate_text(self.rate),
+            "MarkIn": self.mark[0],
+            "MarkOut": self.mark[1],
+            "AudioCodec": self.audio_codec,
+            "AudioSampleRate": self.sample_rate,
             "VideoFormat": {v: k for k, v in RENDER_FORMATS.items()}[self.fmt],
             "VideoCodec": self.codec,
-            "RenderMode": "Single clip",
+            "RenderMode": "Single clip" if self.mode == 1 else "Individual clips",
         }
+
+    def _write(self) -> None:
+        """Render: a real file with ffmpeg, as the job's settings say (frames, size, rate, streams)."""
+        import subprocess
+
+        os.makedirs(self.target, exist_ok=True)
+        frames = max(1, self.mark[1] - self.mark[0] + 1)
+        seconds = frames / self.rate
+        video = self.export_video and not self.world.faults.get("render_audio_only")
+        args = [self.world.ffmpeg, "-v", "error", "-y"]
+        if video:
+            args += ["-f", "lavfi", "-i", f"testsrc2=s={self.width}x{self.height}:r={self.rate}:d={seconds}"]
+        if self.export_audio:
+            args += ["-f", "lavfi", "-i", f"sine=r={self.sample_rate}:d={seconds}"]
+        if video:
+            args += [
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+                "-frames:v",
+                str(frames),
+            ]
+        if self.export_audio:
+            args += ["-c:a", "aac"]
+        outputs = [self.filename] if self.mode == 1 else self._clip_names()
+        for name in outputs:
+            subprocess.run([*args, os.path.join(self.target, name)], check=True, capture_output=True)
+
+    def _clip_names(self) -> list[str]:
+        return [f"{self.custom}_{i:05d}.{self.fmt}" for i in range(1, self.clips + 1)]
 
     def poll(self) -> dict:
         """Each status read advances a rendering job by half; a failing one fails on the first read."""
@@ -643,9 +746,7 @@ class RenderJob:
                 self.percent = min(100, self.percent + 50)
                 if self.percent == 100:
                     self.state = "Complete"
-                    os.makedirs(self.target, exist_ok=True)
-                    with open(os.path.join(self.target, self.filename), "wb") as fh:
-                        fh.write(b"stand-in render of " + self.timeline.encode() + b"\n" + b"\0" * 1000)
+                    self._write()
         status: dict = {"JobStatus": self.state, "CompletionPercentage": self.percent}
         if self.state == "Rendering":
             status["EstimatedTimeRemainingInMs"] = 1000
@@ -664,15 +765,17 @@ class Folder(Api):
         self._pool = pool
         self._name = name
         self._id = world.uid()
+        self._clips: list[MediaPoolItem] = []
+        self._subs: list[Folder] = []
 
     def GetClipList(self) -> list:
-        return list(self._pool._clips)
+        return list(self._clips)
 
     def GetName(self) -> str:
         return self._name
 
     def GetSubFolderList(self) -> list:
-        return []
+        return list(self._subs)
 
     def GetUniqueId(self) -> str:
         return self._id
@@ -685,6 +788,8 @@ class MediaPoolItem(Api):
         super().__init__(world)
         self._path = path
         self._id = world.uid()
+        # Resolve links a clip to its file when the clip is made; a missing file stays offline
+        self._online = os.path.isfile(path)
 
     def GetName(self) -> str:
         return os.path.basename(self._path)
@@ -696,7 +801,12 @@ class MediaPoolItem(Api):
         return self._id
 
     def GetClipProperty(self, propertyName: str | None = None) -> object:
-        props = {"File Path": self._path, "Clip Name": MediaPoolItem.GetName(self)}
+        props = {
+            "File Path": self._path,
+            "Clip Name": MediaPoolItem.GetName(self),
+            "Online Status": "Online" if self._online else "Offline",
+            "Type": "Video",
+        }
         return props if not propertyName else props.get(propertyName, "")
 
 
@@ -713,7 +823,28 @@ class MediaPool(Api):
         super().__init__(world)
         self._project = project
         self._root = Folder(world, self, "Master")
-        self._clips: list[MediaPoolItem] = []
+
+    @property
+    def _clips(self) -> list[MediaPoolItem]:
+        return self._all()
+
+    def _all(self) -> list[MediaPoolItem]:
+        out, todo = [], [self._root]
+        while todo:
+            folder = todo.pop(0)
+            out.extend(folder._clips)
+            todo.extend(folder._subs)
+        return out
+
+    def _bin(self, name: str | None) -> Folder:
+        if not name:
+            return self._root
+        for sub in self._root._subs:
+            if sub._name == name:
+                return sub
+        sub = Folder(self._world, self, name)
+        self._root._subs.append(sub)
+        return sub
 
     def GetRootFolder(self) -> Folder:
         return self._root
@@ -721,9 +852,9 @@ class MediaPool(Api):
     def GetCurrentFolder(self) -> Folder:
         return self._root
 
-    def _clip_for(self, path: str) -> MediaPoolItem:
+    def _clip_for(self, path: str, folder: Folder | None = None) -> MediaPoolItem:
         clip = MediaPoolItem(self._world, path)
-        self._clips.append(clip)
+        (folder or self._root)._clips.append(clip)
         return clip
 
     def ImportMedia(self, items: list) -> list:
@@ -763,35 +894,61 @@ class MediaPool(Api):
         if any(t._name == name for t in self._project._timelines):
             return None  # the unique-name rule
         paths = [c["media"] for track in parsed["video"] for c in track["clips"]]
-        if any(not p or not os.path.isfile(p) for p in paths):
-            return None  # media that cannot be found: None, no reason given
+        if any(not p for p in paths):
+            return None  # a clip with no media reference at all
+        if kind == "otio" and world.faults.get("missing_media") == "none":
+            if any(not os.path.isfile(p) for p in paths):
+                return None  # measured (19.1, with sourceClipsPath): None, no reason given
         source_clips = opts.get("importSourceClips", True)
-        pooled = {c._path: c for c in self._clips}
-        if world.version >= (21, 1, 0) and source_clips and any(p in pooled for p in paths):
+        if world.version >= (21, 1, 0) and source_clips and any(c._path in paths for c in self._all()):
             return None  # measured on 21.1: "Import Log - Operation canceled"
+        # importSourceClips False: the clips are looked up in the current folder and the
+        # sourceClipsFolders given; a clip found nowhere comes in offline
+        folders = [self._root] + list(opts.get("sourceClipsFolders") or [])
+        searchable = {c._path: c for f in folders if isinstance(f, Folder) for c in f._clips}
+        made: dict[str, MediaPoolItem] = {}
+
+        def clip_for(path: str) -> MediaPoolItem:
+            if path in made:
+                return made[path]
+            if source_clips:
+                clip = self._clip_for(path)  # a new clip each import: re-imports duplicate media
+            else:
+                clip = searchable.get(path) or MediaPoolItem(world, "")
+                if clip._path == "":
+                    clip._path, clip._online = path, False  # offline: not linked to any file
+            made[path] = clip
+            return clip
+
         tl = Timeline(world, self._project, name)
         tl._start = int(round(rate)) * 3600 if parsed["start"] is None else parsed["start"]
+        trans_name = world.transition_names.get(kind, "Cross Dissolve")
+        no_graph = set(world.faults.get("no_graph", []))
         for t_index, track in enumerate(parsed["video"], start=1):
             items: list[TimelineItem] = []
             for c in track["clips"]:
-                clip = pooled.get(c["media"]) if not source_clips else None
-                if clip is None:
-                    clip = self._clip_for(c["media"])
-                    pooled[c["media"]] = clip
                 item = TimelineItem(
-                    world, tl, c["name"], tl._start + c["start"], c["duration"], clip, ("video", t_index)
+                    world,
+                    tl,
+                    c["name"],
+                    tl._start + c["start"],
+                    c["duration"],
+                    clip_for(c["media"]),
+                    ("video", t_index),
                 )
                 item._left, item._right = c["left"], c["right"]
+                item._no_graph = c["name"] in no_graph
+                for offset, marker in c.get("markers", {}).items():
+                    item._markers[offset] = marker  # clip markers come in with the clip
                 items.append(item)
             if not world.faults.get("drop_transitions"):
-                items += _transition_items(world, tl, track, "Cross Dissolve", ("video", t_index))
+                items += _transition_items(world, tl, track, trans_name, ("video", t_index))
             items.sort(key=lambda i: i._start)
             tl._video.append(items)
         for a_index, track in enumerate([] if world.faults.get("drop_audio") else parsed["audio"], start=1):
             items = []
             for c in track["clips"]:
-                clip = pooled.get(c["media"]) or self._clip_for(c["media"])
-                pooled[c["media"]] = clip
+                clip = clip_for(c["media"])
                 items.append(
                     TimelineItem(
                         world, tl, c["name"], tl._start + c["start"], c["duration"], clip, ("audio", a_index)
@@ -997,6 +1154,7 @@ class TimelineItem(Api):
         self._luts: dict[int, str] = {}
         self._graph = Graph(world, self)
         self._markers: dict[int, dict] = {}
+        self._no_graph = False  # an item Resolve gives no node graph (seen on some items)
 
     def _frames(self, value: int, args: tuple) -> int | float:
         if args and self._world.version < (19, 0, 2):
@@ -1056,7 +1214,7 @@ class TimelineItem(Api):
         return {float(k): v for k, v in self._markers.items()}
 
     def GetNodeGraph(self, *layerIdx: int) -> Graph | None:
-        if self._clip is None:
+        if self._clip is None or self._no_graph:
             return None
         if layerIdx and (len(layerIdx) > 1 or layerIdx[0] != 1):
             return None
@@ -1128,6 +1286,8 @@ class TimelineItem(Api):
             "grades": list(self._grades),
             "luts": {str(k): v for k, v in self._luts.items()},
             "handles": [self._left, self._right],
+            "markers": {str(k): v for k, v in sorted(self._markers.items())},
+            "online": self._clip._online if self._clip is not None else None,
         }
 
 
@@ -1255,8 +1415,17 @@ def _parse_track(track: dict, rate: Fraction, *, handles: bool) -> dict:
                 "duration": dur,
                 "media": _media_path(child),
             }
+            src_start = _frames(child["source_range"]["start_time"], rate)
+            clip["markers"] = {
+                _frames(m["marked_range"]["start_time"], rate) - src_start: {
+                    "color": "Green",
+                    "duration": 1,
+                    "note": m.get("comment", ""),
+                    "name": m.get("name", ""),
+                }
+                for m in child.get("markers", [])
+            }
             if handles:
-                src_start = _frames(child["source_range"]["start_time"], rate)
                 avail = _available(child, rate)
                 left = src_start - avail[0] if avail else 0
                 right = avail[0] + avail[1] - (src_start + dur) if avail else 0
@@ -1420,8 +1589,13 @@ class UIDispatcher:
         self.world.calls.append(
             {"class": "UIDispatcher", "method": "AddWindow", "args": [], "kwargs": {}, "missing": False}
         )
+        if not self.world.studio and self.world.version >= (19, 1, 0):
+            # free 19.1+: no window, the "You've reached a limitation" pop-up instead, and
+            # every API call answers None until someone dismisses it
+            self.world.modal = True
+            return None
         if self.world.ui == "refused":
-            return None  # free 19.1+: "You've reached a limitation", no window
+            return None
         root = children if isinstance(children, _Element) else _Element("VGroup", list(children))  # type: ignore[arg-type]
         self.window = _Window(self.world, props, root)
         return self.window

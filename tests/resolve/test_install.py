@@ -10,7 +10,14 @@ from click.testing import CliRunner
 
 from shotline.cli.main import cli
 from shotline.core.errors import OutputExistsError
-from shotline.resolve_plugin.install import INSTALLED_AS, SCRIPT_SOURCE, install, scripts_dir, uninstall
+from shotline.resolve_plugin.install import (
+    INSTALLED_AS,
+    SCRIPT_SOURCE,
+    check_python,
+    install,
+    scripts_dir,
+    uninstall,
+)
 
 WIN_ENV = {"APPDATA": r"C:\Users\ann\AppData\Roaming", "PROGRAMDATA": r"C:\ProgramData"}
 
@@ -98,3 +105,54 @@ def test_cli_install_to_dest_refuses_foreign_file(tmp_path):
     (root / INSTALLED_AS).write_text("x")
     r = CliRunner().invoke(cli, ["resolve", "install", "--dest", str(root)])
     assert r.exit_code == 2 and "use --force" in r.output
+
+
+def _touch(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    return path
+
+
+@pytest.mark.parametrize("system", ["Darwin", "Windows", "Linux"])
+def test_python_check_says_what_is_missing(system, tmp_path):
+    env = {"PROGRAMFILES": str(tmp_path / "Program Files")}
+    check = check_python(system, env=env, root=tmp_path)
+    assert check.ok is False and check.found is None
+    assert "64-bit Python 3.6 or newer installed for all users" in check.message
+    assert (
+        "silently lists no .py scripts" in check.message and "21.1 and later ship their own" in check.message
+    )
+
+
+@pytest.mark.parametrize(
+    ("system", "files", "found"),
+    [
+        ("Darwin", ["usr/local/bin/python3"], "usr/local/bin/python3"),
+        ("Windows", ["Program Files/Python35/python.exe", "Program Files/Python311/python.exe"], "Program Files/Python311"),
+        ("Linux", ["usr/lib/x86_64-linux-gnu/libpython3.10.so.1.0"], "usr/lib/x86_64-linux-gnu/libpython3.10.so.1.0"),
+        ("Linux", ["opt/resolve/bin/ResolvePython"], "opt/resolve/bin/ResolvePython"),
+        ("Windows", ["Program Files/Blackmagic Design/DaVinci Resolve/ResolvePython/ResolvePython.exe"], "Program Files/Blackmagic Design/DaVinci Resolve/ResolvePython/ResolvePython.exe"),
+    ],
+)  # fmt: skip
+def test_python_check_finds_what_resolve_finds(system, files, found, tmp_path):
+    for f in files:
+        _touch(tmp_path / f)
+    env = {"PROGRAMFILES": str(tmp_path / "Program Files")}
+    check = check_python(system, env=env, root=tmp_path)
+    assert check.ok is True and check.found == str(tmp_path / found), check.message
+
+
+def test_python_check_rejects_too_old_and_reads_python3home(tmp_path):
+    _touch(tmp_path / "usr/lib/libpython3.5m.so.1.0")
+    assert check_python("Linux", env={}, root=tmp_path).ok is False
+    home = tmp_path / "py"
+    _touch(home / "bin" / "python3")
+    check = check_python("Darwin", env={"PYTHON3HOME": str(home)}, root=tmp_path)
+    assert check.ok and check.found == str(home / "bin" / "python3")
+
+
+def test_cli_install_reports_the_python_check(tmp_path):
+    r = CliRunner().invoke(cli, ["resolve", "install", "--dest", str(tmp_path / "S"), "--json"])
+    assert r.exit_code == 0, r.output
+    python = json.loads(r.output)["python"]
+    assert set(python) == {"ok", "found", "message"} and isinstance(python["ok"], bool)

@@ -70,7 +70,8 @@ def test_job_carries_the_timeline_facts(edit, drx, tmp_path):
     ]
     assert json.loads(job["markers"][0]["custom_data"]) == {}
     files = [j["file_name"] for j in job["render"]["jobs"]]
-    assert files == ["Promo Edit - youtube-1080p", "Promo Edit - x"]
+    # named after the timeline as Resolve names it on import (the script fills it in)
+    assert files == ["{timeline} - youtube-1080p", "{timeline} - x"]
 
 
 def test_stdlib_readers_agree_with_opentimelineio(edit, tmp_path):
@@ -160,3 +161,57 @@ def test_cli_job_dry_run_prints_the_job(edit, tmp_path):
     r = CliRunner().invoke(cli, ["resolve", "job", str(edit.path), "-o", str(out), "--dry-run"])
     assert r.exit_code == 0 and json.loads(r.output)["schema"] == "shotline.resolve-job"
     assert not out.exists()
+
+
+@pytest.mark.parametrize("rate", ["24", "30000/1001"])
+def test_fallback_xml_has_a_sequence_format_and_file_urls_and_reads_back(rate, clips, tmp_path):
+    """The FCP7 XML names its frame size, rate and start timecode, and OTIO reads the same clips back."""
+    import xml.etree.ElementTree as ET
+    from urllib.parse import unquote, urlparse
+
+    import opentimelineio as otio
+
+    from tests.resolve.conftest import make_edit
+
+    a = clips(duration=2.0, width=160, height=90, rate=rate, audio="stereo", name="shot 'a' été.mp4")
+    b = clips(duration=2.0, width=160, height=90, rate=rate, audio=None, source="smptebars")
+    folder = tmp_path / "x y"
+    folder.mkdir()
+    e = make_edit(folder, [a, b], [(0, 36), (12, 30)], [12], width=320, height=180)
+    xml = jobmod.write_fcp7_xml(e.path, folder / "fallback.xml")
+
+    root = ET.parse(xml).getroot()
+    seq = root.find(".//sequence")
+    assert seq is not None
+    sc = seq.find("./media/video/format/samplecharacteristics")
+    assert sc is not None and (sc.findtext("width"), sc.findtext("height")) == ("320", "180")
+    ntsc = "TRUE" if rate != "24" else "FALSE"
+    timebase = "30" if rate != "24" else "24"
+    assert (sc.findtext("rate/timebase"), sc.findtext("rate/ntsc")) == (timebase, ntsc)
+    assert seq.findtext("timecode/string") == ("01:00:00:00")
+    urls = [u.text or "" for u in root.iter("pathurl")]
+    assert urls and all(u.startswith("file:///") for u in urls)
+
+    original = otio.adapters.read_from_file(str(e.path))
+    back = otio.adapters.read_from_file(str(xml), adapter_name="fcp_xml")
+    [tl_back] = back if isinstance(back, otio.schema.SerializableCollection) else [back]
+
+    def shape(tl: otio.schema.Timeline) -> list[tuple[str, float, float, float, str]]:
+        track = tl.video_tracks()[0]
+        out = []
+        for c in track.find_clips():
+            url = c.media_reference.target_url
+            path = unquote(urlparse(url).path) if url.startswith("file:") else url
+            out.append(
+                (
+                    c.name,
+                    round(track.range_of_child(c).start_time.value),
+                    round(c.source_range.start_time.value),
+                    round(c.source_range.duration.value),
+                    path,
+                )
+            )
+        return out
+
+    assert shape(tl_back) == shape(original)
+    assert len([t for t in tl_back.video_tracks()[0] if isinstance(t, otio.schema.Transition)]) == 1

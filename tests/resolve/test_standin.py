@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from shotline.core.media.ffmpeg import ffmpeg_path
 from tests.resolve.standin import World
 
 
-def world(version: str) -> World:
-    return World({"version": version, "projects": [{"name": "P", "timelines": ["T"]}]})
+def world(version: str, **extra: object) -> World:
+    return World(
+        {
+            "version": version,
+            "projects": [{"name": "P", "timelines": ["T"]}],
+            "ffmpeg": ffmpeg_path(),
+            **extra,
+        }
+    )
 
 
 def objects(version: str):
@@ -138,3 +146,47 @@ def test_keyword_arguments_are_refused():
     with pytest.raises(TypeError, match="keyword"):
         project.SetSetting(settingName="timelineFrameRate", settingValue="24")
     assert project.StartRendering(isInteractiveMode=False) is False  # documented keyword; empty queue
+
+
+def test_free_edition_window_raises_a_pop_up_that_blocks_later_calls():
+    from tests.resolve.standin import Bmd, FusionApp
+
+    w = world("19.1", studio=False)
+    fusion = FusionApp(w)
+    ui = fusion.UIManager
+    assert Bmd(w).UIDispatcher(ui).AddWindow({"ID": "x"}, [ui.Label({"Text": "hi"})]) is None
+    assert w.modal is True
+    assert w.resolve.GetProjectManager() is None  # nothing answers until someone dismisses it
+
+
+def test_clips_whose_file_is_missing_are_offline(tmp_path):
+    present = tmp_path / "a.mp4"
+    present.write_bytes(b"x")
+    w = World(
+        {"version": "20.3", "projects": [{"name": "P", "pool": [str(present), str(tmp_path / "gone.mp4")]}]}
+    )
+    clips = w.resolve.GetProjectManager().GetCurrentProject().GetMediaPool().GetRootFolder().GetClipList()
+    assert [c.GetClipProperty("Online Status") for c in clips] == ["Online", "Offline"]
+
+
+def test_rate_locks_once_media_is_in_the_pool(tmp_path):
+    w = World({"version": "19.1", "projects": [{"name": "P", "pool": [str(tmp_path / "a.mp4")]}]})
+    project = w.resolve.GetProjectManager().GetCurrentProject()
+    assert project.GetTimelineCount() == 0 and project.SetSetting("timelineFrameRate", "25") is False
+
+
+def test_render_settings_layer_on_the_deliver_page_state():
+    w = World(
+        {
+            "version": "21.1",
+            "projects": [{"name": "P", "timelines": ["T"], "deliver": {"settings": {"ExportVideo": False}}}],
+            "faults": {"ignore_render_keys": ["FrameRate"]},
+        }
+    )
+    project = w.resolve.GetProjectManager().GetCurrentProject()
+    project.SetCurrentTimeline(project.GetTimelineByIndex(1))
+    assert project.SetRenderSettings({"FrameRate": 30.0, "FormatWidth": 640}) is True
+    job = project.AddRenderJob()
+    [info] = project.GetRenderJobList()
+    assert info["IsExportVideo"] is False and info["FrameRate"] == "24" and info["FormatWidth"] == 640
+    assert project.DeleteRenderJob(job) is True and project.GetRenderJobList() == []
