@@ -116,3 +116,70 @@ def cut_film(path: Path) -> tuple[Path, list[Transition], int]:
             truth.append(Transition("cut", pos, pos))
     total = sum(f for _, f in SHOTS) - d_len
     return path, truth, total
+
+
+# The face in scikit-image's astronaut photograph (512x512), forehead to chin and ear to ear,
+# set by eye on the picture (not by any detector under test).
+FACE_BOX = (172, 60, 282, 168)
+FACE_SIZE = (640, 360)  # the 16:9 film
+FACE_SCALE = 300  # the photograph is laid at 300x300
+FACE_Y = 30
+
+
+def face_x(frame: int) -> int:
+    """Where the photograph's left edge is at ``frame``: hold 1 s, move right 6 px a frame for
+    2 s, hold 2.4 s, move back 5 px a frame for 1.5 s, hold 1 s; at frame FACE_CUT a hard cut to a new shot with the
+    photograph held further right. (The overlay's ``n`` runs one ahead of the output frame:
+    measured on the film, so the truth follows it.)"""
+    n = frame + 1
+    if n < 25:
+        return 20
+    if n < 75:
+        return 20 + (n - 25) * 6
+    if n < 135:
+        return 320
+    if n < 173:
+        return 320 - (n - 135) * 5
+    if n < FACE_CUT + 1:
+        return 130
+    return 330
+
+
+FACE_FRAMES = 240
+FACE_CUT = 198
+
+
+def face_expr() -> str:
+    return (
+        "if(lt(n,25),20,if(lt(n,75),20+(n-25)*6,if(lt(n,135),320,"
+        f"if(lt(n,173),320-(n-135)*5,if(lt(n,{FACE_CUT + 1}),130,330)))))"
+    )
+
+
+def face_box(n: int) -> tuple[float, float, float, float]:
+    k = FACE_SCALE / 512
+    x0, y0, x1, y1 = FACE_BOX
+    ox = face_x(n)
+    return (ox + x0 * k, FACE_Y + y0 * k, ox + x1 * k, FACE_Y + y1 * k)
+
+
+def face_film(path: Path) -> Path:
+    """The astronaut's face crossing a 16:9 frame (see face_x), over a slowly drifting background."""
+    from skimage import data
+    from skimage.io import imsave
+
+    still = path.with_name("astronaut.png")
+    imsave(still, data.astronaut(), check_contrast=False)
+    w, h = FACE_SIZE
+    graph = (
+        f"gradients=s={w}x{h}:r={RATE}:speed=0.02:c0=0x302a40:c1=0x504030:seed=5,"
+        f"drawbox=c=0x203040:t=fill:enable='gte(n,{FACE_CUT})'[bg];"
+        f"[0:v]scale={FACE_SCALE}:{FACE_SCALE},format=rgba[fg];"
+        f"[bg][fg]overlay=x='{face_expr()}':y={FACE_Y}:eval=frame:shortest=1,format=yuv420p[v]"
+    )
+    ffmpeg(
+        "-loop", "1", "-framerate", str(RATE), "-i", str(still),
+        "-filter_complex", graph, "-map", "[v]", "-frames:v", str(FACE_FRAMES),
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-r", str(RATE), str(path),
+    )  # fmt: skip
+    return path
