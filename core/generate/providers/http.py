@@ -166,6 +166,8 @@ SECRET_ENVS = (
     "KLING_ACCESS_KEY",
     "KLING_SECRET_KEY",
     "FAL_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
 )
 _TOKEN_LIKE = re.compile(r"(Bearer|Key)\s+\S+|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
