@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.filmkit import Transition, cut_film  # noqa: E402
+from tests.filmkit import Transition, cut_film
 
 
 def _match(found: list[int], truth: list[Transition]) -> tuple[int, int, int]:
@@ -72,7 +72,9 @@ def main() -> None:
             found = _pyscenedetect(path, make)
             rows.append((name, found, time.perf_counter() - t0))
         print(f"load average after: {os.getloadavg()}")
-        print(f"PySceneDetect {__version__}; {frames} frames; truth: {[(t.kind, t.start, t.end) for t in truth]}")
+        print(
+            f"PySceneDetect {__version__}; {frames} frames; truth: {[(t.kind, t.start, t.end) for t in truth]}"
+        )
         print("| detector | boundaries | TP | FP | FN | precision | recall | wall s |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for name, found, secs in rows:

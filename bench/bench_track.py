@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.filmkit import FACE_CUT, FACE_FRAMES, FACE_SIZE, face_box, face_film, face_x  # noqa: E402
+from tests.filmkit import FACE_CUT, FACE_FRAMES, FACE_SIZE, face_box, face_film, face_x
 
 
 def main() -> None:
@@ -41,15 +41,24 @@ def main() -> None:
 
     def inside(xs: list[int]) -> int:
         return sum(
-            face_box(t)[0] * k >= xs[t] and face_box(t)[2] * k <= xs[t] + geo.frame[0] for t in range(FACE_FRAMES)
+            face_box(t)[0] * k >= xs[t] and face_box(t)[2] * k <= xs[t] + geo.frame[0]
+            for t in range(FACE_FRAMES)
         )
 
     with tempfile.TemporaryDirectory() as tmp:
         film = face_film(Path(tmp) / "face.mp4")
         print(f"load average before: {os.getloadavg()}")
         cuts, _ = tr.shot_cuts(film)
-        rows = [("centre crop (reframe without --track)", inside([geo.crop[0]] * FACE_FRAMES), 0.0, "-", 0.0, "-")]
-        for mode, det in (("face", "haar"), ("face", "haar-alt2"), ("face", "dlib-hog"), ("subject", "haar"), ("motion", "haar")):
+        rows = [
+            ("centre crop (reframe without --track)", inside([geo.crop[0]] * FACE_FRAMES), 0.0, "-", 0.0, "-")
+        ]
+        for mode, det in (
+            ("face", "haar"),
+            ("face", "haar-alt2"),
+            ("face", "dlib-hog"),
+            ("subject", "haar"),
+            ("motion", "haar"),
+        ):
             t0 = time.perf_counter()
             try:
                 obs = tr.observe(film, mode, detector=det, cuts=cuts)
@@ -63,11 +72,17 @@ def main() -> None:
             name = f"--track {mode}" + (f" ({det})" if mode != "motion" else "")
             rows.append((name, inside(list(path.x)), path.accel(), f"{naive_acc:.1f}", secs, f"{obs.found}"))
         print(f"load average after: {os.getloadavg()}")
-        print(f"bound for a subject at {speed:.0f} px/frame: {tr.CameraPath.accel_bound(path, speed):.2f} px/frame^2")
-        print("| contender | face inside | % | window accel max px/frame^2 | detections' accel max | observe s | frames with a subject |")
+        print(
+            f"bound for a subject at {speed:.0f} px/frame: {tr.CameraPath.accel_bound(path, speed):.2f} px/frame^2"
+        )
+        print(
+            "| contender | face inside | % | window accel max px/frame^2 | detections' accel max | observe s | frames with a subject |"
+        )
         print("| --- | --- | --- | --- | --- | --- | --- |")
         for name, n_in, acc, nacc, secs, found in rows:
-            print(f"| {name} | {n_in}/{FACE_FRAMES} | {100 * n_in / FACE_FRAMES:.1f} | {acc:.1f} | {nacc} | {secs:.2f} | {found} |")
+            print(
+                f"| {name} | {n_in}/{FACE_FRAMES} | {100 * n_in / FACE_FRAMES:.1f} | {acc:.1f} | {nacc} | {secs:.2f} | {found} |"
+            )
 
 
 if __name__ == "__main__":

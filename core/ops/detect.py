@@ -307,10 +307,10 @@ def _dissolves(g: list[np.ndarray], max_len: int, busy: list[tuple[int, int]]) -
     out: list[Cut] = []
     for grp in groups:
         h = max(best[k][1] for k in grp)
-        c = int(round(np.mean(grp)))
-        if any(a <= c <= b for a, b in busy):
+        centre = int(round(np.mean(grp)))
+        if any(a <= centre <= b for a, b in busy):
             continue
-        s, e = _mix_extent(stack, c, h, max_len)
+        s, e = _mix_extent(stack, centre, h, max_len)
         if e - s < 3 or e - s >= max_len:
             continue
         contrast = _step_contrast(stack, s, e)
