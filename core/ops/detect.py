@@ -42,7 +42,8 @@ _GRID = (64, 36)  # the grey copy each check works on
 _MIX_RATIO = 0.22  # how far a mid-frame may sit from the mean of the ends (share of their distance)
 _MIN_CHANGE = 10.0  # grey levels the ends of a dissolve must differ by on average
 _CONTRAST = 2.0  # a dissolve changes the picture this many times faster than the shots around it
-_DARK = 12.0  # mean luma under which a frame counts as black (ThresholdDetector's default)
+_DARK = 12.0
+_BLOCK = 2048  # dissolve centres searched per block: memory stays flat however long the film  # mean luma under which a frame counts as black (ThresholdDetector's default)
 
 
 @dataclass(frozen=True)
@@ -142,14 +143,14 @@ def _recorder(store: _Frames) -> Any:
         def process_frame(self, timecode: Any, frame_img: np.ndarray) -> list[Any]:
             grey = cv2.cvtColor(frame_img, cv2.COLOR_BGR2GRAY)
             store.luma.append(float(frame_img.mean()))
-            store.grey.append(cv2.resize(grey, _GRID, interpolation=cv2.INTER_AREA).astype(np.float32))
+            store.grey.append(cv2.resize(grey, _GRID, interpolation=cv2.INTER_AREA))  # uint8: 2.3 kB a frame
             return []
 
     return FrameRecorder()
 
 
 def _dist(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a - b).mean())
+    return float(np.abs(a.astype(np.float32) - b).mean())
 
 
 def detect(
@@ -279,21 +280,29 @@ def _dissolves(g: list[np.ndarray], max_len: int, busy: list[tuple[int, int]]) -
     n = len(g)
     if n < 7 or max_len < 4:
         return []
-    stack = np.stack(g)
+    stack = np.stack(g)  # uint8; float copies are made a block of centres at a time
     best: dict[int, tuple[float, int]] = {}  # centre -> (mix error ratio, half length)
-    for h in range(2, max_len // 2 + 1):
-        c = np.arange(h, n - h)
-        a, b, m = stack[c - h], stack[c + h], stack[c]
-        ends = np.abs(a - b).mean(axis=(1, 2))
-        err = np.abs(m - (a + b) / 2).mean(axis=(1, 2))
-        q = max(1, h // 2)
-        err_q = np.abs(stack[c - q] - (0.5 + q / (2 * h)) * a - (0.5 - q / (2 * h)) * b).mean(axis=(1, 2))
-        ratio = np.maximum(err, err_q) / np.maximum(ends, 1e-6)
-        ok = (ends >= _MIN_CHANGE) & (ratio < _MIX_RATIO)
-        for ci, r in zip(c[ok], ratio[ok]):
-            prev = best.get(int(ci))
-            if prev is None or r < prev[0]:
-                best[int(ci)] = (float(r), h)
+    reach = max_len // 2
+    for c0 in range(2, n - 2, _BLOCK):
+        c1 = min(c0 + _BLOCK, n)
+        lo = max(0, c0 - reach)
+        part = stack[lo : min(n, c1 + reach)].astype(np.float32)
+        for h in range(2, reach + 1):
+            c = np.arange(max(c0, h), min(c1, n - h))
+            if len(c) == 0:
+                continue
+            a, b, m = part[c - h - lo], part[c + h - lo], part[c - lo]
+            ends = np.abs(a - b).mean(axis=(1, 2))
+            err = np.abs(m - (a + b) / 2).mean(axis=(1, 2))
+            q = max(1, h // 2)
+            mix = (0.5 + q / (2 * h)) * a + (0.5 - q / (2 * h)) * b
+            err_q = np.abs(part[c - q - lo] - mix).mean(axis=(1, 2))
+            ratio = np.maximum(err, err_q) / np.maximum(ends, 1e-6)
+            ok = (ends >= _MIN_CHANGE) & (ratio < _MIX_RATIO)
+            for ci, r in zip(c[ok], ratio[ok]):
+                prev = best.get(int(ci))
+                if prev is None or r < prev[0]:
+                    best[int(ci)] = (float(r), h)
     if not best:
         return []
     # group neighbouring centres into one candidate each, keeping the longest consistent mix
@@ -331,7 +340,7 @@ def _step_contrast(stack: np.ndarray, s: int, e: int) -> float:
         a, b = max(1, a), min(n - 1, b)
         if b < a:
             return 0.0
-        return float(np.mean([np.abs(stack[t] - stack[t - 1]).mean() for t in range(a, b + 1)]))
+        return float(np.mean([_dist(stack[t], stack[t - 1]) for t in range(a, b + 1)]))
 
     inside = steps(s, e)
     outside = max(steps(s - w, s - 1), steps(e + 1, e + w))
@@ -348,10 +357,17 @@ def _mix_extent(stack: np.ndarray, c: int, h: int, max_len: int) -> tuple[int, i
     n = len(stack)
     reach = max_len
     a_i, b_i = max(0, c - h - 1), min(n - 1, c + h + 1)
-    direction = (stack[b_i] - stack[a_i]).ravel()
+    direction = (stack[b_i].astype(np.float32) - stack[a_i]).ravel()
     norm = float(direction @ direction)
+    if norm <= 0:
+        return c, c
     lo, hi = max(1, c - reach), min(n - 1, c + reach)
-    proj = np.array([float((stack[t] - stack[t - 1]).ravel() @ direction) / norm for t in range(lo, hi + 1)])
+    proj = np.array(
+        [
+            float((stack[t].astype(np.float32) - stack[t - 1]).ravel() @ direction) / norm
+            for t in range(lo, hi + 1)
+        ]
+    )
     peak = float(np.median(proj[max(0, c - lo - h // 2) : c - lo + h // 2 + 1]))
     if peak <= 0:
         return c, c

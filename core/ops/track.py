@@ -226,7 +226,7 @@ def observe(
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             for i, frame in enumerate(container.decode(stream)):
-                bgr = frame.to_ndarray(format="bgr24", width=aw, height=ah)
+                bgr = _display_frame(frame, aw, ah, info.video.rotation)
                 grey = cv2.GaussianBlur(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (5, 5), 0).astype(np.float32)
                 box: Box | None = None
                 kind = ""
@@ -250,6 +250,18 @@ def observe(
     _interpolate_skips(boxes, kinds, cut_set)
     name = {"face": detector, "motion": "motion", "subject": f"{detector}, else motion, else saliency"}[mode]
     return Observations(tuple(boxes), tuple(kinds), info.video.rate, (dw, dh), name)
+
+
+def _display_frame(frame: Any, aw: int, ah: int, rotation: int) -> np.ndarray:
+    """The frame as the player shows it (sample aspect and rotation applied), ``aw`` x ``ah``:
+    ffmpeg turns the picture the same way before the crop, so the path's pixels match."""
+    quarter = (rotation // 90) % 4
+    if quarter % 2:
+        raw = frame.to_ndarray(format="bgr24", width=ah, height=aw)
+    else:
+        raw = frame.to_ndarray(format="bgr24", width=aw, height=ah)
+    # ``rotation`` is counter-clockwise, as the player applies it; np.rot90 turns counter-clockwise
+    return np.ascontiguousarray(np.rot90(raw, k=quarter)) if quarter else raw
 
 
 def _interpolate_skips(boxes: list[Box | None], kinds: list[str], cuts: set[int]) -> None:

@@ -283,7 +283,8 @@ class Producer:
         from shotline.core.generate.prompt import build_prompt
 
         prompts = {s.id: build_prompt(self.sb, s).text for s in self.sb.shots}
-        takes = [(r.path, prompts[sid]) for sid, rs in reviews.items() for r in rs]
+        # only takes that passed the hard checks compete, so only they are worth paying a verdict for
+        takes = [(r.path, prompts[sid]) for sid, rs in reviews.items() for r in rs if r.passed]
         if not takes:
             return reviews
         from urllib.parse import urlsplit

@@ -115,3 +115,13 @@ def test_missing_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
         dt.require_scenedetect()
     r = CliRunner().invoke(cli, ["timeline", "detect", "x.mp4", "-o", "y.otio"])
     assert r.exit_code == DependencyError.exit_code
+
+
+def test_long_films_are_searched_in_blocks_with_the_same_result(
+    film, found: dt.Detection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dt, "_BLOCK", 37)  # blocks end inside the dissolve and the fade
+    again = dt.detect(film[0])
+    assert [(c.kind, c.start, c.end, c.frame) for c in again.cuts] == [
+        (c.kind, c.start, c.end, c.frame) for c in found.cuts
+    ]

@@ -162,3 +162,19 @@ def test_opencv_without_cascades_names_the_fix(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "cv2", None)
     with pytest.raises(DependencyError, match=r"shotline\[track\]"):
         tr.require_cv2()
+
+
+def test_a_phone_clip_is_tracked_the_way_the_player_turns_it(
+    film: Path, observed: tr.Observations, tmp_path: Path
+) -> None:
+    from tests.mediakit import ffmpeg
+
+    # pixels stored turned a quarter clockwise, with the display matrix that turns them back
+    turned, tagged = tmp_path / "turned.mp4", tmp_path / "phone.mp4"
+    ffmpeg("-i", str(film), "-frames:v", "12", "-vf", "transpose=clock", "-c:v", "libx264", str(turned))
+    ffmpeg("-display_rotation:v:0", "90", "-i", str(turned), "-c", "copy", str(tagged))
+    obs = tr.observe(tagged, "face")
+    assert obs.size == FACE_SIZE and obs.found == 12
+    for got, want in zip(obs.boxes, observed.boxes[:12]):
+        assert got is not None and want is not None
+        assert max(abs(a - b) for a, b in zip(got, want)) < 6, (got, want)
