@@ -284,6 +284,19 @@ def _focus(ctx: click.Context, param: click.Parameter, value: str | None) -> tup
 @click.option("--color", default="black", show_default=True, help="Colour for --background solid.")
 @click.option("--crf", type=click.IntRange(0, 51), default=None, help="Override the preset's quality.")
 @click.option(
+    "--track",
+    type=click.Choice(["subject", "face", "motion"]),
+    default=None,
+    help="Move the crop with the subject along one smooth path (needs: pip install 'shotline[track]').",
+)
+@click.option(
+    "--face-detector",
+    type=click.Choice(["haar", "haar-alt2", "dlib-hog"]),
+    default="haar",
+    show_default=True,
+    help="Face detector for --track face/subject.",
+)
+@click.option(
     "--list-presets",
     is_flag=True,
     is_eager=True,
@@ -295,14 +308,32 @@ def _focus(ctx: click.Context, param: click.Parameter, value: str | None) -> tup
     "shotline reframe in.mp4 --preset tiktok -o out.mp4",
     "shotline reframe in.mp4 --preset instagram --mode pad -o post.mp4",
     "shotline reframe in.mp4 --preset shorts --focus 0.3,0.5 -o short.mp4",
+    "shotline reframe in.mp4 --preset tiktok --track face -o vertical.mp4",
+    "shotline reframe in.mp4 --preset tiktok --track subject --dry-run --json",
     "shotline reframe --list-presets",
 )
 def reframe_cmd(
-    input: Path, output: Path, force: bool, as_json: bool, dry_run: bool, preset: str, **kw: Any
+    input: Path,
+    output: Path,
+    force: bool,
+    as_json: bool,
+    dry_run: bool,
+    preset: str,
+    track: str | None,
+    face_detector: str,
+    **kw: Any,
 ) -> None:
-    """Reframe and encode INPUT for a platform: crop (centre or focus), pad (blur/solid) or fit."""
+    """Reframe and encode INPUT for a platform: crop (centre, focus point, or following the
+    subject with --track), pad (blur/solid) or fit."""
     from shotline.core.ops import reframe as rf
 
+    if track is not None:
+        if kw.get("mode", "crop") != "crop":
+            raise click.UsageError("--track moves a crop window: use it with --mode crop")
+        kw["path"] = rf.track_for(input, preset, track, detector=face_detector)
+        if dry_run:
+            _show_path(kw["path"], rf.plan_reframe(input, output, preset, **kw), as_json)
+            return
     _execute(
         dry_run,
         as_json,
@@ -313,6 +344,25 @@ def reframe_cmd(
         ),
         "reframe",
     )
+
+
+def _show_path(path: Any, plan: Any, as_json: bool) -> None:
+    """--track --dry-run: the planned camera path (JSON with --json), then the ffmpeg command."""
+    if as_json:
+        emit_json({"track": path.to_dict(), "commands": plan.commands()})
+        return
+    w, h = path.window
+    click.echo(f"# camera path: {w}x{h} window in the picture scaled to {path.scaled[0]}x{path.scaled[1]}")
+    click.echo(
+        f"# subject ({path.detector}) found on {sum(b is not None for b in path.subject)}/{path.frames} frames; "
+        f"cuts at {list(path.cuts) or 'none'}; still on {path.still_frames()} steps; "
+        f"max {path.speed():g} px/frame, {path.accel():g} px/frame^2"
+    )
+    for note in path.notes:
+        click.echo(f"# note: {note}")
+    for k in path.keyframes():
+        click.echo(f"#   frame {k['frame']:6d}  x {k['x']:5d}  y {k['y']:5d}")
+    print_plan(plan)
 
 
 # --- resize ----------------------------------------------------------------------------------------

@@ -38,6 +38,13 @@ from shotline.cli.common import emit_json, with_examples
 )
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Takes in flight per provider.")
 @click.option(
+    "--review-model",
+    default=None,
+    help="Also judge each take's prompt adherence with this vision-language model "
+    "(gpt-4.1-mini, gemini-2.5-flash...; key from OPENAI_API_KEY or GEMINI_API_KEY). Off by default.",
+)
+@click.option("--review-budget", type=float, default=None, help="USD cap for the prompt-adherence review.")
+@click.option(
     "--deliver",
     "deliver",
     multiple=True,
@@ -81,6 +88,8 @@ def produce_cmd(
     max_retakes: int,
     budget: float | None,
     concurrency: int | None,
+    review_model: str | None,
+    review_budget: float | None,
     deliver: tuple[str, ...],
     preview_format: str,
     only: tuple[str, ...],
@@ -109,6 +118,8 @@ def produce_cmd(
         only=only,
         from_stage=from_stage,
         cancel_on_interrupt=cancel_on_interrupt,
+        review_model=review_model,
+        review_budget=review_budget,
     )
     say = (lambda s: None) if as_json else (lambda s: click.echo(s, err=True))
     result = produce(storyboard, out, opts, dry_run=dry_run, say=say)

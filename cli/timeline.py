@@ -323,3 +323,13 @@ def _add_render() -> None:
 
 
 _add_render()
+
+
+def _add_detect() -> None:
+    """Shot detection lives in its own module (its library is an optional extra, loaded on use)."""
+    from shotline.cli.timeline_detect import detect_cmd
+
+    timeline_group.add_command(detect_cmd)
+
+
+_add_detect()

@@ -32,6 +32,10 @@ import numpy as np
 from shotline.core.errors import MediaError
 from shotline.core.media.probe import probe
 
+# How much a prompt-adherence verdict moves a take's rank: full adherence against none is worth
+# 2 points, about the sharpness gap between a crisp take and a soft one (log scale).
+ADHERENCE_WEIGHT = 2.0
+
 
 @dataclass(frozen=True)
 class ReviewConfig:
@@ -76,6 +80,8 @@ class TakeReview:
     failures: tuple[str, ...]
     score: float  # higher is better; meaningful only between takes of one shot
     notes: tuple[str, ...] = field(default=())
+    # prompt adherence from a vision-language model (core.generate.vlm), when one was asked for
+    adherence: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -89,7 +95,17 @@ class TakeReview:
             "failures": list(self.failures),
             "notes": list(self.notes),
             "metrics": asdict(self.metrics),
+            **({"adherence": self.adherence} if self.adherence is not None else {}),
         }
+
+    @property
+    def rank(self) -> float:
+        """The score that orders passing takes: the metrics' score plus, when a review model gave a
+        verdict, ADHERENCE_WEIGHT times its 0..1 adherence score centred on 0.5. It never makes a
+        take pass or fail: the hard checks alone do that."""
+        if self.adherence is None:
+            return self.score
+        return self.score + ADHERENCE_WEIGHT * (float(self.adherence["score"]) - 0.5)
 
 
 @dataclass(frozen=True)
@@ -277,19 +293,29 @@ def review(
 
 def choose(reviews: list[TakeReview]) -> Choice:
     """Pick the best passing take; explain every decision."""
-    ranked = sorted(reviews, key=lambda r: (r.passed, r.score), reverse=True)
+    ranked = sorted(reviews, key=lambda r: (r.passed, r.rank), reverse=True)
     reasons: dict[str, str] = {}
     chosen = ranked[0] if ranked and ranked[0].passed else None
     for r in ranked:
+        adh = _adherence_note(r)
         if r is chosen:
             others = [x for x in ranked if x is not r and x.passed]
             reasons[r.path] = (
                 "chosen: best score"
-                + (f" {r.score:.2f} vs {others[0].score:.2f}" if others else "")
+                + (f" {r.rank:.2f} vs {others[0].rank:.2f}" if others else "")
                 + " among passing takes"
+                + adh
             )
         elif not r.passed:
-            reasons[r.path] = "rejected: " + "; ".join(r.failures)
+            reasons[r.path] = "rejected: " + "; ".join(r.failures) + adh
         else:
-            reasons[r.path] = f"passed, not chosen: score {r.score:.2f}"
+            reasons[r.path] = f"passed, not chosen: score {r.rank:.2f}" + adh
     return Choice(chosen, tuple(ranked), reasons)
+
+
+def _adherence_note(r: TakeReview) -> str:
+    if r.adherence is None:
+        return ""
+    a = r.adherence
+    missing = f", missing {', '.join(a['missing'])}" if a.get("missing") else ""
+    return f" (prompt adherence {float(a['score']):.2f} by {a.get('model', 'review model')}{missing})"

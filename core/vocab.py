@@ -86,6 +86,8 @@ SECRET_ENV_NAMES: tuple[str, ...] = (
     "KLING_ACCESS_KEY",
     "KLING_SECRET_KEY",
     "FAL_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
 )
 
 # ----------------------------------------------------------------------------- rates and sizes

@@ -136,6 +136,16 @@ class Shot:
 
 
 @dataclass(frozen=True)
+class ReviewModel:
+    """``review: {model: gpt-4.1-mini, frames: 4, budget: 0.5, price: [0.4, 1.6]}`` (see core.generate.vlm)."""
+
+    model: str
+    frames: int = 4
+    budget: float | None = None  # USD for the whole review
+    price: tuple[float, float] | None = None  # USD per million tokens in, out
+
+
+@dataclass(frozen=True)
 class Storyboard:
     """A validated storyboard: output format, style, characters, music and the shots in order."""
 
@@ -150,6 +160,7 @@ class Storyboard:
     shots: tuple[Shot, ...]
     music: Music | None = None
     deliver: tuple[str, ...] = ()  # platform cuts to render (platform preset names)
+    review: ReviewModel | None = None  # prompt-adherence review by a vision-language model (off by default)
     source: Path | None = None  # the file it came from
     base_dir: Path = Path(".")
 
@@ -286,6 +297,30 @@ class _Checker:
         return p
 
 
+def _review_model(c: _Checker, raw: Any) -> ReviewModel | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        raw = {"model": raw}
+    m = c.mapping("review", raw)
+    c.keys("review", m, ("model", "frames", "budget", "price"))
+    model = c.text("review model", m.get("model"), required=True)
+    frames = c.integer("review frames", m.get("frames", 4), low=1, high=16) or 4
+    budget = c.number("review budget", m.get("budget"), strict=False)
+    price = m.get("price")
+    pair: tuple[float, float] | None = None
+    if price is not None:
+        if (
+            isinstance(price, list)
+            and len(price) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in price)
+        ):
+            pair = (float(price[0]), float(price[1]))
+        else:
+            c.add("review price", "must be [input, output] USD per million tokens, e.g. [0.4, 1.6]")
+    return ReviewModel(model, frames, budget, pair) if model else None
+
+
 def from_dict(
     data: Any,
     *,
@@ -313,6 +348,7 @@ def from_dict(
             "characters",
             "music",
             "deliver",
+            "review",
             "shots",
         ),
     )
@@ -397,6 +433,8 @@ def from_dict(
         else:
             deliver.append(plat)
 
+    review = _review_model(c, data.get("review"))
+
     shots: list[Shot] = []
     raw_shots = data.get("shots")
     if not isinstance(raw_shots, list) or not raw_shots:
@@ -438,6 +476,7 @@ def from_dict(
         shots=tuple(shots),
         music=music,
         deliver=tuple(deliver),
+        review=review,
         source=source,
         base_dir=base_dir,
     )

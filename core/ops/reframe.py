@@ -26,11 +26,14 @@ from fractions import Fraction
 from pathlib import Path
 
 from shotline.core.errors import UsageError
-from shotline.core.media.plan import Plan, single
+from shotline.core.media.plan import Plan, Step, single, work
 from shotline.core.media.probe import MediaInfo, probe
 from shotline.core.media.runner import ProgressCallback, run
+from shotline.core.media.text import filter_value
 from shotline.core.ops.presets import Preset, get_preset
 from shotline.core.ops.resize import SCALE_FLAGS, even, require_video
+from shotline.core.ops.track import CameraPath
+from shotline.core.ops.track import filter_graph as track_graph
 
 MODES = ("crop", "pad", "fit")
 BACKGROUNDS = ("blur", "solid")
@@ -119,6 +122,7 @@ class ReframeResult:
     duration: float
     size_bytes: int
     warnings: tuple[str, ...]
+    track: dict[str, object] | None = None  # the camera path's summary, with --track
 
 
 def plan_reframe(
@@ -132,8 +136,12 @@ def plan_reframe(
     color: str = "black",
     crf: int | None = None,
     info: MediaInfo | None = None,
+    path: CameraPath | None = None,
 ) -> Plan:
-    """One ffmpeg command that reframes and encodes for ``preset`` (a name, alias or Preset)."""
+    """One ffmpeg command that reframes and encodes for ``preset`` (a name, alias or Preset).
+
+    With ``path`` (core.ops.track), the crop window follows it frame by frame instead of
+    staying at ``focus``."""
     p = preset if isinstance(preset, Preset) else get_preset(preset)
     info = info or require_video(input)
     assert info.video is not None
@@ -143,25 +151,68 @@ def plan_reframe(
     settings = p.encode_settings()
     if crf is not None:
         settings = settings.with_(crf=crf)
-    args = ["-i", str(input), "-filter_complex", reframe_graph(geo, fps, mode, background, color)]
+    files: tuple[tuple[str, str], ...] = ()
+    if path is not None:
+        if mode != "crop":
+            raise UsageError("--track moves a crop window: it needs --mode crop")
+        if (path.scaled, path.window) != (geo.scaled, geo.frame):
+            raise UsageError(
+                f"the camera path was planned for {path.window} in {path.scaled}, not this preset"
+            )
+        graph = track_graph(
+            path,
+            _scale(*geo.scaled),
+            f"fps={fps.numerator}/{fps.denominator}",
+            "setsar=1,format=yuv420p",
+            filter_value(work("track.cmd")),
+        )
+        files = (("track.cmd", path.commands(fps)),)
+    else:
+        graph = reframe_graph(geo, fps, mode, background, color)
+    args = ["-i", str(input), "-filter_complex", graph]
     args += ["-map", "[v]", *settings.video_args(float(fps)), "-r", f"{fps.numerator}/{fps.denominator}"]
     args += ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
     if info.audio is not None:
         args += ["-map", "0:a:0", *settings.audio_args(), "-ac", str(p.audio_channels)]
     args += settings.container_args(str(output))
-    return single(
+    plan = single(
         args,
         Path(output),
         [Path(input)],
         info.duration,
-        f"reframe for {p.label} ({mode})",
+        f"reframe for {p.label} ({mode}{f', following the {path.mode}' if path is not None else ''})",
         preset=p.name,
         mode=mode,
         width=geo.frame[0],
         height=geo.frame[1],
         fps=fps,
         warnings=tuple(p.limit_warnings(info.duration)),
+        track=path.mode if path is not None else None,
     )
+    if files:
+        step = plan.steps[0]
+        step = Step(step.args, step.output, step.duration, step.label, files)
+        plan = Plan((step,), plan.output, plan.inputs, plan.description, plan.meta)
+    return plan
+
+
+def track_for(
+    input: str | os.PathLike[str],
+    preset: str | Preset,
+    mode: str = "subject",
+    *,
+    detector: str = "haar",
+    smooth: float = 0.25,
+    info: MediaInfo | None = None,
+) -> CameraPath:
+    """The camera path of a ``preset`` crop window following the subject of ``input`` (core.ops.track)."""
+    from shotline.core.ops.track import track
+
+    p = preset if isinstance(preset, Preset) else get_preset(preset)
+    info = info or require_video(input)
+    assert info.video is not None
+    geo = geometry(info.video.display_size, (p.width, p.height), "crop")
+    return track(input, geo.scaled, geo.frame, mode, detector=detector, smooth=smooth, info=info)
 
 
 def reframe(
@@ -189,4 +240,5 @@ def reframe(
         duration=info.duration,
         size_bytes=info.size_bytes,
         warnings=tuple(p.limit_warnings(info.duration, info.size_bytes)),
+        track=path.to_dict() if isinstance(path := options.get("path"), CameraPath) else None,
     )

@@ -65,6 +65,9 @@ class ProduceOptions:
     cancel_on_interrupt: bool = False
     poll_interval: float | None = None
     providers: Mapping[str, Any] | None = None  # provider instances/factories by name (library use, tests)
+    review_model: str | None = None  # prompt-adherence review model; overrides the storyboard's review block
+    review_budget: float | None = None  # USD cap for that review; overrides the storyboard's
+    review_base_url: str | None = None  # the review API's base URL (tests point it at a stand-in)
 
 
 @dataclass(frozen=True)
@@ -261,6 +264,51 @@ class Producer:
             ]
         return out
 
+    def _adherence(self, reviews: dict[str, list[TakeReview]]) -> dict[str, list[TakeReview]]:
+        """One more, clearly labelled signal: a vision-language model's prompt-adherence verdict on
+        every take (core.generate.vlm), when the storyboard's ``review`` block or --review-model asks."""
+        from shotline.core.generate.vlm import VlmSpec, judge_takes
+
+        block = self.sb.review
+        model = self.opts.review_model or (block.model if block else None)
+        if not model:
+            return reviews
+        spec = VlmSpec(
+            model=model,
+            frames=block.frames if block else 4,
+            budget=self.opts.review_budget
+            if self.opts.review_budget is not None
+            else (block.budget if block else None),
+            price=block.price if block else None,
+            base_url=self.opts.review_base_url,
+        )
+        from shotline.core.generate.prompt import build_prompt
+
+        prompts = {s.id: build_prompt(self.sb, s).text for s in self.sb.shots}
+        # only takes that passed the hard checks compete, so only they are worth paying a verdict for
+        takes = [(r.path, prompts[sid]) for sid, rs in reviews.items() for r in rs if r.passed]
+        if not takes:
+            return reviews
+        from urllib.parse import urlsplit
+
+        from shotline.core.generate.providers.http import is_loopback
+
+        loop = bool(spec.base_url) and is_loopback(urlsplit(spec.base_url or "").hostname)
+        run = judge_takes(spec, takes, allow_http_loopback=loop)
+        self.notes.extend(run.notes)
+        self.say(
+            f"review: prompt adherence by {model} on {len(run.verdicts)}/{len(takes)} takes, {run.spent:.4f} USD"
+        )
+        return {
+            sid: [
+                dataclasses.replace(r, adherence=run.verdicts[r.path].to_dict())
+                if r.path in run.verdicts
+                else r
+                for r in rs
+            ]
+            for sid, rs in reviews.items()
+        }
+
     def _expects_motion(self, shot: Any) -> bool:
         """An AI service always animates; the offline animatic holds a locked-off camera still."""
         from shotline.core.generate.prompt import parse_camera
@@ -337,6 +385,7 @@ class Producer:
                 reviews = self._review_all(orch)
             finally:
                 orch.close()
+        reviews = self._adherence(reviews)
         summary: dict[str, Any] = {}
         orch = self._orchestrator()
         try:
@@ -757,6 +806,7 @@ class Producer:
                         metrics={k: t["metrics"][k] for k in shown},
                         seed=row.seed if row else None,
                         cost=row.cost if row else None,
+                        adherence=t.get("adherence"),
                     )
                 )
             shot_rows = [r for r in (by_path.get(t["path"]) for t in entry["takes"]) if r is not None]

@@ -12,6 +12,7 @@ import html
 import mimetypes
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from shotline.core.media.runner import atomic_output
 
@@ -28,6 +29,7 @@ class ReportTake:
     metrics: dict[str, float | int | None] = field(default_factory=dict)
     seed: int | None = None
     cost: float | None = None
+    adherence: dict[str, Any] | None = None  # a vision-language model's prompt-adherence verdict
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,21 @@ def _take_html(t: ReportTake, unit: str) -> str:
     seed = "" if t.seed is None else f" · seed {t.seed}"
     return (
         f'<div class="take {cls}" data-take="{t.take}">{img}<div class="why"><b>take {t.take}</b>'
-        f"{score}{seed} · {_e(_fmt_cost(t.cost, unit))}<br>{_e(t.reason)}</div><table>{rows}</table></div>"
+        f"{score}{seed} · {_e(_fmt_cost(t.cost, unit))}<br>{_e(t.reason)}</div>{_adherence_html(t.adherence)}"
+        f"<table>{rows}</table></div>"
+    )
+
+
+def _adherence_html(a: dict[str, Any] | None) -> str:
+    """The review model's verdict, labelled as one signal among the metrics (never the only one)."""
+    if not a:
+        return ""
+    seen = ", ".join(a.get("seen") or []) or "none"
+    missing = ", ".join(a.get("missing") or []) or "none"
+    return (
+        f'<div class="why adherence"><b>prompt adherence {float(a["score"]):.2f}</b> '
+        f"(vision-language model {_e(a.get('model', ''))}, one signal among the metrics)<br>"
+        f"seen: {_e(seen)} · missing: {_e(missing)}<br>{_e(a.get('reason', ''))}</div>"
     )
 
 
