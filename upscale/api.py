@@ -41,6 +41,11 @@ class UpscaleOptions:
     compile: bool = False
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     topaz: TopazOptions = field(default_factory=TopazOptions)
+    # Where segments run (the output is the same either way): 1 = this process; N > 1 = N
+    # worker processes; ``ray`` = Ray tasks ("auto" or a cluster address), ``workers`` of
+    # them at once (0 = as many as the cluster has room for).
+    workers: int = 1
+    ray: str | None = None
 
 
 @dataclass(frozen=True)
@@ -301,17 +306,35 @@ def upscale(
     work = pipeline.work_dir_for(output)
     manifest = pipeline.Manifest(work, key, opts.resume)
     try:
-        stats = pipeline.process(
-            info,
-            upscaler,
-            manifest,
-            lay,
-            enc=opts.encode,
-            batch=batch,
-            progress=progress,
-            on_segment=on_segment,
-            cancel=cancel,
-        )
+        if opts.ray is not None or opts.workers > 1:
+            from shotline.upscale import parallel
+
+            stats = parallel.run(
+                info,
+                lay,
+                manifest,
+                opts,
+                backend,
+                batch,
+                workers=opts.workers,
+                ray_address=opts.ray,
+                progress=progress,
+                on_segment=on_segment,
+                cancel=cancel,
+            )
+        else:
+            stats = pipeline.process(
+                info,
+                upscaler,
+                manifest,
+                lay,
+                enc=opts.encode,
+                batch=batch,
+                progress=progress,
+                on_segment=on_segment,
+                cancel=cancel,
+                enc_threads=pipeline.encoder_threads(),
+            )
     except MediaError:
         pipeline.remove_work_dir(work)  # the input itself is bad: nothing worth resuming
         raise
