@@ -142,3 +142,22 @@ def test_the_driver_killed_and_rerun_resumes(cluster_address, clips, out) -> Non
     assert 1 <= report.segments_resumed < 6
     assert decoded_digest(dst) == decoded_digest(ref)
     assert frame_times(dst) == frame_times(src) and audio_bytes(dst) == audio_bytes(src)
+
+
+def test_timeline_render_on_ray_equals_one_worker(cluster_address, clips, out) -> None:
+    import numpy as np
+
+    from shotline.otio_adapters.conform.parallel import render_parallel
+    from shotline.otio_adapters.conform.render import RenderOptions
+    from tests.timeline.test_conform_parallel import film, sound, video_digest
+
+    tl = film(clips)
+    opts = RenderOptions(smart=False)
+    render_parallel(tl, out / "one.mp4", opts, workers=1, piece_seconds=1.0)
+    seen: list[object] = []
+    r = render_parallel(
+        tl, out / "ray.mp4", opts, ray_address=cluster_address, piece_seconds=1.0, on_piece=seen.append
+    )
+    assert r.frames == 110 and len(seen) == len(set(map(str, seen)))
+    assert video_digest(out / "ray.mp4") == video_digest(out / "one.mp4")
+    assert np.array_equal(sound(out / "ray.mp4"), sound(out / "one.mp4"))
