@@ -161,3 +161,38 @@ def test_timeline_render_on_ray_equals_one_worker(cluster_address, clips, out) -
     assert r.frames == 110 and len(seen) == len(set(map(str, seen)))
     assert video_digest(out / "ray.mp4") == video_digest(out / "one.mp4")
     assert np.array_equal(sound(out / "ray.mp4"), sound(out / "one.mp4"))
+
+
+ONE_SHOT = "title: {title}\noutput: {{width: 160, height: 90, fps: 25}}\nshots:\n  - {{id: only, prompt: {prompt}, camera: static, duration: 1}}\n"
+
+
+def test_produce_several_storyboards_on_ray_each_resumable(cluster_address, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from shotline.cli.main import cli
+    from shotline.core.media.probe import probe
+
+    a, b = tmp_path / "alpha.yaml", tmp_path / "beta.yaml"
+    a.write_text(ONE_SHOT.format(title="Alpha", prompt="a test card"), encoding="utf-8")
+    b.write_text(ONE_SHOT.format(title="Beta", prompt="a calm sea"), encoding="utf-8")
+    films = tmp_path / "films"
+    args = ["produce", str(a), str(b), "-o", str(films), "--ray", cluster_address, "--json"]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    results = json.loads(r.output)
+    assert [Path(x["outdir"]).name for x in results] == ["alpha-out", "beta-out"]
+    for name in ("alpha-out", "beta-out"):
+        master = probe(films / name / "master.mp4")
+        assert master.video is not None and master.video.frame_count == 25
+        state = json.loads((films / name / ".shotline" / "produce-state.json").read_text())
+        assert state["stages"]["render"]["info"]["mode"] == "parallel"  # the pieces went through Ray
+    # each project resumes on its own: remove one's master, rerun both: only that one renders again
+    (films / "beta-out" / "master.mp4").unlink()
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    lines = {
+        Path(x["outdir"]).name: {s["stage"]: s["action"] for s in x["result"]["stages"]}
+        for x in json.loads(r.output)
+    }
+    assert lines["alpha-out"]["render"] == "skip" and lines["beta-out"]["render"] == "run"
+    assert lines["alpha-out"]["generate"] == lines["beta-out"]["generate"] == "skip"
