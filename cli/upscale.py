@@ -89,8 +89,8 @@ class _Bar:
     "--workers",
     type=click.IntRange(min=0),
     default=None,
-    help="Segments encoded at once, each in its own process (AI backends; default: one per two cores; "
-    "the output is the same for any number).",
+    help="Segments encoded at once, each in its own process (default: one per two cores; the output "
+    "is the same for any number). With lanczos, asks for the segmented pipeline (else one ffmpeg).",
 )
 @click.option(
     "--ray",
@@ -168,7 +168,13 @@ def upscale_cmd(
         compile=compile_,
         encode=EncodeSettings(vcodec=codec, crf=crf, preset=preset),
         topaz=TopazOptions(model=topaz_model, scale=scale or 2),
-        workers=(workers or 0) if ray_address else (workers or default_workers()),
+        workers=(
+            (workers or 0)
+            if ray_address
+            else workers
+            if backend in ("lanczos", "topaz")  # one ffmpeg command unless --workers is given
+            else (workers or default_workers())
+        ),
         ray=ray_address,
     )
     if ray_address is not None and backend in ("lanczos", "topaz"):

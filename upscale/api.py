@@ -41,10 +41,11 @@ class UpscaleOptions:
     compile: bool = False
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     topaz: TopazOptions = field(default_factory=TopazOptions)
-    # Where segments run (the output is the same either way): 1 = this process; N > 1 = N
-    # worker processes; ``ray`` = Ray tasks ("auto" or a cluster address), ``workers`` of
-    # them at once (0 = as many as the cluster has room for).
-    workers: int = 1
+    # Where segments run (the output is the same for any of them): None or 1 = this process;
+    # N > 1 = N worker processes; ``ray`` = Ray tasks ("auto" or a cluster address), ``workers``
+    # of them at once (0 = as many as the cluster has room for). The lanczos backend is one
+    # ffmpeg command unless ``workers`` or ``ray`` is given: then it runs segmented too.
+    workers: int | None = None
     ray: str | None = None
 
 
@@ -197,6 +198,10 @@ def describe(input: str | Path, output: str | Path, opts: UpscaleOptions | None 
 
 
 def make_upscaler(opts: UpscaleOptions, backend: str) -> pipeline.FrameUpscaler:
+    if backend == "lanczos":
+        from shotline.upscale.ffmpeg_backends import LanczosUpscaler
+
+        return LanczosUpscaler(_scale_for(opts, backend))
     if backend == "ncnn":
         if is_path(opts.model):
             raise UsageError(
@@ -251,7 +256,8 @@ def upscale(
     check_output(output, [Path(info.path)], overwrite)
     scale = _scale_for(opts, backend)
     started = time.monotonic()
-    if backend in ("lanczos", "topaz"):
+    segmented_lanczos = backend == "lanczos" and (opts.workers is not None or opts.ray is not None)
+    if backend in ("lanczos", "topaz") and not segmented_lanczos:
         from shotline.core.media.runner import run
 
         if backend == "lanczos":
@@ -306,7 +312,7 @@ def upscale(
     work = pipeline.work_dir_for(output)
     manifest = pipeline.Manifest(work, key, opts.resume)
     try:
-        if opts.ray is not None or opts.workers > 1:
+        if opts.ray is not None or (opts.workers or 1) > 1:
             from shotline.upscale import parallel
 
             stats = parallel.run(
@@ -316,7 +322,7 @@ def upscale(
                 opts,
                 backend,
                 batch,
-                workers=opts.workers,
+                workers=opts.workers or 0,
                 ray_address=opts.ray,
                 progress=progress,
                 on_segment=on_segment,

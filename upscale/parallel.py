@@ -83,14 +83,17 @@ def run_segment(job: SegmentJob, index: int, folder: Path) -> tuple[Path, int]:
 
 def _local_init(arg: tuple[SegmentJob, str, int, Any]) -> None:
     job, folder, threads, counter = arg
+    with counter.get_lock():
+        number = counter.value
+        counter.value += 1
+    _WORKER.update(job=job, folder=Path(folder))
+    if job.backend != "realesrgan":
+        return
     import torch
 
     if threads:
         torch.set_num_threads(threads)
-    with counter.get_lock():
-        number = counter.value
-        counter.value += 1
-    if job.backend == "realesrgan" and job.opts.device in ("auto", "cuda") and torch.cuda.device_count() > 1:
+    if job.opts.device in ("auto", "cuda") and torch.cuda.device_count() > 1:
         job = dataclasses.replace(
             job, opts=dataclasses.replace(job.opts, device=f"cuda:{number % torch.cuda.device_count()}")
         )
