@@ -196,3 +196,32 @@ def test_produce_several_storyboards_on_ray_each_resumable(cluster_address, tmp_
     }
     assert lines["alpha-out"]["render"] == "skip" and lines["beta-out"]["render"] == "run"
     assert lines["alpha-out"]["generate"] == lines["beta-out"]["generate"] == "skip"
+
+
+@needs_weights
+def test_cancel_stops_the_outstanding_ray_tasks_and_keeps_finished_segments(
+    cluster_address, clips, out
+) -> None:
+    from shotline.core.errors import Interrupted
+
+    src = clips(**LONGER, audio=None)
+    dst = out / "up.mp4"
+    cancel = threading.Event()
+    recorded: list[int] = []
+
+    def first(seg) -> None:
+        recorded.append(seg.index)
+        cancel.set()
+
+    with pytest.raises(Interrupted, match="resume"):
+        upscale(
+            src, dst, UpscaleOptions(segment_seconds=1, ray=cluster_address), on_segment=first, cancel=cancel
+        )
+    deadline = time.monotonic() + 30
+    while _ray_task_pids("_ray_segment") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _ray_task_pids("_ray_segment")  # nothing left running on the cluster
+    kept = json.loads((work_dir_for(dst) / "manifest.json").read_text())["segments"]
+    assert sorted(int(i) for i in kept) == sorted(recorded) and len(recorded) >= 1
+    report = upscale(src, dst, UpscaleOptions(segment_seconds=1, ray=cluster_address))
+    assert report.segments_resumed == len(recorded)
