@@ -402,6 +402,11 @@ class _SegmentWriter:
                 opts["crf"] = str(enc.crf)
             if enc.profile and enc.vcodec == "libx264":
                 cc.profile = enc.profile
+            if enc.vcodec == "libx264":
+                # libx264's macroblock tree (as linked into PyAV) gives different bits for the same
+                # frames from one run to the next inside this pipeline; without it every segment is
+                # the same on every run, worker and machine (what resume and --workers rely on)
+                opts["x264-params"] = "mbtree=0"
         if enc.gop_seconds:
             cc.gop_size = max(1, round(enc.gop_seconds * rate))
         cc.options = opts
