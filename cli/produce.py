@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -10,13 +11,16 @@ from shotline.cli.common import emit_json, with_examples
 
 
 @click.command("produce")
-@click.argument("storyboard", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "storyboards", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option(
     "-o",
     "--outdir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Output folder (default: <storyboard name>-out beside the storyboard).",
+    help="Output folder (default: <storyboard name>-out beside the storyboard). With several "
+    "storyboards: the folder that gets one <storyboard name>-out per project.",
 )
 @click.option("--provider", default=None, help="Use this provider for every shot (e.g. local).")
 @click.option(
@@ -72,15 +76,24 @@ from shotline.cli.common import emit_json, with_examples
 @click.option(
     "--dry-run", is_flag=True, help="Print the stage plan with estimated cost and time; run nothing."
 )
+@click.option(
+    "--ray",
+    "ray_address",
+    default=None,
+    metavar="auto|ADDRESS",
+    help="Render pieces and upscale segments as Ray tasks ('auto': this machine's cluster, else a "
+    "local one). Needs pip install 'shotline[ray]'.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @with_examples(
     "shotline produce examples/storyboard.yaml -o out/",
     "shotline produce film.yaml --dry-run",
     "shotline produce film.yaml --from render --deliver tiktok",
     "shotline produce film.yaml --upscale animevideov3 --upscale-scale 2",
+    "shotline produce a.yaml b.yaml c.yaml -o films/ --ray auto",
 )
 def produce_cmd(
-    storyboard: Path,
+    storyboards: tuple[Path, ...],
     outdir: Path | None,
     provider: str | None,
     upscale_model: str | None,
@@ -95,17 +108,22 @@ def produce_cmd(
     only: tuple[str, ...],
     from_stage: str | None,
     cancel_on_interrupt: bool,
+    ray_address: str | None,
     dry_run: bool,
     as_json: bool,
 ) -> None:
-    """Generate, review, cut, render, upscale, export and report a STORYBOARD.
+    """Generate, review, cut, render, upscale, export and report a STORYBOARD (or several at once).
 
     Re-running skips every stage that is done and still valid; a crash or Ctrl-C
-    resumes where it stopped, without paying twice for a take.
+    resumes where it stopped, without paying twice for a take. Several storyboards
+    run at once, each in its own process and folder, each resumable on its own.
     """
     from shotline.core.produce.producer import ProduceOptions, produce
 
-    out = outdir or storyboard.with_name(storyboard.stem.split(".")[0] + "-out")
+    if ray_address is not None and not dry_run:
+        from shotline.core.cluster import ray_module
+
+        ray_module()  # says how to install Ray (exit 6) before any work
     opts = ProduceOptions(
         provider=provider,
         upscale=upscale_model,
@@ -120,12 +138,63 @@ def produce_cmd(
         cancel_on_interrupt=cancel_on_interrupt,
         review_model=review_model,
         review_budget=review_budget,
+        ray=ray_address,
     )
+    if len(storyboards) > 1:
+        _many(storyboards, outdir, opts, dry_run, as_json)
+        return
+    storyboard = storyboards[0]
+    out = outdir or _default_out(storyboard)
     say = (lambda s: None) if as_json else (lambda s: click.echo(s, err=True))
     result = produce(storyboard, out, opts, dry_run=dry_run, say=say)
     if as_json:
         emit_json(result)
         return
+    _summary(storyboard, out, result, dry_run)
+
+
+def _default_out(storyboard: Path) -> Path:
+    return storyboard.with_name(storyboard.stem.split(".")[0] + "-out")
+
+
+def _many(
+    storyboards: tuple[Path, ...], outdir: Path | None, opts: Any, dry_run: bool, as_json: bool
+) -> None:
+    from shotline.core.errors import ShotlineError
+    from shotline.core.produce.many import produce_many
+
+    outs = [outdir / _default_out(sb).name if outdir else _default_out(sb) for sb in storyboards]
+    if len(set(outs)) < len(outs):
+        from shotline.core.errors import UsageError
+
+        raise UsageError("two storyboards have the same name: their output folders would collide")
+    outcomes = produce_many(list(zip(storyboards, outs)), opts, dry_run=dry_run)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "storyboard": str(o.storyboard),
+                    "outdir": str(o.outdir),
+                    "error": o.error,
+                    "result": o.result,
+                }
+                for o in outcomes
+            ]
+        )
+    else:
+        for o in outcomes:
+            if o.result is not None:
+                _summary(o.storyboard, o.outdir, o.result, dry_run)
+            else:
+                click.echo(f"{o.storyboard}: failed: {o.error}", err=True)
+    failed = [o for o in outcomes if o.result is None]
+    if failed:
+        err = ShotlineError(f"{len(failed)} of {len(outcomes)} projects failed (each resumes on its own)")
+        err.exit_code = failed[0].exit_code
+        raise err
+
+
+def _summary(storyboard: Path, out: Path, result: Any, dry_run: bool) -> None:
     click.echo(f"{'plan' if dry_run else 'stages'} for {storyboard} -> {out}")
     for line in result.stages:
         click.echo(f"  {line.stage:<9} {line.action:<5} {line.detail}")

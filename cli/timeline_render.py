@@ -51,11 +51,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 @click.option(
     "--size", "size_text", default=None, help="Output size WIDTHxHEIGHT (default: the first clip's)."
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Render in pieces (split at cuts away from transitions), this many at once, joined by stream "
+    "copy; the output is the same for any number. Resumes an interrupted run.",
+)
+@click.option(
+    "--ray",
+    "ray_address",
+    default=None,
+    metavar="auto|ADDRESS",
+    help="Render the pieces as Ray tasks ('auto': this machine's cluster, else a local one). "
+    "Needs pip install 'shotline[ray]'.",
+)
 @with_examples(
     "shotline timeline render film.otio -o film.mp4",
     "shotline timeline render cut.edl --rate 24 --media-dir ./media -o cut.mp4",
     "shotline timeline render film.otioz -o film.mp4 --no-smart --crf 16",
     "shotline timeline render film.xml -o film.mp4 --missing error --dry-run",
+    "shotline timeline render long.otio -o long.mp4 --workers 4",
 )
 def render_cmd(
     timeline: Path,
@@ -70,6 +86,8 @@ def render_cmd(
     preset: str | None,
     rate_text: str | None,
     size_text: str | None,
+    workers: int | None,
+    ray_address: str | None,
 ) -> None:
     """Render TIMELINE (.otio, .otioz, EDL, FCP7 XML, FCPXML) to a video file, frame-exact.
 
@@ -79,8 +97,7 @@ def render_cmd(
     media, slates, rounded cut points) is printed as a note.
     """
     from shotline.core.media.encode import DEFAULT
-    from shotline.core.media.runner import run
-    from shotline.otio_adapters.conform.render import RenderOptions, finish, plan_render
+    from shotline.otio_adapters.conform.render import RenderOptions
 
     settings = DEFAULT
     if crf is not None:
@@ -95,6 +112,53 @@ def render_cmd(
         rate=rate_option_value(rate_text, "--rate"),
         size=size_option_value(size_text),
     )
+    if (workers is not None or ray_address is not None) and not dry_run:
+        rr = _render_in_pieces(timeline, output, options, workers, ray_address, force, as_json)
+    else:
+        rr = _render(timeline, output, options, force, as_json, dry_run)
+    if rr is None:
+        return
+    _summary(rr, as_json)
+
+
+def _render_in_pieces(
+    timeline: Path,
+    output: Path,
+    options: Any,
+    workers: int | None,
+    ray_address: str | None,
+    force: bool,
+    as_json: bool,
+) -> Any:
+    from shotline.otio_adapters.conform.parallel import render_parallel
+
+    if ray_address is not None:
+        from shotline.core.cluster import ray_module
+
+        ray_module()  # says how to install Ray (exit 6) before any work
+    bar = ProgressBar(f"render {output.name}")
+    try:
+        rr = render_parallel(
+            timeline,
+            output,
+            options,
+            workers=workers or 0,
+            ray_address=ray_address,
+            overwrite=force,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    if not as_json:
+        for note in rr.notes:
+            click.echo(f"note: {note}", err=True)
+    return rr
+
+
+def _render(timeline: Path, output: Path, options: Any, force: bool, as_json: bool, dry_run: bool) -> Any:
+    from shotline.core.media.runner import run
+    from shotline.otio_adapters.conform.render import finish, plan_render
+
     with tempfile.TemporaryDirectory(prefix="shotline-conform-") as tmp:
         rp = plan_render(timeline, output, options, extract_dir=Path(tmp))
         c = rp.conform
@@ -103,7 +167,7 @@ def render_cmd(
                 click.echo(f"# note: {note}")
             click.echo(f"# mode: {rp.mode}" + (f" ({rp.smart_reason})" if rp.smart_reason else ""))
             print_plan(rp.plan)
-            return
+            return None
         if not as_json:
             for note in c.notes:
                 click.echo(f"note: {note}", err=True)
@@ -112,13 +176,18 @@ def render_cmd(
             result = run(rp.plan, overwrite=force, progress=bar)
         finally:
             bar.close()
-    rr = finish(rp, result)
+    return finish(rp, result)
+
+
+def _summary(rr: Any, as_json: bool) -> None:
     if as_json:
         emit_json(rr.to_dict())
         return
     how = (
         f"smart: {rr.copied_frames} frames copied, {rr.encoded_frames} encoded"
         if rr.mode == "smart"
+        else f"in {rr.smart_reason}"
+        if rr.mode == "parallel"
         else "full"
     )
     click.echo(

@@ -36,7 +36,11 @@ class _Bar:
             )
             self._progress.start()
             self._task = self._progress.add_task("upscale", total=p.frames_total, fps="")
-        self._progress.update(self._task, completed=p.frames_done, fps=f"{p.fps:.1f} frames/s")
+        text = f"{p.fps:.1f} frames/s"
+        if p.workers > 1 or p.running:  # parallel: segment by segment, with what runs now
+            now = ",".join(str(i) for i in p.running[:8]) + ("…" if len(p.running) > 8 else "")
+            text += f" · segments {p.segments_done}/{p.segments_total} done, running [{now}]"
+        self._progress.update(self._task, completed=p.frames_done, fps=text)
 
     def close(self) -> None:
         if self._progress is not None:
@@ -81,6 +85,21 @@ class _Bar:
 @click.option("--codec", default="libx264", show_default=True)
 @click.option("--crf", type=int, default=18, show_default=True)
 @click.option("--preset", default="veryfast", show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Segments encoded at once, each in its own process (default: one per two cores; the output "
+    "is the same for any number). With lanczos, asks for the segmented pipeline (else one ffmpeg).",
+)
+@click.option(
+    "--ray",
+    "ray_address",
+    default=None,
+    metavar="auto|ADDRESS",
+    help="Run the segments as Ray tasks: 'auto' joins this machine's cluster (or starts a local one), "
+    "else the cluster at ADDRESS. Needs pip install 'shotline[ray]'.",
+)
 @click.option("--topaz-model", default="prob-4", show_default=True, help="Topaz model (topaz backend).")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -93,6 +112,8 @@ class _Bar:
     "shotline upscale photo_real.mp4 -o big.mp4 --model x4plus --tile 256",
     "shotline upscale shot.mp4 -o base.mp4 --backend lanczos --scale 2",
     "shotline upscale shot.mp4 -o up.mp4 --dry-run",
+    "shotline upscale long.mp4 -o long_4k.mp4 --workers 4",
+    "shotline upscale long.mp4 -o long_4k.mp4 --ray auto",
 )
 def upscale_cmd(
     input: Path,
@@ -111,6 +132,8 @@ def upscale_cmd(
     codec: str,
     crf: int,
     preset: str,
+    workers: int | None,
+    ray_address: str | None,
     topaz_model: str,
     force: bool,
     as_json: bool,
@@ -125,6 +148,7 @@ def upscale_cmd(
     from shotline.core.errors import UsageError
     from shotline.core.media.encode import EncodeSettings
     from shotline.upscale import TopazOptions, UpscaleOptions, describe, upscale
+    from shotline.upscale.parallel import default_workers
 
     if tile and tile < 16:
         raise UsageError("--tile must be 0 (off) or at least 16 pixels")
@@ -144,7 +168,21 @@ def upscale_cmd(
         compile=compile_,
         encode=EncodeSettings(vcodec=codec, crf=crf, preset=preset),
         topaz=TopazOptions(model=topaz_model, scale=scale or 2),
+        workers=(
+            (workers or 0)
+            if ray_address
+            else workers
+            if backend in ("lanczos", "topaz")  # one ffmpeg command unless --workers is given
+            else (workers or default_workers())
+        ),
+        ray=ray_address,
     )
+    if ray_address is not None and backend in ("lanczos", "topaz"):
+        raise UsageError("--ray runs the AI backends' segments; lanczos and topaz run as one ffmpeg command")
+    if ray_address is not None and not dry_run:
+        from shotline.core.cluster import ray_module
+
+        ray_module()  # says how to install Ray (exit 6) before any work
     if dry_run:
         plan = describe(input, output, opts)
         if as_json:

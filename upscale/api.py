@@ -43,6 +43,12 @@ class UpscaleOptions:
     compile: bool = False
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     topaz: TopazOptions = field(default_factory=TopazOptions)
+    # Where segments run (the output is the same for any of them): None or 1 = this process;
+    # N > 1 = N worker processes; ``ray`` = Ray tasks ("auto" or a cluster address), ``workers``
+    # of them at once (0 = as many as the cluster has room for). The lanczos backend is one
+    # ffmpeg command unless ``workers`` or ``ray`` is given: then it runs segmented too.
+    workers: int | None = None
+    ray: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,10 @@ def describe(input: str | Path, output: str | Path, opts: UpscaleOptions | None 
 
 
 def make_upscaler(opts: UpscaleOptions, backend: str) -> pipeline.FrameUpscaler:
+    if backend == "lanczos":
+        from shotline.upscale.ffmpeg_backends import LanczosUpscaler
+
+        return LanczosUpscaler(_scale_for(opts, backend))
     if backend == "ncnn":
         if is_path(opts.model):
             raise UsageError(
@@ -248,7 +258,8 @@ def upscale(
     check_output(output, [Path(info.path)], overwrite)
     scale = _scale_for(opts, backend)
     started = time.monotonic()
-    if backend in ("lanczos", "topaz"):
+    segmented_lanczos = backend == "lanczos" and (opts.workers is not None or opts.ray is not None)
+    if backend in ("lanczos", "topaz") and not segmented_lanczos:
         from shotline.core.media.runner import run
 
         if backend == "lanczos":
@@ -303,17 +314,35 @@ def upscale(
     work = pipeline.work_dir_for(output)
     manifest = pipeline.Manifest(work, key, opts.resume)
     try:
-        stats = pipeline.process(
-            info,
-            upscaler,
-            manifest,
-            lay,
-            enc=opts.encode,
-            batch=batch,
-            progress=progress,
-            on_segment=on_segment,
-            cancel=cancel,
-        )
+        if opts.ray is not None or (opts.workers or 1) > 1:
+            from shotline.upscale import parallel
+
+            stats = parallel.run(
+                info,
+                lay,
+                manifest,
+                opts,
+                backend,
+                batch,
+                workers=opts.workers or 0,
+                ray_address=opts.ray,
+                progress=progress,
+                on_segment=on_segment,
+                cancel=cancel,
+            )
+        else:
+            stats = pipeline.process(
+                info,
+                upscaler,
+                manifest,
+                lay,
+                enc=opts.encode,
+                batch=batch,
+                progress=progress,
+                on_segment=on_segment,
+                cancel=cancel,
+                enc_threads=pipeline.encoder_threads(),
+            )
     except MediaError:
         pipeline.remove_work_dir(work)  # the input itself is bad: nothing worth resuming
         raise

@@ -17,6 +17,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shotline.core.errors import DependencyError, UsageError
 from shotline.core.media.encode import EncodeSettings
@@ -53,6 +54,30 @@ def lanczos_plan(info: MediaInfo, output: Path, scale: int, enc: EncodeSettings)
     args += enc.container_args(str(output))
     step = Step(tuple(args), OUT, info.duration, f"lanczos x{scale}")
     return Plan((step,), Path(output), (Path(info.path),), f"upscale x{scale} with lanczos (ffmpeg)")
+
+
+class LanczosUpscaler:
+    """Lanczos by swscale on the pipeline's RGB frames: the segmented, parallel form of the
+    lanczos backend (``--workers``/``--ray``); frames and sizes as the model backends give them."""
+
+    def __init__(self, scale: int) -> None:
+        self.scale = scale
+
+    def __call__(self, frames: Any) -> Any:
+        import av
+        import numpy as np
+
+        n, h, w, _ = frames.shape
+        out = np.empty((n, h * self.scale, w * self.scale, 3), dtype=np.uint8)
+        for i in range(n):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frames[i]), format="rgb24")
+            out[i] = vf.reformat(
+                width=w * self.scale, height=h * self.scale, format="rgb24", interpolation="LANCZOS"
+            ).to_ndarray()
+        return out
+
+    def describe(self) -> str:
+        return f"swscale lanczos x{self.scale}"
 
 
 # ---------------------------------------------------------------- Topaz

@@ -25,7 +25,7 @@ import queue
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -77,6 +77,8 @@ class PipelineProgress:
     eta: float | None  # seconds
     segments_done: int
     segments_total: int
+    running: tuple[int, ...] = ()  # indexes of the segments being worked on now (parallel runs)
+    workers: int = 1
 
     @property
     def fraction(self) -> float:
@@ -226,6 +228,32 @@ class Manifest:
         os.replace(tmp, self.path)
 
 
+class SegmentStore(Protocol):
+    """Where finished segments go: the run's :class:`Manifest`, or a worker's scratch folder."""
+
+    folder: Path
+    done: dict[int, dict[str, Any]]
+
+    def segment_file(self, seg: Segment) -> Path: ...
+
+    def record(self, seg: Segment, path: Path, frames: int) -> None: ...
+
+
+class ScratchStore:
+    """A worker's folder: segments are written there and remembered, nothing is persisted
+    (the driver records them in the run's manifest once it has them)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.done: dict[int, dict[str, Any]] = {}
+
+    def segment_file(self, seg: Segment) -> Path:
+        return self.folder / f"seg-{seg.index:05d}.mp4"
+
+    def record(self, seg: Segment, path: Path, frames: int) -> None:
+        self.done[seg.index] = {"file": path.name, "bytes": path.stat().st_size, "frames": frames}
+
+
 # ---------------------------------------------------------------- the three stages
 
 
@@ -347,6 +375,7 @@ class _SegmentWriter:
         enc: EncodeSettings,
         colour: ColourTags,
         start_pts: int = 0,
+        threads: int = 0,
     ) -> None:
         import av
 
@@ -373,9 +402,17 @@ class _SegmentWriter:
                 opts["crf"] = str(enc.crf)
             if enc.profile and enc.vcodec == "libx264":
                 cc.profile = enc.profile
+            if enc.vcodec == "libx264":
+                # libx264's macroblock tree (as linked into PyAV) gives different bits for the same
+                # frames from one run to the next inside this pipeline; without it every segment is
+                # the same on every run, worker and machine (what resume and --workers rely on)
+                opts["x264-params"] = "mbtree=0"
         if enc.gop_seconds:
             cc.gop_size = max(1, round(enc.gop_seconds * rate))
         cc.options = opts
+        # libx264 cuts each frame in one slice per thread: the count is fixed by the driver so
+        # that a segment's bytes are the same on every worker and machine (0 = the encoder's choice)
+        cc.thread_count = threads
         for attr, value in _codec_colour(colour).items():
             try:
                 setattr(cc, attr, value)
@@ -478,7 +515,7 @@ def _codec_colour(colour: ColourTags) -> dict[str, int]:
 def process(
     info: MediaInfo,
     upscaler: FrameUpscaler,
-    manifest: Manifest,
+    manifest: SegmentStore,
     lay: SourceLayout,
     *,
     enc: EncodeSettings,
@@ -486,14 +523,17 @@ def process(
     progress: Callable[[PipelineProgress], None] | None = None,
     on_segment: Callable[[Segment], None] | None = None,
     cancel: threading.Event | None = None,
+    only: Collection[int] | None = None,
+    enc_threads: int = 0,
 ) -> PipelineStats:
-    """Upscale every segment the manifest lacks, overlapping decode, inference and encode."""
+    """Upscale every segment the manifest lacks (of ``only``, when given: a worker's share),
+    overlapping decode, inference and encode."""
     v = info.video
     assert v is not None
     path = Path(info.path)
     colour = ColourTags.of(info)
     stats = PipelineStats(segments_resumed=len(manifest.done))
-    todo = [s for s in lay.segments if s.index not in manifest.done]
+    todo = [s for s in lay.segments if s.index not in manifest.done and (only is None or s.index in only)]
     if enc.pix_fmt == "yuv420p" and hasattr(upscaler, "output_i420"):
         upscaler.output_i420(_matrix(colour.space), colour.range == "pc")  # colour conversion on the device
     done_frames = sum(s.frames for s in lay.segments if s.index in manifest.done)
@@ -553,6 +593,7 @@ def process(
                             enc,
                             colour,
                             item.seg.start_pts,
+                            enc_threads,
                         )
                     writer.write(item.pts, item.frames)
                     busy["encode"] = busy.get("encode", 0.0) + time.perf_counter() - t0
@@ -652,7 +693,7 @@ def _report(
     lay: SourceLayout,
     started: float,
     this_run: int,
-    manifest: Manifest,
+    manifest: SegmentStore,
 ) -> None:
     elapsed = time.monotonic() - started
     fps = this_run / elapsed if elapsed > 0 else 0.0
@@ -767,6 +808,15 @@ def _interleave(
 
     for _, _, pkt in heapq.merge(video(), others(), key=lambda x: (x[0], x[1])):
         yield pkt
+
+
+def encoder_threads() -> int:
+    """The encoder's thread (and so slice) count: this machine's cores, what libx264 picks itself.
+    Decided once by the driver and given to every worker, whatever machine it runs on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def settings_key(**kw: Any) -> dict[str, Any]:

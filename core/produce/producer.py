@@ -64,6 +64,7 @@ class ProduceOptions:
     from_stage: str | None = None
     cancel_on_interrupt: bool = False
     poll_interval: float | None = None
+    ray: str | None = None  # run the render's pieces and the upscale's segments on Ray ("auto" or an address)
     providers: Mapping[str, Any] | None = None  # provider instances/factories by name (library use, tests)
     review_model: str | None = None  # prompt-adherence review model; overrides the storyboard's review block
     review_budget: float | None = None  # USD cap for that review; overrides the storyboard's
@@ -504,7 +505,12 @@ class Producer:
         from shotline.otio_adapters.conform.render import render_timeline
 
         master = self.outdir / "master.mp4"
-        r = render_timeline(otio_path, master, overwrite=True)
+        if self.opts.ray is not None:
+            from shotline.otio_adapters.conform.parallel import render_parallel
+
+            r = render_parallel(otio_path, master, ray_address=self.opts.ray, overwrite=True)
+        else:
+            r = render_timeline(otio_path, master, overwrite=True)
         self.say(f"render: master {r.width}x{r.height} {r.frames} frames ({r.mode}) -> {master.name}")
         outputs: dict[str, Path] = {"master": master}
         cuts = self.outdir / "cuts"
@@ -539,7 +545,8 @@ class Producer:
             backend = "lanczos"
         elif model.startswith("topaz"):
             backend, _, model = "topaz", None, model.partition(":")[2] or "prob-4"
-        opts = UpscaleOptions(model=model, scale=self.opts.upscale_scale, backend=backend)
+        ray = self.opts.ray if backend == "auto" else None  # lanczos and topaz are one ffmpeg command
+        opts = UpscaleOptions(model=model, scale=self.opts.upscale_scale, backend=backend, ray=ray)
         dest = self.outdir / f"master_upscaled_{re.sub(r'[^A-Za-z0-9]+', '', model)}.mp4"
         rep = upscale(master, dest, opts, overwrite=True)
         self.say(f"upscale: {master.name} -> {dest.name} ({getattr(rep, 'backend', backend)})")
