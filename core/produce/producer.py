@@ -37,7 +37,15 @@ from shotline.core.produce.stages import (
     sha256_file,
     stable_hash,
 )
-from shotline.core.review import ReviewConfig, TakeReview, choose, review
+from shotline.core.review import (
+    ReviewConfig,
+    TakeReview,
+    choose,
+    explain_choice,
+    failure_metric,
+    metric_info,
+    review,
+)
 
 log = logging.getLogger("shotline.produce")
 
@@ -118,6 +126,10 @@ class Producer:
 
         for name in self.deliver:
             get_preset(name)  # an unknown platform fails before anything runs
+        from shotline.core.produce.selection import load_selection
+
+        # the editor's takes (selection.json): a broken file fails here, before anything runs
+        self.selection = load_selection(self.outdir, [s.id for s in self.sb.shots])
 
     # ------------------------------------------------------------------ plumbing
 
@@ -397,6 +409,8 @@ class Producer:
         for shot_id, entry in summary.items():
             path = entry["chosen"] or (entry["takes"][0]["path"] if entry["takes"] else None)
             rows = current.get(shot_id, [])
+            if shot_id in self.selection:  # the editor's pick wins over review's
+                path = self._selected_path(shot_id, rows, files)
             row = next((r for r in rows if str(files[r.id]) == str(path)), None)
             if path is None or row is None:
                 continue
@@ -408,6 +422,18 @@ class Producer:
         else:
             music = next((files[r.id] for r in current.get("_music", []) if r.status == "done"), None)
         return takes, summary, music
+
+    def _selected_path(self, shot_id: str, rows: list[Any], files: dict[int, Path | None]) -> str:
+        take = self.selection[shot_id]
+        done = self._pictures(rows)
+        row = next((r for r in done if r.take == take), None)
+        if row is None or files.get(row.id) is None:
+            have = ", ".join(str(r.take) for r in done) or "none"
+            raise UsageError(
+                f"{self.outdir / 'selection.json'}: shot '{shot_id}' has no finished take {take} "
+                f"(its takes: {have}); pick one of those, or remove the shot to keep review's choice"
+            )
+        return str(files[row.id])
 
     def stage_timeline(self) -> StageResult:
         import opentimelineio as otio
@@ -430,9 +456,11 @@ class Producer:
             sid = ns.get("shot_id") if ns else None
             if sid in summary:
                 entry = summary[sid]
-                chosen = next((t for t in entry["takes"] if t["path"] == entry["chosen"]), None)
+                used = takes[sid].path if sid in takes else None
+                chosen = next((t for t in entry["takes"] if Path(t["path"]) == used), None)
                 ns["review"] = {
-                    "chosen": bool(chosen),
+                    "chosen_by": "editor" if sid in self.selection else "review",
+                    "chosen": bool(chosen and chosen["passed"]),
                     "score": chosen["score"] if chosen else None,
                     "metrics": chosen["metrics"] if chosen else None,
                     "takes": {Path(k).name: v for k, v in entry["reasons"].items()},
@@ -581,7 +609,16 @@ class Producer:
             if gen
             else None
         )
-        tl = go("timeline", (sb_key, rev and rev.record.checksums()), self.stage_timeline) if rev else None
+        tl = (
+            go(
+                "timeline",
+                # the editor's picks, when there are any (a folder without them keeps its key)
+                (sb_key, rev and rev.record.checksums(), *((self.selection,) if self.selection else ())),
+                self.stage_timeline,
+            )
+            if rev
+            else None
+        )
         ren = None
         if tl:
             otio_path = tl.record.path("otio")
@@ -695,7 +732,7 @@ class Producer:
                 orch.close()
         cost: dict[str, float] = {}  # per unit: credits and dollars never add up
         for r in rows:
-            if r.status == "done" and r.cost:
+            if r.status == "done" and r.cost is not None:
                 unit = r.cost_unit or "credits"
                 cost[unit] = cost.get(unit, 0.0) + float(r.cost)
         manifest = write_text_atomic(
@@ -734,25 +771,36 @@ class Producer:
         if review_path.exists():
             summary = json.loads(review_path.read_text(encoding="utf-8"))
         by_path = {str(files[r.id]): r for r in rows if files.get(r.id) is not None}
-        shown = ("longest_black", "longest_freeze", "flicker", "jitter", "sharpness", "clipped", "duration")
         shots = []
         for s in self.sb.shots:
             entry = summary.get(s.id, {"takes": [], "reasons": {}, "chosen": None})
-            takes = []
-            for t in sorted(entry["takes"], key=lambda t: t["path"]):
+            numbered = []
+            for t in entry["takes"]:
                 row = by_path.get(t["path"])
+                numbered.append({**t, "take": row.take if row else 0})
+            numbered.sort(key=lambda t: (t["take"], t["path"]))
+            editor = next((t["path"] for t in numbered if t["take"] == self.selection.get(s.id)), None)
+            in_edit = editor or entry["chosen"] or (entry["takes"][0]["path"] if entry["takes"] else None)
+            words = explain_choice(numbered, entry["chosen"], self.opts.review, picked_by_editor=editor)
+            takes = []
+            for t in numbered:
+                row = by_path.get(t["path"])
+                why = words[t["path"]]
                 takes.append(
                     ReportTake(
-                        take=row.take if row else 0,
+                        take=t["take"],
                         path=t["path"],
                         preview=t.get("preview"),
                         passed=t["passed"],
-                        chosen=t["path"] == entry["chosen"],
-                        reason=entry["reasons"].get(t["path"], ""),
+                        chosen=t["path"] == in_edit,
+                        reason=why.words,
                         score=t["score"],
-                        metrics={k: t["metrics"][k] for k in shown},
+                        metrics=dict(t["metrics"]),
                         seed=row.seed if row else None,
                         cost=row.cost if row else None,
+                        rows=self._metric_rows(t, s.duration, why.metric),
+                        review_pick=t["path"] == entry["chosen"],
+                        editor_pick=t["path"] == editor,
                     )
                 )
             shot_rows = [r for r in (by_path.get(t["path"]) for t in entry["takes"]) if r is not None]
@@ -774,18 +822,60 @@ class Producer:
         dels = tuple(
             Deliverable(d["kind"], d["path"], d["size"], d["duration"], d["sha256"]) for d in deliverables
         )
+        units = sorted({r.cost_unit for r in rows if r.cost_unit})
         return ReportData(
             self.sb.title,
             tuple(shots),
             self._strip(),
             dels,
             0.0,
-            "",
+            units[0] if len(units) == 1 else "credits",
             elapsed,
             time.strftime("%Y-%m-%d %H:%M"),
             tuple(self.notes),
             costs=dict(cost),
+            budget=self.opts.budget,
+            command=self.command(),
+            selection=dict(self.selection),
+            extra_files=tuple(
+                str(self.outdir / n)
+                for n in ("manifest.json", "review.json", "ledger.sqlite", "selection.json")
+            ),
         )
+
+    def command(self) -> str:
+        """The command line that runs produce on this storyboard into this folder again."""
+        import shlex
+
+        return f"shotline produce {shlex.quote(str(self.storyboard_path))} -o {shlex.quote(str(self.outdir))}"
+
+    def _metric_rows(self, take: dict[str, Any], asked: float, deciding: str | None) -> tuple[Any, ...]:
+        """The metrics of one take as an editor reads them: value and unit, limit, the one that decided."""
+        from shotline.core.produce.report import MetricRow
+
+        failed = {failure_metric(f) for f in take.get("failures", ())}
+        m = take["metrics"]
+        out = []
+        for info in metric_info(self.opts.review):
+            v = m.get(info.key)
+            if v is None:
+                continue
+            if info.key == "clipped":
+                value, limit = f"{100 * v:.{info.digits}f} %", f"limit {100 * (info.limit or 0):.0f} %"
+            elif info.key == "duration":
+                tol = self.opts.review.duration_tolerance
+                value, limit = f"{v:.2f} s", f"asked {asked:.2f} ± {tol:.2f} s"
+            else:
+                unit = f" {info.unit}" if info.unit else ""
+                value = f"{v:.{info.digits}f}{unit}"
+                if info.limit is None:
+                    limit = f"{info.better} is better"
+                else:
+                    limit = f"{'floor' if info.better == 'higher' else 'limit'} {info.limit:g}{unit}"
+            out.append(
+                MetricRow(info.key, info.label, value, limit, info.key == deciding, info.key in failed)
+            )
+        return tuple(out)
 
     def _strip(self) -> tuple[Any, ...]:
         from shotline.core.produce.report import StripItem

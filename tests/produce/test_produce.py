@@ -159,9 +159,34 @@ def test_report_shows_every_take_and_why(produced):
     html = (out / "report.html").read_text(encoding="utf-8")
     assert res.report == out / "report.html"
     assert html.count('<section class="shot"') == 3
-    assert html.count("data:image/webp;base64,") == 4  # s1 two takes, s2, s3
-    assert "rejected: black" in html and "&#x27;storm&#x27;" in html
-    assert html.count('class="clip"') == 3
+    assert html.count('<video controls preload="metadata" src="shots/') == 4  # s1 two takes, s2, s3
+    assert html.count('poster="previews/') == 4
+    assert "take 1 went black for" in html and "&#x27;storm&#x27;" in html
+    assert html.count('class="clip') == 3
+    assert 'data-metric="longest_black"' in html and "limit 0.25 s" in html
+
+
+def test_report_of_a_real_run_plays_and_links_in_chromium(produced):
+    from urllib.parse import unquote
+
+    from tests.browser import find_or_install_chromium, inspect_page
+
+    browser, why = find_or_install_chromium()
+    if browser is None:
+        pytest.skip(why)
+    _, out, _, _ = produced
+    got = inspect_page(browser, out / "report.html")
+    assert len(got["videos"]) == 4 + 1 + 1  # every take, the master, the instagram-square cut
+    assert all(v["error"] is None and v["ready"] >= 1 and v["width"] > 0 for v in got["videos"]), got[
+        "videos"
+    ]
+    srcs = {unquote(i["src"]): i["width"] for i in got["images"]}
+    assert srcs["preview.gif"] > 0 and srcs["contact_sheet.png"] > 0
+    root = out.resolve()
+    for link in got["links"]:
+        if not link["download"]:
+            target = (root / unquote(link["href"].split("#")[0])).resolve()
+            assert target.is_file() and target.is_relative_to(root), link
 
 
 def test_second_run_skips_everything_and_changes_nothing(produced):
