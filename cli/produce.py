@@ -60,6 +60,14 @@ from shotline.cli.common import emit_json, with_examples
     help="Re-run this stage and every one after it.",
 )
 @click.option(
+    "--use",
+    "use",
+    multiple=True,
+    metavar="SHOT=TAKE",
+    help="Put this take of a shot in the edit, whatever review chose (repeatable; SHOT=auto gives the "
+    "choice back to review). Saved in OUTDIR/selection.json, which the report's buttons also write.",
+)
+@click.option(
     "--cancel-on-interrupt", is_flag=True, help="Cancel remote tasks on Ctrl-C (they may still be billed)."
 )
 @click.option(
@@ -71,6 +79,7 @@ from shotline.cli.common import emit_json, with_examples
     "shotline produce film.yaml --dry-run",
     "shotline produce film.yaml --from render --deliver tiktok",
     "shotline produce film.yaml --upscale animevideov3 --upscale-scale 2",
+    "shotline produce film.yaml -o out/ --use harbour-wide=2",
 )
 def produce_cmd(
     storyboard: Path,
@@ -85,6 +94,7 @@ def produce_cmd(
     preview_format: str,
     only: tuple[str, ...],
     from_stage: str | None,
+    use: tuple[str, ...],
     cancel_on_interrupt: bool,
     dry_run: bool,
     as_json: bool,
@@ -111,6 +121,12 @@ def produce_cmd(
         cancel_on_interrupt=cancel_on_interrupt,
     )
     say = (lambda s: None) if as_json else (lambda s: click.echo(s, err=True))
+    if use and not dry_run:
+        from shotline.core.generate.storyboard import load_storyboard
+        from shotline.core.produce.selection import update_selection
+
+        ids = [s.id for s in load_storyboard(storyboard).shots]
+        say(f"selection: {' '.join(use)} -> {update_selection(out, use, ids)}")
     result = produce(storyboard, out, opts, dry_run=dry_run, say=say)
     if as_json:
         emit_json(result)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import opentimelineio as otio
 import pytest
 from click.testing import CliRunner
@@ -301,3 +303,124 @@ def test_a_changed_still_reruns_generation(tmp_path: Path):
     assert {s.stage: s.action for s in produce(sb, tmp_path / "out", opts).stages}["generate"] == "skip"
     ffmpeg("-f", "lavfi", "-i", "smptebars=s=320x180:d=0.04", "-frames:v", "1", str(still))
     assert {s.stage: s.action for s in produce(sb, tmp_path / "out", opts).stages}["generate"] == "run"
+
+
+PICK = """
+title: Pick test
+output: {width: 160, height: 90, fps: 25}
+shots:
+  - {id: a, subject: a red lighthouse, camera: slow pan right, duration: 1, seed: 5, takes: 2}
+  - {id: b, subject: a calm sea, camera: tilt up, duration: 1}
+"""
+
+
+@pytest.fixture(scope="module")
+def picked(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("pick")
+    sb = root / "pick.yaml"
+    sb.write_text(PICK, encoding="utf-8")
+    out = root / "out"
+    opts = ProduceOptions(preview_format="webp", fade_in=0, fade_out=0)
+    produce(sb, out, opts)
+    return sb, out, opts
+
+
+def _distance(frames: list, others: list) -> float:
+    return float(np.mean([np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(frames, others)]))
+
+
+def test_use_this_take_in_the_report_changes_the_master(picked):
+    """The round trip: the report's button writes selection.json, the next run cuts that take in."""
+    from urllib.parse import unquote
+
+    from tests.browser import find_or_install_chromium, inspect_page
+    from tests.mediakit import decode_gray
+
+    sb, out, opts = picked
+    review = json.loads((out / "review.json").read_text())
+    chosen = review["a"]["chosen"]
+    other = next(t["path"] for t in review["a"]["takes"] if t["path"] != chosen)
+    n = int(re.search(r"_t0*(\d+)_", Path(other).name).group(1))  # type: ignore[union-attr]
+    browser, why = find_or_install_chromium()
+    if browser is None:
+        pytest.skip(why)
+    got = inspect_page(
+        browser,
+        out / "report.html",
+        clicks=(f'button.use[data-shot="a"][data-take="{n}"]',),
+        texts=("#selection-download", "#selection-cmd"),
+    )
+    assert not got["missing"]
+    payload = unquote(got["texts"]["#selection-download"].partition(",")[2])
+    assert json.loads(payload) == {"version": 1, "takes": {"a": n}}
+    assert got["texts"]["#selection-cmd"].endswith(f"--use a={n}")
+    (out / "selection.json").write_text(payload, encoding="utf-8")  # what the editor saves
+
+    before = decode_gray(out / "master.mp4")
+    res = produce(sb, out, opts)
+    actions = {s.stage: s.action for s in res.stages}
+    assert (actions["generate"], actions["review"]) == ("skip", "skip")  # nothing regenerated or re-measured
+    assert (actions["timeline"], actions["render"], actions["export"]) == ("run", "run", "run")
+    master = decode_gray(out / "master.mp4")
+    picked_frames, review_frames = decode_gray(other), decode_gray(chosen)
+    assert len(master) == 50
+    # shot a (the first 25 frames) is now the editor's take, not review's; shot b is as it was
+    assert _distance(master[:25], picked_frames) < 0.4 * _distance(master[:25], review_frames)
+    assert _distance(before[:25], review_frames) < 0.4 * _distance(before[:25], picked_frames)
+    assert _distance(master[25:], before[25:]) < 1.0
+    tl = otio.adapters.read_from_file(str(out / "Pick_test.otio"))
+    clip = next(c for c in tl.find_clips() if c.metadata["shotline"].get("shot_id") == "a")
+    assert clip.metadata["shotline"]["review"]["chosen_by"] == "editor"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert f"take {n} chosen by the editor (selection.json)" in html
+    assert "review&#x27;s pick, overridden by the editor" in html
+
+    # the same selection again: nothing to do
+    again = produce(sb, out, opts)
+    assert [s.action for s in again.stages if s.stage in ("timeline", "render")] == ["skip", "skip"]
+    # --use a=auto gives the choice back to review: the master cuts review's take in again
+    r = CliRunner().invoke(cli, ["produce", str(sb), "-o", str(out), "--preview", "webp", "--use", "a=auto"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((out / "selection.json").read_text()) == {"version": 1, "takes": {}}
+    restored = decode_gray(out / "master.mp4")[8:25]  # the CLI's default fade from black ends by frame 7
+    assert _distance(restored, review_frames[8:]) < 0.4 * _distance(restored, picked_frames[8:])
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (
+            '{"version": 1, "takes": {"a": 2,}}',
+            "not valid JSON (Expecting property name enclosed in double quotes, line 1",
+        ),
+        ('{"version": 1, "takes": {"zz": 1}}', "no shot 'zz' in the storyboard (its shots: a, b)"),
+        (
+            '{"version": 1, "takes": {"a": "two"}}',
+            "shot 'a': the take must be a whole number from 1, got 'two'",
+        ),
+        ('["a", 2]', 'expected {"version": 1, "takes": {"SHOT": TAKE}}'),
+        ('{"version": 1, "takes": {"a": 9}}', "shot 'a' has no finished take 9 (its takes: 1, 2)"),
+    ],
+)
+def test_a_broken_selection_stops_with_one_line_and_loses_nothing(picked, text: str, says: str):
+    sb, out, _ = picked
+    keep = (out / "selection.json").read_bytes() if (out / "selection.json").exists() else None
+    watched = [out / "master.mp4", out / "Pick_test.otio", out / ".shotline" / "produce-state.json"]
+    before = {p: (p.stat().st_mtime_ns, sha256_file(p)) for p in watched}
+    (out / "selection.json").write_text(text, encoding="utf-8")
+    try:
+        r = CliRunner().invoke(cli, ["produce", str(sb), "-o", str(out), "--preview", "webp"])
+        assert r.exit_code == 2, r.output
+        lines = [x for x in r.output.splitlines() if "selection.json" in x]
+        assert len(lines) == 1 and says in lines[0] and "Traceback" not in r.output, r.output
+        assert (out / "selection.json").read_text(encoding="utf-8") == text  # the editor's file is kept
+        assert {p: (p.stat().st_mtime_ns, sha256_file(p)) for p in watched} == before
+        if "has no finished take" not in says:  # --use refuses to rewrite a file it cannot read
+            r = CliRunner().invoke(cli, ["produce", str(sb), "-o", str(out), "--use", "a=1"])
+            assert r.exit_code == 2 and (out / "selection.json").read_text(encoding="utf-8") == text
+            assert {p: (p.stat().st_mtime_ns, sha256_file(p)) for p in watched} == before
+    finally:
+        if keep is None:
+            (out / "selection.json").unlink()
+        else:
+            (out / "selection.json").write_bytes(keep)
