@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -73,6 +77,15 @@ from shotline.cli.common import emit_json, with_examples
 @click.option(
     "--dry-run", is_flag=True, help="Print the stage plan with estimated cost and time; run nothing."
 )
+@click.option(
+    "--progress",
+    "progress_mode",
+    type=click.Choice(["auto", "bar", "json", "off"]),
+    default="auto",
+    show_default=True,
+    help="Stage progress on stderr: bars (auto: on a terminal), or one JSON object a line "
+    '({"stage", "state", "fraction", "eta_s", "elapsed_s", "detail"}; messages as {"message"}).',
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @with_examples(
     "shotline produce examples/storyboard.yaml -o out/",
@@ -97,6 +110,7 @@ def produce_cmd(
     use: tuple[str, ...],
     cancel_on_interrupt: bool,
     dry_run: bool,
+    progress_mode: str,
     as_json: bool,
 ) -> None:
     """Generate, review, cut, render, upscale, export and report a STORYBOARD.
@@ -120,14 +134,20 @@ def produce_cmd(
         from_stage=from_stage,
         cancel_on_interrupt=cancel_on_interrupt,
     )
-    say = (lambda s: None) if as_json else (lambda s: click.echo(s, err=True))
-    if use and not dry_run:
-        from shotline.core.generate.storyboard import load_storyboard
-        from shotline.core.produce.selection import update_selection
+    say: Callable[[str], None] = (lambda s: None) if as_json else (lambda s: click.echo(s, err=True))
+    if progress_mode == "auto":
+        progress_mode = "bar" if sys.stderr.isatty() and not dry_run else "off"
+    display = StageDisplay(progress_mode, say)
+    try:
+        if use and not dry_run:
+            from shotline.core.generate.storyboard import load_storyboard
+            from shotline.core.produce.selection import update_selection
 
-        ids = [s.id for s in load_storyboard(storyboard).shots]
-        say(f"selection: {' '.join(use)} -> {update_selection(out, use, ids)}")
-    result = produce(storyboard, out, opts, dry_run=dry_run, say=say)
+            ids = [s.id for s in load_storyboard(storyboard).shots]
+            display.say(f"selection: {' '.join(use)} -> {update_selection(out, use, ids)}")
+        result = produce(storyboard, out, opts, dry_run=dry_run, say=display.say, progress=display.sink)
+    finally:
+        display.close()
     if as_json:
         emit_json(result)
         return
@@ -146,3 +166,58 @@ def produce_cmd(
         click.echo(f"  ... {len(result.notes) - shown} more notes in {result.manifest}")
     cost = ", ".join(f"{v:g} {u}" for u, v in result.total_cost.items()) or "0"
     click.echo(f"done in {result.elapsed:.1f} s, cost {cost}; report: {result.report}")
+
+
+class StageDisplay:
+    """Where produce's progress goes: rich bars on a terminal, JSON lines, or nowhere.
+
+    With bars, messages print above them; with JSON, stderr carries only JSON lines: progress
+    objects and ``{"message": ...}`` for the stage summaries.
+    """
+
+    def __init__(self, mode: str, say: Callable[[str], None]) -> None:
+        self.mode = mode
+        self._say = say
+        self._bars: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def say(self, text: str) -> None:
+        if self.mode == "json":
+            click.echo(json.dumps({"message": text}, ensure_ascii=False), err=True)
+        elif self._bars is not None:
+            self._bars.console.print(text, markup=False, highlight=False)
+        else:
+            self._say(text)
+
+    def sink(self, p: Any) -> None:
+        if self.mode == "json":
+            click.echo(json.dumps(p.to_dict(), ensure_ascii=False), err=True)
+        elif self.mode == "bar":
+            self._bar(p)
+
+    def _bar(self, p: Any) -> None:
+        if self._bars is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            self._bars = Progress(
+                TextColumn("{task.description:<9}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TextColumn("{task.fields[eta]:>10}"),
+                TextColumn("{task.fields[detail]}"),
+                console=Console(stderr=True),
+            )
+            self._bars.start()
+        if p.stage not in self._tasks:
+            self._tasks[p.stage] = self._bars.add_task(p.stage, total=1.0, eta="", detail="")
+        if p.state == "running":
+            eta = "" if p.eta is None else f"ETA {p.eta:4.0f} s"
+        else:
+            eta = f"{p.state} {p.elapsed:.1f} s" if p.state == "done" else p.state
+        self._bars.update(self._tasks[p.stage], completed=p.fraction, eta=eta, detail=p.detail)
+
+    def close(self) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+            self._bars = None

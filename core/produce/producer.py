@@ -29,6 +29,7 @@ from typing import Any
 
 from shotline.core.errors import ShotlineError, TimelineError, UsageError
 from shotline.core.media.runner import write_text_atomic
+from shotline.core.produce.progress import ProgressSink, StageTracker
 from shotline.core.produce.stages import (
     StageOutcome,
     StageResult,
@@ -106,6 +107,7 @@ class Producer:
         options: ProduceOptions | None = None,
         *,
         say: Callable[[str], None] | None = None,
+        progress: ProgressSink | None = None,
     ) -> None:
         from shotline.core.generate.storyboard import load_storyboard
 
@@ -114,6 +116,8 @@ class Producer:
         self.outdir = Path(outdir)
         self.opts = options or ProduceOptions()
         self.say = say or (lambda s: log.info(s))
+        self.progress = progress
+        self.track = StageTracker("", None)  # the running stage's progress (see run)
         from shotline.core.generate.orchestrator import safe_name
 
         self.slug = safe_name(self.sb.title)
@@ -146,7 +150,9 @@ class Producer:
             return True, after
         return True, False
 
-    def _orchestrator(self, budget: float | None = None) -> Any:
+    def _orchestrator(
+        self, budget: float | None = None, on_update: Callable[[Any], None] | None = None
+    ) -> Any:
         from shotline.core.generate.orchestrator import BatchConfig, Orchestrator
 
         cfg = BatchConfig(
@@ -155,7 +161,7 @@ class Producer:
             cancel_on_interrupt=self.opts.cancel_on_interrupt,
             poll_interval=self.opts.poll_interval,
         )
-        return Orchestrator(self.outdir, config=cfg, providers=self.opts.providers)
+        return Orchestrator(self.outdir, config=cfg, providers=self.opts.providers, on_update=on_update)
 
     def _storyboard_key(self) -> str:
         """The storyboard and every file it points at: a changed still re-runs what used it."""
@@ -223,10 +229,23 @@ class Producer:
 
     # ------------------------------------------------------------------ the stages
 
+    def _take_counter(self, total: int, start: float = 0.0, weight: float = 1.0) -> Callable[[Any], None]:
+        """An orchestrator ``on_update`` that moves the stage on as takes settle."""
+        settled: set[Any] = set()
+        ends = ("done", "reused", "failed", "cancelled", "uncertain", "interrupted")
+
+        def on_update(view: Any) -> None:
+            if view.state in ends:
+                settled.add(view.key)
+            self.track.update(start + weight * len(settled) / max(1, total), f"{len(settled)}/{total} takes")
+
+        return on_update
+
     def stage_generate(self) -> StageResult:
         orch = self._orchestrator()
         try:
             plans = orch.plan(self.sb, provider_override=self.opts.provider)
+            orch.on_update = self._take_counter(len(plans))
             result = orch.run(plans)
             files = {
                 (o.shot_id, o.kind, o.take): orch.ledger.output_file(r)
@@ -253,22 +272,34 @@ class Producer:
             {"failed": len(failed), "incomplete": bool(failed), "cpu_seconds": round(result.cpu_seconds, 3)},
         )
 
-    def _review_all(self, orch: Any) -> dict[str, list[TakeReview]]:
+    def _review_all(self, orch: Any, start: float = 0.0, weight: float = 0.0) -> dict[str, list[TakeReview]]:
+        """Measure every current take; moves the stage's progress from ``start`` by ``weight``."""
         current = self._current(orch)
-        out: dict[str, list[TakeReview]] = {}
-        for shot in self.sb.shots:
-            files = [orch.ledger.output_file(r) for r in self._pictures(current.get(shot.id, []))]
-            out[shot.id] = [
-                review(
-                    f,
-                    duration=shot.duration,
-                    aspect=self._aspect(shot),
-                    expect_motion=self._expects_motion(shot),
-                    config=self.opts.review,
-                )
-                for f in files
+        todo = {
+            shot.id: [
+                f
+                for f in (orch.ledger.output_file(r) for r in self._pictures(current.get(shot.id, [])))
                 if f is not None and f.is_file()
             ]
+            for shot in self.sb.shots
+        }
+        total = max(1, sum(len(v) for v in todo.values()))
+        out: dict[str, list[TakeReview]] = {}
+        done = 0
+        for shot in self.sb.shots:
+            out[shot.id] = []
+            for f in todo[shot.id]:
+                self.track.update(start + weight * done / total, f"measuring {f.name}")
+                out[shot.id].append(
+                    review(
+                        f,
+                        duration=shot.duration,
+                        aspect=self._aspect(shot),
+                        expect_motion=self._expects_motion(shot),
+                        config=self.opts.review,
+                    )
+                )
+                done += 1
         return out
 
     def _expects_motion(self, shot: Any) -> bool:
@@ -333,11 +364,12 @@ class Producer:
 
         orch = self._orchestrator()
         try:
-            reviews = self._review_all(orch)
+            reviews = self._review_all(orch, 0.0, 0.7)
         finally:
             orch.close()
         retakes = 0
         for _round in range(self.opts.max_retakes):
+            self.track.update(0.7, f"retake round {_round + 1}")
             asked = self._retake_round(reviews)
             if not asked:
                 break
@@ -380,8 +412,10 @@ class Producer:
         previews = self.outdir / "previews"
         previews.mkdir(parents=True, exist_ok=True)
         outputs: dict[str, Path] = {}
+        n_takes = max(1, sum(len(e["takes"]) for e in summary.values()))
         for entry in summary.values():
             for t in entry["takes"]:
+                self.track.update(0.75 + 0.25 * len(outputs) / n_takes, "previews")
                 dest = previews / (Path(t["path"]).stem + ".webp")
                 if not dest.exists():
                     gif(t["path"], dest, fps=8, width=240, format="webp", quality=60, overwrite=True)
@@ -481,7 +515,11 @@ class Producer:
         from shotline.otio_adapters.conform.render import render_timeline
 
         master = self.outdir / "master.mp4"
-        r = render_timeline(otio_path, master, overwrite=True)
+        # weights by the media each job writes: the master and every cut the whole runtime,
+        # the GIF about a third of it (fewer, smaller frames), the contact sheet a tenth
+        parts = 1 + len(self.deliver) + 0.3 + 0.1
+        share = 1 / parts
+        r = render_timeline(otio_path, master, overwrite=True, progress=self.track.part(0, share, "master"))
         self.say(f"render: master {r.width}x{r.height} {r.frames} frames ({r.mode}) -> {master.name}")
         outputs: dict[str, Path] = {"master": master}
         cuts = self.outdir / "cuts"
@@ -493,17 +531,37 @@ class Producer:
             src_aspect = r.width / r.height
             mode = "crop" if abs(preset.width / preset.height - src_aspect) / src_aspect < 0.3 else "pad"
             dest = cuts / f"{self.slug}_{preset.name}.mp4"
-            res = reframe(master, dest, preset, mode=mode, overwrite=True)
+            at = share * len(outputs)  # after the master and the cuts before this one
+            res = reframe(
+                master,
+                dest,
+                preset,
+                mode=mode,
+                overwrite=True,
+                progress=self.track.part(at, share, preset.name),
+            )
             for w in getattr(res, "warnings", ()) or ():
                 self.notes.append(f"{preset.name}: {w}")
             outputs[f"cut:{preset.name}"] = dest
             self.say(f"render: {preset.name} cut ({mode}) -> {dest.name}")
         fmt = self.opts.preview_format
         preview = self.outdir / f"preview.{fmt}"
-        gif(master, preview, fps=10, width=480, format=fmt, overwrite=True)
+        at = share * (1 + len(self.deliver))
+        gif(
+            master,
+            preview,
+            fps=10,
+            width=480,
+            format=fmt,
+            overwrite=True,
+            progress=self.track.part(at, 0.3 * share, fmt),
+        )
         outputs["preview"] = preview
         sheet = self.outdir / "contact_sheet.png"
-        contact_sheet(master, sheet, overwrite=True)
+        at = share * (1.3 + len(self.deliver))
+        contact_sheet(
+            master, sheet, overwrite=True, progress=self.track.part(at, 0.1 * share, "contact sheet")
+        )
         outputs["contact_sheet"] = sheet
         return StageResult(outputs, {"mode": r.mode, "frames": r.frames, "copied_frames": r.copied_frames})
 
@@ -518,7 +576,7 @@ class Producer:
             backend, _, model = "topaz", None, model.partition(":")[2] or "prob-4"
         opts = UpscaleOptions(model=model, scale=self.opts.upscale_scale, backend=backend)
         dest = self.outdir / f"master_upscaled_{re.sub(r'[^A-Za-z0-9]+', '', model)}.mp4"
-        rep = upscale(master, dest, opts, overwrite=True)
+        rep = upscale(master, dest, opts, overwrite=True, progress=self.track.part(0, 1, model))
         self.say(f"upscale: {master.name} -> {dest.name} ({getattr(rep, 'backend', backend)})")
         return StageResult({"upscaled": dest}, {"model": model})
 
@@ -530,7 +588,8 @@ class Producer:
         exports = self.outdir / "exports"
         exports.mkdir(exist_ok=True)
         outputs: dict[str, Path] = {}
-        for fmt, suffix in (("edl", ".edl"), ("fcp7", ".xml"), ("fcpxml", ".fcpxml")):
+        for i, (fmt, suffix) in enumerate((("edl", ".edl"), ("fcp7", ".xml"), ("fcpxml", ".fcpxml"))):
+            self.track.update(i / 5, fmt)
             dest = exports / f"{self.slug}{suffix}"
             try:
                 rep = export_timeline(tl, dest, fmt, overwrite=True)
@@ -540,6 +599,7 @@ class Producer:
             for d in getattr(rep, "dropped", ()) or ():
                 self.notes.append(f"{fmt}: {d}")
             outputs[fmt] = dest
+        self.track.update(3 / 5, "resolve")
         resolve_otio = exports / f"{self.slug}.resolve.otio"
         export_timeline(tl, resolve_otio, "otio", for_resolve=True, overwrite=True)
         outputs["resolve_otio"] = resolve_otio
@@ -574,6 +634,7 @@ class Producer:
         def go(name: str, key_parts: tuple[Any, ...], fn: Callable[[], StageResult]) -> StageOutcome | None:
             wanted, force = self._wanted(name)
             key = stable_hash(name, *key_parts)
+            self.track = track = StageTracker(name, self.progress)
             if not wanted:
                 rec = state.valid(name, key)
                 if rec is None:
@@ -582,8 +643,15 @@ class Producer:
                     )
                     return None
                 lines.append(StageLine(name, "skip", "still valid"))
+                track.finish("skipped", "still valid")
                 return StageOutcome(name, False, rec)
-            outcome = run_stage(state, name, key, fn, force=force)
+
+            def started() -> StageResult:
+                track.start()
+                return fn()
+
+            outcome = run_stage(state, name, key, started, force=force)
+            track.finish("done" if outcome.ran else "skipped", None if outcome.ran else "still valid")
             lines.append(
                 StageLine(
                     name,
@@ -636,9 +704,13 @@ class Producer:
                 )
             else:
                 lines.append(StageLine("upscale", "off", "not asked for (--upscale MODEL)"))
+                StageTracker("upscale", self.progress).finish("skipped", "not asked for")
             go("export", (tl.record.checksums(), self.deliver), lambda: self.stage_export(otio_path))
         elapsed = time.monotonic() - t0
+        self.track = track = StageTracker("report", self.progress)
+        track.start()
         manifest, report, deliverables, cost = self._finish(state, elapsed)
+        track.finish()
         lines.append(StageLine("report", "run", str(report.name)))
         return ProduceResult(
             self.outdir, tuple(lines), tuple(deliverables), report, manifest, cost, elapsed, tuple(self.notes)
@@ -918,6 +990,10 @@ def produce(
     *,
     dry_run: bool = False,
     say: Callable[[str], None] | None = None,
+    progress: ProgressSink | None = None,
 ) -> ProduceResult:
-    """Library entry point used by ``shotline produce`` and ``make demo``."""
-    return Producer(storyboard, outdir, options, say=say).run(dry_run=dry_run)
+    """Library entry point used by ``shotline produce`` and ``make demo``.
+
+    ``progress`` receives a StageProgress for every stage as it starts, moves on and ends.
+    """
+    return Producer(storyboard, outdir, options, say=say, progress=progress).run(dry_run=dry_run)

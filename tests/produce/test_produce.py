@@ -321,8 +321,17 @@ def picked(tmp_path_factory: pytest.TempPathFactory):
     sb.write_text(PICK, encoding="utf-8")
     out = root / "out"
     opts = ProduceOptions(preview_format="webp", fade_in=0, fade_out=0)
-    produce(sb, out, opts)
-    return sb, out, opts
+    events: list = []
+    produce(sb, out, opts, progress=events.append)
+    return sb, out, opts, events
+
+
+def test_a_first_run_reports_progress_inside_generate_and_review(picked):
+    *_, events = picked
+    for stage, detail in (("generate", "3/3 takes"), ("review", "previews")):
+        evs = [e for e in events if e.stage == stage]
+        assert evs[0].state == "running" and evs[0].fraction == 0 and evs[-1].state == "done"
+        assert any(0 < e.fraction < 1 for e in evs) and evs[-1].detail == detail, evs
 
 
 def _distance(frames: list, others: list) -> float:
@@ -336,7 +345,7 @@ def test_use_this_take_in_the_report_changes_the_master(picked):
     from tests.browser import find_or_install_chromium, inspect_page
     from tests.mediakit import decode_gray
 
-    sb, out, opts = picked
+    sb, out, opts, _ = picked
     review = json.loads((out / "review.json").read_text())
     chosen = review["a"]["chosen"]
     other = next(t["path"] for t in review["a"]["takes"] if t["path"] != chosen)
@@ -403,7 +412,7 @@ def test_use_this_take_in_the_report_changes_the_master(picked):
     ],
 )
 def test_a_broken_selection_stops_with_one_line_and_loses_nothing(picked, text: str, says: str):
-    sb, out, _ = picked
+    sb, out, _, _ = picked
     keep = (out / "selection.json").read_bytes() if (out / "selection.json").exists() else None
     watched = [out / "master.mp4", out / "Pick_test.otio", out / ".shotline" / "produce-state.json"]
     before = {p: (p.stat().st_mtime_ns, sha256_file(p)) for p in watched}
@@ -424,3 +433,42 @@ def test_a_broken_selection_stops_with_one_line_and_loses_nothing(picked, text: 
             (out / "selection.json").unlink()
         else:
             (out / "selection.json").write_bytes(keep)
+
+
+def test_progress_json_lines_for_every_stage(produced):
+    sb, out, _, _ = produced
+    r = CliRunner().invoke(
+        cli, ["produce", str(sb), "-o", str(out), "--from", "render", "--progress", "json"]
+    )
+    assert r.exit_code == 0, r.output
+    events = [json.loads(line) for line in r.stderr.splitlines()]  # stderr is JSON lines only
+    progress = [e for e in events if "stage" in e]
+    assert any("message" in e and e["message"].startswith("render: master") for e in events)
+    by_stage: dict[str, list[dict]] = {}
+    for e in progress:
+        assert set(e) == {"stage", "state", "fraction", "eta_s", "elapsed_s", "detail"}
+        by_stage.setdefault(e["stage"], []).append(e)
+    assert list(by_stage) == ["generate", "review", "timeline", "render", "upscale", "export", "report"]
+    for stage, evs in by_stage.items():
+        fractions = [e["fraction"] for e in evs]
+        assert fractions == sorted(fractions) and 0 <= fractions[0] and fractions[-1] == 1.0, stage
+        assert evs[-1]["state"] in ("done", "skipped")
+    assert [by_stage[s][-1]["state"] for s in ("generate", "review", "timeline", "upscale")] == [
+        "skipped"
+    ] * 4
+    render = by_stage["render"]
+    assert render[0]["state"] == "running" and render[-1]["state"] == "done"
+    moving = [e for e in render if 0 < e["fraction"] < 1]
+    assert len({e["fraction"] for e in moving}) >= 3  # the render reports as it goes, not only at its ends
+    assert any(e["eta_s"] is not None and e["eta_s"] > 0 for e in moving)
+    assert {e["detail"] for e in moving} >= {"master", "instagram-square"}
+
+
+def test_progress_bars_name_every_stage(produced):
+    sb, out, _, _ = produced
+    r = CliRunner().invoke(cli, ["produce", str(sb), "-o", str(out), "--only", "export", "--progress", "bar"])
+    assert r.exit_code == 0, r.output
+    for stage in ("export", "report"):
+        assert re.search(rf"^{stage} +\S+ 100% done", r.stderr, re.M), r.stderr
+    for stage in ("generate", "review", "timeline", "render"):
+        assert re.search(rf"^{stage} +\S+ 100% +skipped still valid", r.stderr, re.M), r.stderr
