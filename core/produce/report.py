@@ -113,9 +113,9 @@ h1{margin:0 0 4px;font-size:22px} h2{font-size:17px;margin:26px 28px 10px}
 .watch{display:flex;flex-wrap:wrap;gap:14px;margin:0 28px;align-items:flex-start}
 .watch figure{margin:0;background:#1b1b1b;border:1px solid #2c2c2c;border-radius:6px;padding:6px}
 .watch figcaption{font-size:12px;color:#bbb;margin-top:4px}
-.watch video,.watch img{display:block;max-height:300px;max-width:100%;background:#000;border-radius:3px}
-.watch .master video{width:560px;max-height:none}
-.watch .preview img{width:400px} .watch .contact_sheet img{width:560px}
+.watch video,.watch img{display:block;max-height:240px;max-width:100%;background:#000;border-radius:3px}
+.watch .master video{width:426px;max-height:none}
+.watch .preview img{width:300px} .watch .contact_sheet img{width:426px}
 .shot{margin:14px 28px;padding:14px;background:#1b1b1b;border:1px solid #2c2c2c;border-radius:8px}
 .shot h3{margin:0 0 6px;font-size:15px} .prompt{color:#cfcfcf;white-space:pre-wrap;margin:4px 0 8px}
 .meta{color:#9a9a9a;font-size:12px}
