@@ -82,6 +82,24 @@ def _ease(t: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
+def move_variation(seed: int, frames: int, fps: float) -> tuple[float, float, float, tuple[float, float]]:
+    """What the seed changes in a move: (extent factor, lead, tail, drift).
+
+    The extent factor scales the planned move (0.78-1.0); lead and tail are the shares of the
+    clip held before the move starts and after it ends (each at most 8 % and 0.2 s, so a hold
+    never reads as a freeze); drift (-1..1 on x and y) is the share of the free room the view
+    drifts across over the move. The move runs over normalized time
+    ``clip((t - lead) / (1 - lead - tail), 0, 1)``.
+    """
+    vary = np.random.default_rng([seed % 2**32, 0x7A4E])  # a stream of its own: handheld keeps its phases
+    amp = float(vary.uniform(0.78, 1.0))
+    secs = frames / fps if fps > 0 else 1.0
+    hold = min(0.08, 0.2 / max(secs, 1e-6))
+    lead, tail = float(vary.uniform(0.0, hold)), float(vary.uniform(0.0, hold))
+    dx, dy = (float(v) for v in vary.uniform(-1.0, 1.0, 2))
+    return amp, lead, tail, (dx, dy)
+
+
 def camera_path(
     camera: CameraMove | None, frames: int, width: int, height: int, seed: int = 0, fps: float = 24.0
 ) -> CameraPath:
@@ -99,12 +117,7 @@ def camera_path(
     tx, ty, zoom, angle = zeros.copy(), zeros.copy(), np.ones(n), zeros.copy()
     if camera is None or camera.move == "static":
         return CameraPath(tx, ty, zoom, angle)
-    vary = np.random.default_rng([seed % 2**32, 0x7A4E])  # a stream of its own: handheld keeps its phases
-    amp = float(vary.uniform(0.78, 1.0))
-    secs = n / fps if fps > 0 else 1.0
-    hold = min(0.08, 0.2 / max(secs, 1e-6))  # at most 0.2 s held at each end: never a freeze
-    lead, tail = float(vary.uniform(0.0, hold)), float(vary.uniform(0.0, hold))
-    drift = vary.uniform(-1.0, 1.0, 2)
+    amp, lead, tail, drift = move_variation(seed, n, fps)
     e = _ease(np.clip((t - lead) / max(1e-6, 1.0 - lead - tail), 0.0, 1.0))
     s = camera.speed
     d = camera.direction
