@@ -97,16 +97,18 @@ function measure(){
  [].forEach.call(document.querySelectorAll('a[href]'),function(a){out.links.push({href:a.getAttribute('href'),
   download:a.hasAttribute('download')});});
  var strip=document.querySelector('.strip');if(strip){strip.scrollIntoView({block:'center'});}
- [].forEach.call(document.querySelectorAll('.strip .clip'),function(c){
+ [].forEach.call(document.querySelectorAll('.strip .clip, .strip .trl'),function(c){
   var range=document.createRange();range.selectNodeContents(c);
-  var cb=c.getBoundingClientRect(),tb=range.getBoundingClientRect();
+  var r=c.getBoundingClientRect(),st=getComputedStyle(c),tb=range.getBoundingClientRect();
+  var cb={left:r.left+parseFloat(st.paddingLeft),right:r.right-parseFloat(st.paddingRight),top:r.top,bottom:r.bottom};
   var vis=[Math.max(cb.left,tb.left),Math.max(cb.top,tb.top),Math.min(cb.right,tb.right),Math.min(cb.bottom,tb.bottom)];
   var hits=[0.1,0.5,0.9].map(function(f){var x=vis[0]+f*(vis[2]-vis[0]),y=(vis[1]+vis[3])/2;
    var el=document.elementFromPoint(x,y);return !!el&&(el===c||c.contains(el));});
-  out.labels.push({name:c.getAttribute('data-clip'),text:c.textContent,title:c.getAttribute('title')||'',
+  out.labels.push({kind:c.classList.contains('clip')?'clip':'transition',
+   name:c.getAttribute('data-clip')||c.getAttribute('data-transition'),text:c.textContent,title:c.getAttribute('title')||'',
    clip:box(cb),text_box:box(tb),visible:vis,overflows:c.scrollWidth>c.clientWidth,hits:hits});});
  [].forEach.call(document.querySelectorAll('.strip .tr'),function(t){
-  out.transitions.push({name:t.textContent,title:t.getAttribute('title')||'',box:box(t.getBoundingClientRect())});});
+  out.transitions.push({name:t.getAttribute('data-transition'),title:t.getAttribute('title')||'',box:box(t.getBoundingClientRect())});});
  %(texts)s.forEach(function(sel){var el=document.querySelector(sel);out.texts[sel]=el?(el.getAttribute('href')||el.textContent):null;});
  var pre=document.createElement('pre');pre.id='harness';pre.textContent=JSON.stringify(out);document.body.appendChild(pre);
 }

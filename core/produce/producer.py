@@ -959,27 +959,47 @@ class Producer:
 
         tl = otio.adapters.read_from_file(str(otio_path))
         track = tl.video_tracks()[0]
-        items = []
-        prev_transition: tuple[str, float] | None = None
+
+        def name(t: Any) -> str:
+            """An editor's name for a transition: dissolve, fade in/out, or the wipe's own."""
+            ns = t.metadata.get("shotline") or {}
+            if ns.get("role") in ("fade_in", "fade_out"):
+                return str(ns["role"]).replace("_", " ")
+            if t.transition_type == otio.schema.TransitionTypes.SMPTE_Dissolve:
+                return "dissolve"
+            return str(ns.get("xfade") or t.transition_type)
+
+        items: list[StripItem] = []
+        pending: Any = None
         for child in track:
             if isinstance(child, otio.schema.Transition):
-                name = (child.metadata.get("shotline") or {}).get("xfade") or child.transition_type
-                prev_transition = (str(name), child.duration().to_seconds())
+                if (
+                    items
+                    and pending is None
+                    and (child.metadata.get("shotline") or {}).get("role") == "fade_out"
+                ):
+                    items[-1] = dataclasses.replace(
+                        items[-1],
+                        transition_out=name(child),
+                        transition_out_seconds=child.duration().to_seconds(),
+                    )
+                else:
+                    pending = child
                 continue
             if isinstance(child, otio.schema.Clip):
                 rng = child.trimmed_range_in_parent()
                 sid = (child.metadata.get("shotline") or {}).get("shot_id") or child.name
-                tr = prev_transition
                 items.append(
                     StripItem(
                         str(sid),
                         rng.start_time.to_seconds() if rng else 0.0,
                         child.duration().to_seconds(),
-                        tr[0] if tr else None,
-                        tr[1] if tr else 0.0,
+                        name(pending) if pending is not None else None,
+                        pending.duration().to_seconds() if pending is not None else 0.0,
+                        pending.in_offset.to_seconds() if pending is not None else None,
                     )
                 )
-                prev_transition = None
+                pending = None
         return tuple(items)
 
 

@@ -74,6 +74,9 @@ class StripItem:
     duration: float
     transition_in: str | None = None
     transition_seconds: float = 0.0
+    transition_before: float | None = None  # seconds of it before the cut (None: half)
+    transition_out: str | None = None  # a transition after the clip with nothing after it (fade out)
+    transition_out_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -140,9 +143,10 @@ button.use[disabled]{background:#333;color:#999;cursor:default}
 .clip{position:absolute;top:0;height:32px;background:#2d4f7c;border-right:1px solid #111;border-radius:3px;
  color:#fff;font-size:12px;line-height:32px;padding:0 5px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis}
 .clip.odd{background:#3c6a9e}
-.tr{position:absolute;top:0;height:22px;overflow:hidden;white-space:nowrap;border-radius:3px;color:#000;
- font-size:10px;line-height:22px;padding:0 3px;text-overflow:ellipsis;
+.tr{position:absolute;top:0;height:22px;border-radius:3px;
  background:repeating-linear-gradient(45deg,#e3b341 0 4px,#c99a1e 4px 8px)}
+.trl{position:absolute;top:0;height:22px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis;
+ color:#e3b341;font-size:11px;line-height:22px;padding:0 4px}
 .ruler{margin:2px 28px 0;color:#888;font-size:11px;display:flex;justify-content:space-between}
 .panel{margin:0 28px;padding:10px 14px;background:#1b1b1b;border:1px solid #2c2c2c;border-radius:8px}
 .panel pre{background:#0c0c0c;padding:8px;border-radius:4px;margin:6px 0;white-space:pre-wrap}
@@ -257,6 +261,7 @@ def _strip_html(items: tuple[StripItem, ...]) -> str:
         return '<div class="meta" style="margin:0 28px">no timeline yet</div>'
     total = max(c.start + c.duration for c in items) or 1.0
     clips, trs = [], []
+    tmarks: list[tuple[float, float, str, str]] = []  # left %, width %, name, hover text
     for i, c in enumerate(items):
         left, width = 100 * c.start / total, 100 * c.duration / total
         tip = f"{c.shot_id}: {c.start:.2f} s to {c.start + c.duration:.2f} s ({c.duration:.2f} s)"
@@ -264,13 +269,40 @@ def _strip_html(items: tuple[StripItem, ...]) -> str:
             f'<div class="clip{" odd" if i % 2 else ""}" data-clip="{_e(c.shot_id)}" title="{_e(tip)}" '
             f'style="left:{left:.3f}%;width:{width:.3f}%">{_e(c.shot_id)}</div>'
         )
+        marks = []
         if c.transition_in and c.transition_seconds > 0:
-            w = 100 * c.transition_seconds / total
-            tl = max(0.0, left - w / 2)
+            before = c.transition_seconds / 2 if c.transition_before is None else c.transition_before
             tip = f"{c.transition_in}, {c.transition_seconds:.2f} s, into {c.shot_id}"
+            marks.append((c.transition_in, c.start - before, c.transition_seconds, tip))
+        if c.transition_out and c.transition_out_seconds > 0:
+            tip = f"{c.transition_out}, {c.transition_out_seconds:.2f} s, out of {c.shot_id}"
+            end = c.start + c.duration
+            marks.append((c.transition_out, end - c.transition_out_seconds, c.transition_out_seconds, tip))
+        for name, at, seconds, tip in marks:
+            w = 100 * seconds / total
+            tmarks.append((min(max(0.0, 100 * at / total), 100.0 - w), w, name, tip))
+    # each transition: a hatched mark spanning its time, and its name in the room after the mark
+    # up to the next one (the last, with no room after it, takes the back half of the room before);
+    # where there is no room for a word, the mark's hover text names it
+    tmarks.sort()
+    rooms = [
+        [m[0] + m[1], tmarks[i + 1][0] if i + 1 < len(tmarks) else 100.0, "left"]
+        for i, m in enumerate(tmarks)
+    ]
+    for i in range(1, len(rooms)):
+        if rooms[i][1] - rooms[i][0] < 3.0:
+            mid = (rooms[i - 1][0] + rooms[i - 1][1]) / 2
+            rooms[i - 1][1] = mid
+            rooms[i] = [mid, tmarks[i][0], "right"]
+    for (left, width, name, tip), (r0, r1, align) in zip(tmarks, rooms):
+        trs.append(
+            f'<div class="tr" data-transition="{_e(name)}" title="{_e(tip)}" '
+            f'style="left:{left:.3f}%;width:{width:.3f}%"></div>'
+        )
+        if r1 - r0 >= 4.0:  # room for a word; a tighter one is named by its hover text only
             trs.append(
-                f'<div class="tr" data-transition="{_e(c.transition_in)}" title="{_e(tip)}" '
-                f'style="left:{tl:.3f}%;width:{w:.3f}%">{_e(c.transition_in)}</div>'
+                f'<div class="trl" data-transition="{_e(name)}" title="{_e(tip)}" '
+                f'style="left:{r0:.3f}%;width:{r1 - r0:.3f}%;text-align:{align}">{_e(name)}</div>'
             )
     return (
         f'<div class="strip"><div class="lane clips">{"".join(clips)}</div>'

@@ -171,7 +171,7 @@ def test_report_shows_every_take_and_why(produced):
 def test_report_of_a_real_run_plays_and_links_in_chromium(produced):
     from urllib.parse import unquote
 
-    from tests.browser import find_or_install_chromium, inspect_page
+    from tests.browser import boxes_overlap, find_or_install_chromium, inspect_page
 
     browser, why = find_or_install_chromium()
     if browser is None:
@@ -189,6 +189,12 @@ def test_report_of_a_real_run_plays_and_links_in_chromium(produced):
         if not link["download"]:
             target = (root / unquote(link["href"].split("#")[0])).resolve()
             assert target.is_file() and target.is_relative_to(root), link
+    # the strip of the real timeline: every clip named, no name under a transition or another name
+    assert [x["name"] for x in got["labels"] if x["kind"] == "clip"] == ["s1", "s2", "s3"]
+    assert {t["name"] for t in got["transitions"]} == {"fade in", "dissolve", "fade out"}
+    for lab in got["labels"]:
+        assert all(lab["hits"]) and lab["visible"][2] > lab["visible"][0], lab
+        assert not any(boxes_overlap(lab["visible"], t["box"]) for t in got["transitions"]), lab
 
 
 def test_second_run_skips_everything_and_changes_nothing(produced):

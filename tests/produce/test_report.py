@@ -135,7 +135,7 @@ def _data(root: Path) -> ReportData:
         StripItem("harbour-wide", 1.6, 1.4, "dissolve", 0.5),
         StripItem("a-very-short-insert", 3.0, 0.2, "wipeleft", 0.2),
         StripItem("s02-keeper", 3.2, 2.0, "dissolve", 0.5),
-        StripItem("ending", 5.2, 1.0, "fade", 0.4),
+        StripItem("ending", 5.2, 1.0, "fade", 0.4, 0.1, "fade out", 0.5),
     )
     dels = tuple(
         Deliverable(kind, str(p), p.stat().st_size, dur, "ab" * 32)
@@ -235,30 +235,27 @@ def test_every_player_loads_and_every_link_resolves_even_after_the_folder_moves(
 @pytest.mark.parametrize("window", ["1280,900", "760,900"])
 def test_no_label_of_the_timeline_strip_is_covered(report: Path, browser: str, window: str):
     got = inspect_page(browser, report, window=window)
-    labels, trs = got["labels"], got["transitions"]
-    assert [x["name"] for x in labels] == [
-        "s01-opening",
-        "harbour-wide",
-        "a-very-short-insert",
-        "s02-keeper",
-        "ending",
-    ]
-    assert len(trs) == 5
+    labels, marks = got["labels"], got["transitions"]
+    clips = [x["name"] for x in labels if x["kind"] == "clip"]
+    assert clips == ["s01-opening", "harbour-wide", "a-very-short-insert", "s02-keeper", "ending"]
+    assert [m["name"] for m in marks] == ["fadeblack", "dissolve", "wipeleft", "dissolve", "fade", "fade out"]
+    named = {x["name"] for x in labels if x["kind"] == "transition"}
+    assert named >= {"fadeblack", "dissolve", "wipeleft"}  # named beside the mark where there is room
+    assert all(m["name"] in m["title"] for m in marks)  # and every mark names itself on hover
     for lab in labels:
         vis = lab["visible"]
         assert vis[2] - vis[0] > 0, lab  # some of the name shows
-        for tr in trs:
-            assert not boxes_overlap(vis, tr["box"]), (lab["name"], tr["name"])
+        for mark in marks:
+            assert not boxes_overlap(vis, mark["box"]), (lab["name"], mark["name"])
         for other in labels:
             if other is not lab:
                 assert not boxes_overlap(vis, other["visible"]), (lab["name"], other["name"])
         assert all(lab["hits"]), lab  # nothing is drawn over the name
-        assert lab["name"] in lab["title"]  # hover text names the clip, its start and length
-        if lab["overflows"]:
-            assert lab["name"] in lab["title"]
+        assert lab["name"] in lab["title"]  # hover text names it whole, with its times
     short = next(x for x in labels if x["name"] == "a-very-short-insert")
     assert short["overflows"]  # the short clip's name is cut, and its title carries it whole
-    assert all(t["name"] in t["title"] for t in trs)
+    # the names of the clips that have room show whole
+    assert all(not x["overflows"] for x in labels if x["kind"] == "clip" and x["name"] != short["name"])
 
 
 def test_report_screenshot_shows_the_media(report: Path, browser: str, tmp_path: Path):
