@@ -139,6 +139,8 @@ def produce_cmd(
         progress_mode = "bar" if sys.stderr.isatty() and not dry_run else "off"
     display = StageDisplay(progress_mode, say)
     try:
+        if use and dry_run:
+            display.say("--use is not saved in a dry run; the plan shows the selection as it is")
         if use and not dry_run:
             from shotline.core.generate.storyboard import load_storyboard
             from shotline.core.produce.selection import update_selection

@@ -478,3 +478,22 @@ def test_progress_bars_name_every_stage(produced):
         assert re.search(rf"^{stage} +\S+ 100% done", r.stderr, re.M), r.stderr
     for stage in ("generate", "review", "timeline", "render"):
         assert re.search(rf"^{stage} +\S+ 100% +skipped still valid", r.stderr, re.M), r.stderr
+
+
+@pytest.mark.parametrize(
+    ("use", "says"),
+    [
+        ("a", "--use 'a': expected SHOT=TAKE"),
+        ("zz=1", "no shot 'zz' in the storyboard (its shots: a, b)"),
+        ("a=0", "the take must be a whole number from 1, or auto"),
+        ("a=two", "the take must be a whole number from 1, or auto"),
+    ],
+)
+def test_a_bad_use_argument_is_refused_before_anything_is_written(picked, use: str, says: str):
+    sb, out, _, _ = picked
+    before = (out / "selection.json").read_bytes() if (out / "selection.json").exists() else None
+    state = sha256_file(out / ".shotline" / "produce-state.json")
+    r = CliRunner().invoke(cli, ["produce", str(sb), "-o", str(out), "--use", use])
+    assert r.exit_code == 2 and says in r.output and "Traceback" not in r.output, r.output
+    after = (out / "selection.json").read_bytes() if (out / "selection.json").exists() else None
+    assert after == before and sha256_file(out / ".shotline" / "produce-state.json") == state
