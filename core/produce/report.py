@@ -285,15 +285,14 @@ def _strip_html(items: tuple[StripItem, ...]) -> str:
     # up to the next one (the last, with no room after it, takes the back half of the room before);
     # where there is no room for a word, the mark's hover text names it
     tmarks.sort()
-    rooms = [
-        [m[0] + m[1], tmarks[i + 1][0] if i + 1 < len(tmarks) else 100.0, "left"]
-        for i, m in enumerate(tmarks)
-    ]
-    for i in range(1, len(rooms)):
-        if rooms[i][1] - rooms[i][0] < 3.0:
-            mid = (rooms[i - 1][0] + rooms[i - 1][1]) / 2
-            rooms[i - 1][1] = mid
-            rooms[i] = [mid, tmarks[i][0], "right"]
+    starts = [m[0] + m[1] for m in tmarks]  # the room for each name: from its mark's end ...
+    ends = [nxt[0] for nxt in tmarks[1:]] + [100.0]  # ... to the next mark
+    aligns = ["left"] * len(tmarks)
+    for i in range(1, len(tmarks)):
+        if ends[i] - starts[i] < 3.0:
+            mid = (starts[i - 1] + ends[i - 1]) / 2
+            ends[i - 1], starts[i], ends[i], aligns[i] = mid, mid, tmarks[i][0], "right"
+    rooms = list(zip(starts, ends, aligns))
     for (left, width, name, tip), (r0, r1, align) in zip(tmarks, rooms):
         trs.append(
             f'<div class="tr" data-transition="{_e(name)}" title="{_e(tip)}" '
