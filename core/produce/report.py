@@ -363,9 +363,9 @@ def render_html(data: ReportData, base: Path | None = None) -> str:
     runtime = max((c.start + c.duration for c in data.strip), default=0.0)
     review = {s.shot_id: next((t.take for t in s.takes if t.review_pick), None) for s in data.shots}
     selection = {"version": 1, "takes": dict(data.selection)}
-    # "</" cannot end the JSON islands early: JSON allows "\/" for "/"
-    sel_json = json.dumps(selection, ensure_ascii=False).replace("</", "<\\/")
-    rev_json = json.dumps(review, ensure_ascii=False).replace("</", "<\\/")
+    # no "<" in the JSON islands, so no "</script>" or "<!--" can end or bend them
+    sel_json = json.dumps(selection, ensure_ascii=False).replace("<", "\\u003c")
+    rev_json = json.dumps(review, ensure_ascii=False).replace("<", "\\u003c")
     command = data.command or "shotline produce STORYBOARD -o OUTDIR"
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
