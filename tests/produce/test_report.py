@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from pathlib import Path
@@ -291,3 +292,19 @@ def test_empty_strip_and_missing_preview_still_render(tmp_path: Path):
     )
     html = render_html(data, tmp_path)
     assert "no timeline yet" in html and "0 USD" in html and "poster=" not in html
+
+
+def test_the_selection_islands_survive_any_shot_id(tmp_path: Path):
+    import json
+
+    sid = "x</script><!--<script>"
+    take = ReportTake(1, "x.mp4", None, True, True, "ok", review_pick=True)
+    data = ReportData(
+        "t", (ReportShot(sid, "p", "local", "m", 1.0, (take,)),), (), (), 0.0, "USD", 0.0, "now"
+    )
+    html = render_html(dataclasses.replace(data, selection={sid: 1}), tmp_path)
+    islands = re.findall(r'<script type="application/json" id="(\w+)-data">(.*?)</script>', html)
+    assert dict((k, json.loads(v)) for k, v in islands) == {
+        "selection": {"version": 1, "takes": {sid: 1}},
+        "review": {sid: 1},
+    }
