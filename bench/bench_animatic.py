@@ -71,6 +71,7 @@ def main() -> None:
         AnimaticSpec,
         camera_path,
         cover,
+        move_variation,
         render_animatic,
     )
 
@@ -89,14 +90,17 @@ def main() -> None:
     def ours() -> None:
         render_animatic(
             still,
-            AnimaticSpec(W, H, Fraction(FPS), seconds, cam, seed=0, audio="silence"),
+            # no grain: the peers have none, and the comparison is of the move
+            AnimaticSpec(W, H, Fraction(FPS), seconds, cam, seed=0, audio="silence", grain=0.0),
             outs["shotline local provider"],
         )
 
-    # x(t) of the crop's left edge in canvas pixels, the same smoothstep the provider uses
+    # x(t) of the crop's left edge in canvas pixels, the same smoothstep the provider uses,
+    # over the same seeded timing (a short hold before and after the move)
     a = float(path.tx[-1])
     x0 = (cw - W) / 2
-    t = f"(on/{frames - 1})"
+    _, lead, tail, _ = move_variation(0, frames, FPS)
+    t = f"clip((on/{frames - 1}-{lead})/{1 - lead - tail},0,1)"
     x_expr = f"{x0}+{a}*(2*({t}*{t}*(3-2*{t}))-1)"
     y_expr = f"{(ch - H) / 2}"
 
@@ -120,7 +124,7 @@ def main() -> None:
         ys = (ch - H) // 2
 
         def xpos(tt: float) -> float:
-            u = min(1.0, max(0.0, tt * FPS / (frames - 1)))
+            u = min(1.0, max(0.0, (tt * FPS / (frames - 1) - lead) / (1 - lead - tail)))
             return x0 + a * (2 * (u * u * (3 - 2 * u)) - 1)
 
         def moviepy_run() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +74,14 @@ from shotline.cli.common import emit_json, with_examples
     help="Re-run this stage and every one after it.",
 )
 @click.option(
+    "--use",
+    "use",
+    multiple=True,
+    metavar="SHOT=TAKE",
+    help="Put this take of a shot in the edit, whatever review chose (repeatable; SHOT=auto gives the "
+    "choice back to review). Saved in OUTDIR/selection.json, which the report's buttons also write.",
+)
+@click.option(
     "--cancel-on-interrupt", is_flag=True, help="Cancel remote tasks on Ctrl-C (they may still be billed)."
 )
 @click.option(
@@ -84,6 +95,15 @@ from shotline.cli.common import emit_json, with_examples
     help="Render pieces and upscale segments as Ray tasks ('auto': this machine's cluster, else a "
     "local one). Needs pip install 'shotline[ray]'.",
 )
+@click.option(
+    "--progress",
+    "progress_mode",
+    type=click.Choice(["auto", "bar", "json", "off"]),
+    default="auto",
+    show_default=True,
+    help="Stage progress on stderr: bars (auto: on a terminal), or one JSON object a line "
+    '({"stage", "state", "fraction", "eta_s", "elapsed_s", "detail"}; messages as {"message"}).',
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @with_examples(
     "shotline produce examples/storyboard.yaml -o out/",
@@ -91,6 +111,7 @@ from shotline.cli.common import emit_json, with_examples
     "shotline produce film.yaml --from render --deliver tiktok",
     "shotline produce film.yaml --upscale animevideov3 --upscale-scale 2",
     "shotline produce a.yaml b.yaml c.yaml -o films/ --ray auto",
+    "shotline produce film.yaml -o out/ --use harbour-wide=2",
 )
 def produce_cmd(
     storyboards: tuple[Path, ...],
@@ -107,9 +128,11 @@ def produce_cmd(
     preview_format: str,
     only: tuple[str, ...],
     from_stage: str | None,
+    use: tuple[str, ...],
     cancel_on_interrupt: bool,
     ray_address: str | None,
     dry_run: bool,
+    progress_mode: str,
     as_json: bool,
 ) -> None:
     """Generate, review, cut, render, upscale, export and report a STORYBOARD (or several at once).
@@ -141,12 +164,30 @@ def produce_cmd(
         ray=ray_address,
     )
     if len(storyboards) > 1:
+        if use:
+            from shotline.core.errors import UsageError
+
+            raise UsageError("--use names one project's shots: give one storyboard with it")
         _many(storyboards, outdir, opts, dry_run, as_json)
         return
     storyboard = storyboards[0]
     out = outdir or _default_out(storyboard)
-    say = (lambda s: None) if as_json else (lambda s: click.echo(s, err=True))
-    result = produce(storyboard, out, opts, dry_run=dry_run, say=say)
+    say: Callable[[str], None] = (lambda s: None) if as_json else (lambda s: click.echo(s, err=True))
+    if progress_mode == "auto":
+        progress_mode = "bar" if sys.stderr.isatty() and not dry_run else "off"
+    display = StageDisplay(progress_mode, say)
+    try:
+        if use and dry_run:
+            display.say("--use is not saved in a dry run; the plan shows the selection as it is")
+        if use and not dry_run:
+            from shotline.core.generate.storyboard import load_storyboard
+            from shotline.core.produce.selection import update_selection
+
+            ids = [s.id for s in load_storyboard(storyboard).shots]
+            display.say(f"selection: {' '.join(use)} -> {update_selection(out, use, ids)}")
+        result = produce(storyboard, out, opts, dry_run=dry_run, say=display.say, progress=display.sink)
+    finally:
+        display.close()
     if as_json:
         emit_json(result)
         return
@@ -210,3 +251,58 @@ def _summary(storyboard: Path, out: Path, result: Any, dry_run: bool) -> None:
         click.echo(f"  ... {len(result.notes) - shown} more notes in {result.manifest}")
     cost = ", ".join(f"{v:g} {u}" for u, v in result.total_cost.items()) or "0"
     click.echo(f"done in {result.elapsed:.1f} s, cost {cost}; report: {result.report}")
+
+
+class StageDisplay:
+    """Where produce's progress goes: rich bars on a terminal, JSON lines, or nowhere.
+
+    With bars, messages print above them; with JSON, stderr carries only JSON lines: progress
+    objects and ``{"message": ...}`` for the stage summaries.
+    """
+
+    def __init__(self, mode: str, say: Callable[[str], None]) -> None:
+        self.mode = mode
+        self._say = say
+        self._bars: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def say(self, text: str) -> None:
+        if self.mode == "json":
+            click.echo(json.dumps({"message": text}, ensure_ascii=False), err=True)
+        elif self._bars is not None:
+            self._bars.console.print(text, markup=False, highlight=False)
+        else:
+            self._say(text)
+
+    def sink(self, p: Any) -> None:
+        if self.mode == "json":
+            click.echo(json.dumps(p.to_dict(), ensure_ascii=False), err=True)
+        elif self.mode == "bar":
+            self._bar(p)
+
+    def _bar(self, p: Any) -> None:
+        if self._bars is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            self._bars = Progress(
+                TextColumn("{task.description:<9}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TextColumn("{task.fields[eta]:>10}"),
+                TextColumn("{task.fields[detail]}"),
+                console=Console(stderr=True),
+            )
+            self._bars.start()
+        if p.stage not in self._tasks:
+            self._tasks[p.stage] = self._bars.add_task(p.stage, total=1.0, eta="", detail="")
+        if p.state == "running":
+            eta = "" if p.eta is None else f"ETA {p.eta:4.0f} s"
+        else:
+            eta = f"{p.state} {p.elapsed:.1f} s" if p.state == "done" else p.state
+        self._bars.update(self._tasks[p.stage], completed=p.fraction, eta=eta, detail=p.detail)
+
+    def close(self) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+            self._bars = None

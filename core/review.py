@@ -319,3 +319,153 @@ def _adherence_note(r: TakeReview) -> str:
     a = r.adherence
     missing = f", missing {', '.join(a['missing'])}" if a.get("missing") else ""
     return f" (prompt adherence {float(a['score']):.2f} by {a.get('model', 'review model')}{missing})"
+
+
+# ----------------------------------------------------------------------------- explaining a choice
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How to show one metric to an editor: its name, unit, limit and which way is better."""
+
+    key: str
+    label: str
+    unit: str
+    better: str  # "lower" or "higher"
+    limit: float | None  # the hard check's limit, None where the metric only ranks
+    digits: int = 2
+
+
+def metric_info(config: ReviewConfig | None = None) -> tuple[MetricInfo, ...]:
+    """The metrics an editor sees, in order, with the limits of ``config``."""
+    cfg = config or ReviewConfig()
+    return (
+        MetricInfo("longest_freeze", "frozen", "s", "lower", cfg.freeze_min_seconds),
+        MetricInfo("longest_black", "black", "s", "lower", cfg.black_max_seconds),
+        MetricInfo("flicker", "flicker", "levels/frame", "lower", cfg.flicker_max, 1),
+        MetricInfo("jitter", "jitter", "px", "lower", cfg.jitter_max),
+        MetricInfo("sharpness", "sharpness", "Laplacian var.", "higher", cfg.min_sharpness or None, 0),
+        MetricInfo("clipped", "clipped", "% of pixels", "lower", cfg.clip_max, 1),
+        MetricInfo("duration", "duration", "s", "lower", None),
+    )
+
+
+# the words review() starts each failure with, and the metric it checked
+_FAILURE_METRIC = (
+    ("black for", "longest_black"),
+    ("frozen for", "longest_freeze"),
+    ("flicker", "flicker"),
+    ("camera jitter", "jitter"),
+    ("soft:", "sharpness"),
+    ("duration", "duration"),
+)
+
+
+def failure_metric(failure: str) -> str | None:
+    """The metric a failure message of ``review`` is about (None for aspect and audio)."""
+    if "clipped" in failure:
+        return "clipped"
+    return next((m for prefix, m in _FAILURE_METRIC if failure.startswith(prefix)), None)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why one take was chosen or not: the metric that decided (None: no single one) and words."""
+
+    metric: str | None
+    words: str
+
+
+def _failure_words(take: int, failure: str, m: dict[str, Any], cfg: ReviewConfig) -> str:
+    metric = failure_metric(failure)
+    if metric == "longest_freeze":
+        return f"take {take} froze for {m['longest_freeze']:.2f} s, over the {cfg.freeze_min_seconds:.2f} s limit"
+    if metric == "longest_black":
+        return (
+            f"take {take} went black for {m['longest_black']:.2f} s, "
+            f"over the {cfg.black_max_seconds:.2f} s limit"
+        )
+    if metric == "flicker":
+        return f"take {take} flickers {m['flicker']:.1f} luma levels a frame, over the {cfg.flicker_max:.1f} limit"
+    if metric == "jitter":
+        return f"take {take} shakes {m['jitter']:.2f} px a frame, over the {cfg.jitter_max:.2f} px limit"
+    if metric == "clipped":
+        return f"{m['clipped']:.0%} of take {take}'s pixels are clipped, over the {cfg.clip_max:.0%} limit"
+    if metric == "sharpness":
+        return f"take {take} is soft: sharpness {m['sharpness']:.0f}, under the {cfg.min_sharpness:.0f} floor"
+    return f"take {take}: {failure}"
+
+
+# how much each metric adds to the score of review(): the deciding one moved the score most
+_SCORE_TERMS = (
+    ("sharpness", lambda m: math.log1p(m["sharpness"]), "sharper", "softer"),
+    ("flicker", lambda m: -0.5 * m["flicker"], "steadier in brightness", "flickers more"),
+    ("jitter", lambda m: -1.0 * m["jitter"], "a steadier camera", "a shakier camera"),
+    ("clipped", lambda m: -5.0 * m["clipped"], "less clipping", "more clipping"),
+)
+
+
+def _versus(a: dict[str, Any], b: dict[str, Any]) -> tuple[str, str, str]:
+    """(metric, word for a, word for b): the score term that separates take a from take b most."""
+    key, fn, good, bad = max(_SCORE_TERMS, key=lambda term: abs(term[1](a) - term[1](b)))
+    return key, good, bad
+
+
+def _value(key: str, m: dict[str, Any]) -> str:
+    info = {i.key: i for i in metric_info()}[key]
+    v = float(m[key]) * (100 if key == "clipped" else 1)
+    return f"{v:.{info.digits}f}"
+
+
+def explain_choice(
+    takes: list[dict[str, Any]],
+    chosen: str | None,
+    config: ReviewConfig | None = None,
+    *,
+    picked_by_editor: str | None = None,
+) -> dict[str, Explanation]:
+    """Words for every take of one shot: ``takes`` are review.json entries with a ``take`` number.
+
+    A rejected take names the check it failed, with value, unit and limit ("take 2 froze for
+    1.40 s, over the 0.50 s limit"); between passing takes the metric that moved the score
+    most decided ("take 2 chosen over take 1: sharper, sharpness 412 vs 389"). An editor's
+    pick (``picked_by_editor``, a path) is said to be theirs.
+    """
+    cfg = config or ReviewConfig()
+    by_path = {t["path"]: t for t in takes}
+    passing = sorted((t for t in takes if t["passed"]), key=lambda t: t["score"], reverse=True)
+    best = by_path.get(chosen) if chosen else None
+    out: dict[str, Explanation] = {}
+    for t in takes:
+        n, m = t["take"], t["metrics"]
+        if picked_by_editor is not None and t["path"] == picked_by_editor:
+            out[t["path"]] = Explanation(None, f"take {n} chosen by the editor (selection.json)")
+            continue
+        if not t["passed"]:
+            first = t["failures"][0] if t["failures"] else "failed review"
+            out[t["path"]] = Explanation(failure_metric(first), _failure_words(n, first, m, cfg))
+            continue
+        rivals = [p for p in passing if p is not t]
+        if best is t or (best is None and passing and passing[0] is t):
+            if not rivals:
+                alone = "the only take" if len(takes) == 1 else "the only take that passed every check"
+                overridden = "review's pick, overridden by the editor: " if picked_by_editor else ""
+                out[t["path"]] = Explanation(None, f"{overridden}take {n} chosen: {alone}")
+                continue
+            other = rivals[0]
+            key, good, _ = _versus(m, other["metrics"])
+            overridden = "review's pick, overridden by the editor: " if picked_by_editor else ""
+            out[t["path"]] = Explanation(
+                key,
+                f"{overridden}take {n} chosen over take {other['take']}: {good}, {key} {_value(key, m)} vs "
+                f"{_value(key, other['metrics'])} (score {t['score']:.2f} vs {other['score']:.2f})",
+            )
+            continue
+        winner = best if best is not None else passing[0]
+        key, _, bad = _versus(m, winner["metrics"])
+        out[t["path"]] = Explanation(
+            key,
+            f"take {n} passed but lost to take {winner['take']}: {bad}, {key} {_value(key, m)} vs "
+            f"{_value(key, winner['metrics'])} (score {t['score']:.2f} vs {winner['score']:.2f})",
+        )
+    return out

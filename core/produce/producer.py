@@ -29,13 +29,22 @@ from typing import Any
 
 from shotline.core.errors import ShotlineError, TimelineError, UsageError
 from shotline.core.media.runner import write_text_atomic
+from shotline.core.produce.progress import ProgressSink, StageTracker
 from shotline.core.produce.stages import (
     StageOutcome,
     StageResult,
     StageState,
     run_stage,
 )
-from shotline.core.review import ReviewConfig, TakeReview, choose, review
+from shotline.core.review import (
+    ReviewConfig,
+    TakeReview,
+    choose,
+    explain_choice,
+    failure_metric,
+    metric_info,
+    review,
+)
 from shotline.core.vocab import SOUND_KINDS, sha256_file, stable_hash
 
 log = logging.getLogger("shotline.produce")
@@ -104,6 +113,7 @@ class Producer:
         options: ProduceOptions | None = None,
         *,
         say: Callable[[str], None] | None = None,
+        progress: ProgressSink | None = None,
     ) -> None:
         from shotline.core.generate.storyboard import load_storyboard
 
@@ -112,6 +122,8 @@ class Producer:
         self.outdir = Path(outdir)
         self.opts = options or ProduceOptions()
         self.say = say or (lambda s: log.info(s))
+        self.progress = progress
+        self.track = StageTracker("", None)  # the running stage's progress (see run)
         from shotline.core.generate.orchestrator import safe_name
 
         self.slug = safe_name(self.sb.title)
@@ -124,6 +136,10 @@ class Producer:
 
         for name in self.deliver:
             get_preset(name)  # an unknown platform fails before anything runs
+        from shotline.core.produce.selection import load_selection
+
+        # the editor's takes (selection.json): a broken file fails here, before anything runs
+        self.selection = load_selection(self.outdir, [s.id for s in self.sb.shots])
 
     # ------------------------------------------------------------------ plumbing
 
@@ -140,7 +156,9 @@ class Producer:
             return True, after
         return True, False
 
-    def _orchestrator(self, budget: float | None = None) -> Any:
+    def _orchestrator(
+        self, budget: float | None = None, on_update: Callable[[Any], None] | None = None
+    ) -> Any:
         from shotline.core.generate.orchestrator import BatchConfig, Orchestrator
 
         cfg = BatchConfig(
@@ -149,7 +167,7 @@ class Producer:
             cancel_on_interrupt=self.opts.cancel_on_interrupt,
             poll_interval=self.opts.poll_interval,
         )
-        return Orchestrator(self.outdir, config=cfg, providers=self.opts.providers)
+        return Orchestrator(self.outdir, config=cfg, providers=self.opts.providers, on_update=on_update)
 
     def _storyboard_key(self) -> str:
         """The storyboard and every file it points at: a changed still re-runs what used it."""
@@ -217,10 +235,23 @@ class Producer:
 
     # ------------------------------------------------------------------ the stages
 
+    def _take_counter(self, total: int, start: float = 0.0, weight: float = 1.0) -> Callable[[Any], None]:
+        """An orchestrator ``on_update`` that moves the stage on as takes settle."""
+        settled: set[Any] = set()
+        ends = ("done", "reused", "failed", "cancelled", "uncertain", "interrupted")
+
+        def on_update(view: Any) -> None:
+            if view.state in ends:
+                settled.add(view.key)
+            self.track.update(start + weight * len(settled) / max(1, total), f"{len(settled)}/{total} takes")
+
+        return on_update
+
     def stage_generate(self) -> StageResult:
         orch = self._orchestrator()
         try:
             plans = orch.plan(self.sb, provider_override=self.opts.provider)
+            orch.on_update = self._take_counter(len(plans))
             result = orch.run(plans)
             files = {
                 (o.shot_id, o.kind, o.take): orch.ledger.output_file(r)
@@ -247,22 +278,34 @@ class Producer:
             {"failed": len(failed), "incomplete": bool(failed), "cpu_seconds": round(result.cpu_seconds, 3)},
         )
 
-    def _review_all(self, orch: Any) -> dict[str, list[TakeReview]]:
+    def _review_all(self, orch: Any, start: float = 0.0, weight: float = 0.0) -> dict[str, list[TakeReview]]:
+        """Measure every current take; moves the stage's progress from ``start`` by ``weight``."""
         current = self._current(orch)
-        out: dict[str, list[TakeReview]] = {}
-        for shot in self.sb.shots:
-            files = [orch.ledger.output_file(r) for r in self._pictures(current.get(shot.id, []))]
-            out[shot.id] = [
-                review(
-                    f,
-                    duration=shot.duration,
-                    aspect=self._aspect(shot),
-                    expect_motion=self._expects_motion(shot),
-                    config=self.opts.review,
-                )
-                for f in files
+        todo = {
+            shot.id: [
+                f
+                for f in (orch.ledger.output_file(r) for r in self._pictures(current.get(shot.id, [])))
                 if f is not None and f.is_file()
             ]
+            for shot in self.sb.shots
+        }
+        total = max(1, sum(len(v) for v in todo.values()))
+        out: dict[str, list[TakeReview]] = {}
+        done = 0
+        for shot in self.sb.shots:
+            out[shot.id] = []
+            for f in todo[shot.id]:
+                self.track.update(start + weight * done / total, f"measuring {f.name}")
+                out[shot.id].append(
+                    review(
+                        f,
+                        duration=shot.duration,
+                        aspect=self._aspect(shot),
+                        expect_motion=self._expects_motion(shot),
+                        config=self.opts.review,
+                    )
+                )
+                done += 1
         return out
 
     def _adherence(self, reviews: dict[str, list[TakeReview]]) -> dict[str, list[TakeReview]]:
@@ -372,11 +415,12 @@ class Producer:
 
         orch = self._orchestrator()
         try:
-            reviews = self._review_all(orch)
+            reviews = self._review_all(orch, 0.0, 0.7)
         finally:
             orch.close()
         retakes = 0
         for _round in range(self.opts.max_retakes):
+            self.track.update(0.7, f"retake round {_round + 1}")
             asked = self._retake_round(reviews)
             if not asked:
                 break
@@ -420,8 +464,10 @@ class Producer:
         previews = self.outdir / "previews"
         previews.mkdir(parents=True, exist_ok=True)
         outputs: dict[str, Path] = {}
+        n_takes = max(1, sum(len(e["takes"]) for e in summary.values()))
         for entry in summary.values():
             for t in entry["takes"]:
+                self.track.update(0.75 + 0.25 * len(outputs) / n_takes, "previews")
                 dest = previews / (Path(t["path"]).stem + ".webp")
                 if not dest.exists():
                     gif(t["path"], dest, fps=8, width=240, format="webp", quality=60, overwrite=True)
@@ -449,6 +495,8 @@ class Producer:
         for shot_id, entry in summary.items():
             path = entry["chosen"] or (entry["takes"][0]["path"] if entry["takes"] else None)
             rows = current.get(shot_id, [])
+            if shot_id in self.selection:  # the editor's pick wins over review's
+                path = self._selected_path(shot_id, rows, files)
             row = next((r for r in rows if str(files[r.id]) == str(path)), None)
             if path is None or row is None:
                 continue
@@ -460,6 +508,18 @@ class Producer:
         else:
             music = next((files[r.id] for r in current.get("_music", []) if r.status == "done"), None)
         return takes, summary, music
+
+    def _selected_path(self, shot_id: str, rows: list[Any], files: dict[int, Path | None]) -> str:
+        take = self.selection[shot_id]
+        done = self._pictures(rows)
+        row = next((r for r in done if r.take == take), None)
+        if row is None or files.get(row.id) is None:
+            have = ", ".join(str(r.take) for r in done) or "none"
+            raise UsageError(
+                f"{self.outdir / 'selection.json'}: shot '{shot_id}' has no finished take {take} "
+                f"(its takes: {have}); pick one of those, or remove the shot to keep review's choice"
+            )
+        return str(files[row.id])
 
     def stage_timeline(self) -> StageResult:
         import opentimelineio as otio
@@ -482,9 +542,11 @@ class Producer:
             sid = ns.get("shot_id") if ns else None
             if sid in summary:
                 entry = summary[sid]
-                chosen = next((t for t in entry["takes"] if t["path"] == entry["chosen"]), None)
+                used = takes[sid].path if sid in takes else None
+                chosen = next((t for t in entry["takes"] if Path(t["path"]) == used), None)
                 ns["review"] = {
-                    "chosen": bool(chosen),
+                    "chosen_by": "editor" if sid in self.selection else "review",
+                    "chosen": bool(chosen and chosen["passed"]),
                     "score": chosen["score"] if chosen else None,
                     "metrics": chosen["metrics"] if chosen else None,
                     "takes": {Path(k).name: v for k, v in entry["reasons"].items()},
@@ -505,12 +567,19 @@ class Producer:
         from shotline.otio_adapters.conform.render import render_timeline
 
         master = self.outdir / "master.mp4"
+        # weights by the media each job writes: the master and every cut the whole runtime,
+        # the GIF about a third of it (fewer, smaller frames), the contact sheet a tenth
+        parts = 1 + len(self.deliver) + 0.3 + 0.1
+        share = 1 / parts
+        master_progress = self.track.part(0, share, "master")
         if self.opts.ray is not None:
             from shotline.otio_adapters.conform.parallel import render_parallel
 
-            r = render_parallel(otio_path, master, ray_address=self.opts.ray, overwrite=True)
+            r = render_parallel(
+                otio_path, master, ray_address=self.opts.ray, overwrite=True, progress=master_progress
+            )
         else:
-            r = render_timeline(otio_path, master, overwrite=True)
+            r = render_timeline(otio_path, master, overwrite=True, progress=master_progress)
         self.say(f"render: master {r.width}x{r.height} {r.frames} frames ({r.mode}) -> {master.name}")
         outputs: dict[str, Path] = {"master": master}
         cuts = self.outdir / "cuts"
@@ -522,17 +591,37 @@ class Producer:
             src_aspect = r.width / r.height
             mode = "crop" if abs(preset.width / preset.height - src_aspect) / src_aspect < 0.3 else "pad"
             dest = cuts / f"{self.slug}_{preset.name}.mp4"
-            res = reframe(master, dest, preset, mode=mode, overwrite=True)
+            at = share * len(outputs)  # after the master and the cuts before this one
+            res = reframe(
+                master,
+                dest,
+                preset,
+                mode=mode,
+                overwrite=True,
+                progress=self.track.part(at, share, preset.name),
+            )
             for w in getattr(res, "warnings", ()) or ():
                 self.notes.append(f"{preset.name}: {w}")
             outputs[f"cut:{preset.name}"] = dest
             self.say(f"render: {preset.name} cut ({mode}) -> {dest.name}")
         fmt = self.opts.preview_format
         preview = self.outdir / f"preview.{fmt}"
-        gif(master, preview, fps=10, width=480, format=fmt, overwrite=True)
+        at = share * (1 + len(self.deliver))
+        gif(
+            master,
+            preview,
+            fps=10,
+            width=480,
+            format=fmt,
+            overwrite=True,
+            progress=self.track.part(at, 0.3 * share, fmt),
+        )
         outputs["preview"] = preview
         sheet = self.outdir / "contact_sheet.png"
-        contact_sheet(master, sheet, overwrite=True)
+        at = share * (1.3 + len(self.deliver))
+        contact_sheet(
+            master, sheet, overwrite=True, progress=self.track.part(at, 0.1 * share, "contact sheet")
+        )
         outputs["contact_sheet"] = sheet
         return StageResult(outputs, {"mode": r.mode, "frames": r.frames, "copied_frames": r.copied_frames})
 
@@ -548,7 +637,7 @@ class Producer:
         ray = self.opts.ray if backend == "auto" else None  # lanczos and topaz are one ffmpeg command
         opts = UpscaleOptions(model=model, scale=self.opts.upscale_scale, backend=backend, ray=ray)
         dest = self.outdir / f"master_upscaled_{re.sub(r'[^A-Za-z0-9]+', '', model)}.mp4"
-        rep = upscale(master, dest, opts, overwrite=True)
+        rep = upscale(master, dest, opts, overwrite=True, progress=self.track.part(0, 1, model))
         self.say(f"upscale: {master.name} -> {dest.name} ({getattr(rep, 'backend', backend)})")
         return StageResult({"upscaled": dest}, {"model": model})
 
@@ -561,7 +650,8 @@ class Producer:
         exports = self.outdir / "exports"
         exports.mkdir(exist_ok=True)
         outputs: dict[str, Path] = {}
-        for fmt, suffix in (("edl", ".edl"), ("fcp7", ".xml"), ("fcpxml", ".fcpxml")):
+        for i, (fmt, suffix) in enumerate((("edl", ".edl"), ("fcp7", ".xml"), ("fcpxml", ".fcpxml"))):
+            self.track.update(i / 5, fmt)
             dest = exports / f"{self.slug}{suffix}"
             try:
                 rep = export_timeline(tl, dest, fmt, overwrite=True)
@@ -571,6 +661,7 @@ class Producer:
             for d in getattr(rep, "dropped", ()) or ():
                 self.notes.append(f"{fmt}: {d}")
             outputs[fmt] = dest
+        self.track.update(3 / 5, "resolve")
         resolve_otio = exports / f"{self.slug}.resolve.otio"
         export_timeline(tl, resolve_otio, "otio", for_resolve=True, overwrite=True)
         outputs["resolve_otio"] = resolve_otio
@@ -606,6 +697,7 @@ class Producer:
         def go(name: str, key_parts: tuple[Any, ...], fn: Callable[[], StageResult]) -> StageOutcome | None:
             wanted, force = self._wanted(name)
             key = stable_hash(name, *key_parts)
+            self.track = track = StageTracker(name, self.progress)
             if not wanted:
                 rec = state.valid(name, key)
                 if rec is None:
@@ -614,8 +706,15 @@ class Producer:
                     )
                     return None
                 lines.append(StageLine(name, "skip", "still valid"))
+                track.finish("skipped", "still valid")
                 return StageOutcome(name, False, rec)
-            outcome = run_stage(state, name, key, fn, force=force)
+
+            def started() -> StageResult:
+                track.start()
+                return fn()
+
+            outcome = run_stage(state, name, key, started, force=force)
+            track.finish("done" if outcome.ran else "skipped", None if outcome.ran else "still valid")
             lines.append(
                 StageLine(
                     name,
@@ -641,7 +740,16 @@ class Producer:
             if gen
             else None
         )
-        tl = go("timeline", (sb_key, rev and rev.record.checksums()), self.stage_timeline) if rev else None
+        tl = (
+            go(
+                "timeline",
+                # the editor's picks, when there are any (a folder without them keeps its key)
+                (sb_key, rev and rev.record.checksums(), *((self.selection,) if self.selection else ())),
+                self.stage_timeline,
+            )
+            if rev
+            else None
+        )
         ren = None
         if tl:
             otio_path = tl.record.path("otio")
@@ -659,9 +767,13 @@ class Producer:
                 )
             else:
                 lines.append(StageLine("upscale", "off", "not asked for (--upscale MODEL)"))
+                StageTracker("upscale", self.progress).finish("skipped", "not asked for")
             go("export", (tl.record.checksums(), self.deliver), lambda: self.stage_export(otio_path))
         elapsed = time.monotonic() - t0
+        self.track = track = StageTracker("report", self.progress)
+        track.start()
         manifest, report, deliverables, cost = self._finish(state, elapsed)
+        track.finish()
         lines.append(StageLine("report", "run", str(report.name)))
         return ProduceResult(
             self.outdir, tuple(lines), tuple(deliverables), report, manifest, cost, elapsed, tuple(self.notes)
@@ -755,7 +867,7 @@ class Producer:
                 orch.close()
         cost: dict[str, float] = {}  # per unit: credits and dollars never add up
         for r in rows:
-            if r.status == "done" and r.cost:
+            if r.status == "done" and r.cost is not None:
                 unit = r.cost_unit or "credits"
                 cost[unit] = cost.get(unit, 0.0) + float(r.cost)
         manifest = write_text_atomic(
@@ -794,26 +906,37 @@ class Producer:
         if review_path.exists():
             summary = json.loads(review_path.read_text(encoding="utf-8"))
         by_path = {str(files[r.id]): r for r in rows if files.get(r.id) is not None}
-        shown = ("longest_black", "longest_freeze", "flicker", "jitter", "sharpness", "clipped", "duration")
         shots = []
         for s in self.sb.shots:
             entry = summary.get(s.id, {"takes": [], "reasons": {}, "chosen": None})
-            takes = []
-            for t in sorted(entry["takes"], key=lambda t: t["path"]):
+            numbered = []
+            for t in entry["takes"]:
                 row = by_path.get(t["path"])
+                numbered.append({**t, "take": row.take if row else 0})
+            numbered.sort(key=lambda t: (t["take"], t["path"]))
+            editor = next((t["path"] for t in numbered if t["take"] == self.selection.get(s.id)), None)
+            in_edit = editor or entry["chosen"] or (entry["takes"][0]["path"] if entry["takes"] else None)
+            words = explain_choice(numbered, entry["chosen"], self.opts.review, picked_by_editor=editor)
+            takes = []
+            for t in numbered:
+                row = by_path.get(t["path"])
+                why = words[t["path"]]
                 takes.append(
                     ReportTake(
-                        take=row.take if row else 0,
+                        take=t["take"],
                         path=t["path"],
                         preview=t.get("preview"),
                         passed=t["passed"],
-                        chosen=t["path"] == entry["chosen"],
-                        reason=entry["reasons"].get(t["path"], ""),
+                        chosen=t["path"] == in_edit,
+                        reason=why.words,
                         score=t["score"],
-                        metrics={k: t["metrics"][k] for k in shown},
+                        metrics=dict(t["metrics"]),
                         seed=row.seed if row else None,
                         cost=row.cost if row else None,
                         adherence=t.get("adherence"),
+                        rows=self._metric_rows(t, s.duration, why.metric),
+                        review_pick=t["path"] == entry["chosen"],
+                        editor_pick=t["path"] == editor,
                     )
                 )
             shot_rows = [r for r in (by_path.get(t["path"]) for t in entry["takes"]) if r is not None]
@@ -835,18 +958,60 @@ class Producer:
         dels = tuple(
             Deliverable(d["kind"], d["path"], d["size"], d["duration"], d["sha256"]) for d in deliverables
         )
+        units = sorted({r.cost_unit for r in rows if r.cost_unit})
         return ReportData(
             self.sb.title,
             tuple(shots),
             self._strip(),
             dels,
             0.0,
-            "",
+            units[0] if len(units) == 1 else "credits",
             elapsed,
             time.strftime("%Y-%m-%d %H:%M"),
             tuple(self.notes),
             costs=dict(cost),
+            budget=self.opts.budget,
+            command=self.command(),
+            selection=dict(self.selection),
+            extra_files=tuple(
+                str(self.outdir / n)
+                for n in ("manifest.json", "review.json", "ledger.sqlite", "selection.json")
+            ),
         )
+
+    def command(self) -> str:
+        """The command line that runs produce on this storyboard into this folder again."""
+        import shlex
+
+        return f"shotline produce {shlex.quote(str(self.storyboard_path))} -o {shlex.quote(str(self.outdir))}"
+
+    def _metric_rows(self, take: dict[str, Any], asked: float, deciding: str | None) -> tuple[Any, ...]:
+        """The metrics of one take as an editor reads them: value and unit, limit, the one that decided."""
+        from shotline.core.produce.report import MetricRow
+
+        failed = {failure_metric(f) for f in take.get("failures", ())}
+        m = take["metrics"]
+        out = []
+        for info in metric_info(self.opts.review):
+            v = m.get(info.key)
+            if v is None:
+                continue
+            if info.key == "clipped":
+                value, limit = f"{100 * v:.{info.digits}f} %", f"limit {100 * (info.limit or 0):.0f} %"
+            elif info.key == "duration":
+                tol = self.opts.review.duration_tolerance
+                value, limit = f"{v:.2f} s", f"asked {asked:.2f} ± {tol:.2f} s"
+            else:
+                unit = f" {info.unit}" if info.unit else ""
+                value = f"{v:.{info.digits}f}{unit}"
+                if info.limit is None:
+                    limit = f"{info.better} is better"
+                else:
+                    limit = f"{'floor' if info.better == 'higher' else 'limit'} {info.limit:g}{unit}"
+            out.append(
+                MetricRow(info.key, info.label, value, limit, info.key == deciding, info.key in failed)
+            )
+        return tuple(out)
 
     def _strip(self) -> tuple[Any, ...]:
         from shotline.core.produce.report import StripItem
@@ -858,27 +1023,47 @@ class Producer:
 
         tl = otio.adapters.read_from_file(str(otio_path))
         track = tl.video_tracks()[0]
-        items = []
-        prev_transition: tuple[str, float] | None = None
+
+        def name(t: Any) -> str:
+            """An editor's name for a transition: dissolve, fade in/out, or the wipe's own."""
+            ns = t.metadata.get("shotline") or {}
+            if ns.get("role") in ("fade_in", "fade_out"):
+                return str(ns["role"]).replace("_", " ")
+            if t.transition_type == otio.schema.TransitionTypes.SMPTE_Dissolve:
+                return "dissolve"
+            return str(ns.get("xfade") or t.transition_type)
+
+        items: list[StripItem] = []
+        pending: Any = None
         for child in track:
             if isinstance(child, otio.schema.Transition):
-                name = (child.metadata.get("shotline") or {}).get("xfade") or child.transition_type
-                prev_transition = (str(name), child.duration().to_seconds())
+                if (
+                    items
+                    and pending is None
+                    and (child.metadata.get("shotline") or {}).get("role") == "fade_out"
+                ):
+                    items[-1] = dataclasses.replace(
+                        items[-1],
+                        transition_out=name(child),
+                        transition_out_seconds=child.duration().to_seconds(),
+                    )
+                else:
+                    pending = child
                 continue
             if isinstance(child, otio.schema.Clip):
                 rng = child.trimmed_range_in_parent()
                 sid = (child.metadata.get("shotline") or {}).get("shot_id") or child.name
-                tr = prev_transition
                 items.append(
                     StripItem(
                         str(sid),
                         rng.start_time.to_seconds() if rng else 0.0,
                         child.duration().to_seconds(),
-                        tr[0] if tr else None,
-                        tr[1] if tr else 0.0,
+                        name(pending) if pending is not None else None,
+                        pending.duration().to_seconds() if pending is not None else 0.0,
+                        pending.in_offset.to_seconds() if pending is not None else None,
                     )
                 )
-                prev_transition = None
+                pending = None
         return tuple(items)
 
 
@@ -889,6 +1074,10 @@ def produce(
     *,
     dry_run: bool = False,
     say: Callable[[str], None] | None = None,
+    progress: ProgressSink | None = None,
 ) -> ProduceResult:
-    """Library entry point used by ``shotline produce`` and ``make demo``."""
-    return Producer(storyboard, outdir, options, say=say).run(dry_run=dry_run)
+    """Library entry point used by ``shotline produce`` and ``make demo``.
+
+    ``progress`` receives a StageProgress for every stage as it starts, moves on and ends.
+    """
+    return Producer(storyboard, outdir, options, say=say, progress=progress).run(dry_run=dry_run)

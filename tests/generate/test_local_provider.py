@@ -16,6 +16,8 @@ from shotline.core.generate.providers.local import (
     LocalProvider,
     Warper,
     camera_path,
+    card_background,
+    card_for,
     cover,
     render_animatic,
 )
@@ -70,7 +72,7 @@ def request(kind: ShotKind = ShotKind.TEXT_TO_VIDEO, **kw: object) -> Generation
 def test_pan_is_subpixel_smooth_and_the_metric_catches_stair_steps(out: Path) -> None:
     still = texture()
     cam = parse_camera("slow pan right")
-    spec = AnimaticSpec(W, H, Fraction(24), 1.5, cam, seed=0)
+    spec = AnimaticSpec(W, H, Fraction(24), 1.5, cam, seed=0, grain=0.0)  # the geometry alone, no grain
     clip = render_animatic(still, spec, out / "pan.mp4")
     frames = [f.astype(np.float64) for f in decode_gray(clip)]
     assert len(frames) == spec.frames == 36
@@ -172,10 +174,10 @@ def test_image_to_video_with_awkward_name_and_silence(tmp_path: Path, out: Path)
     first = decode_gray(clip)[0].astype(float)
     # the frame shows the still: compare with the still laid out the way the renderer does
     canvas = cover(np.asarray(Image.open(img).convert("RGB")), round(W * MARGIN), round(H * MARGIN))
-    tx = camera_path(parse_camera("pan left"), 24, W, H).tx
+    path = camera_path(parse_camera("pan left"), 24, W, H, seed=5)  # the request's seed shapes the move
     warp = Warper(canvas, W, H)
-    start = warp.frame(float(tx[0]), 0.0, 1.0, 0.0) @ LUMA
-    end = warp.frame(float(tx[-1]), 0.0, 1.0, 0.0) @ LUMA
+    start = warp.frame(*(float(x[0]) for x in (path.tx, path.ty, path.zoom, path.angle))) @ LUMA
+    end = warp.frame(*(float(x[-1]) for x in (path.tx, path.ty, path.zoom, path.angle))) @ LUMA
     assert np.corrcoef(first.ravel(), start.ravel())[0, 1] > 0.97
     assert np.corrcoef(first.ravel(), end.ravel())[0, 1] < 0.9  # and not where the pan ends
 
@@ -237,3 +239,110 @@ def test_separable_fast_path_equals_the_general_warp() -> None:
         fast = warp.frame(tx, ty, z, 0.0)
         slow = warp._general(tx, ty, z, 0.0)
         assert np.abs(fast.astype(int) - slow.astype(int)).max() <= 1
+
+
+def _take(prov: LocalProvider, out: Path, name: str, **kw: object) -> Path:
+    return prov.fetch(prov.poll(prov.submit(request(**kw))), out / name)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kind", "camera"),
+    [
+        (ShotKind.IMAGE_TO_VIDEO, "slow pan right"),
+        (ShotKind.IMAGE_TO_VIDEO, "dolly in"),
+        (ShotKind.TEXT_TO_VIDEO, "crane up"),
+        (ShotKind.EXTEND, "static"),
+        (ShotKind.SOUND_EFFECT, None),
+        (ShotKind.TEXT_TO_IMAGE, None),
+    ],
+)
+def test_two_takes_with_different_seeds_differ(tmp_path: Path, out: Path, clips, kind, camera) -> None:  # type: ignore[no-untyped-def]
+    """A second take is a second take: another seed moves, times and grains the picture differently."""
+    img = tmp_path / "still.png"
+    Image.fromarray(texture(3)).save(img)
+    src = clips(duration=1.0, source="testsrc2", rate="24") if kind is ShotKind.EXTEND else None
+    prov = LocalProvider(workdir=tmp_path / "w")
+    kw: dict[str, object] = dict(kind=kind, camera=camera, source_image=img, source_video=src, duration=1.5)
+    if kind is ShotKind.SOUND_EFFECT:
+        kw["prompt"] = "wind gusting over the water"
+    a = _take(prov, out, f"{kind.value}-a", seed=11, take=1, **kw)
+    b = _take(prov, out, f"{kind.value}-b", seed=12, take=2, **kw)
+    a_again = _take(LocalProvider(workdir=tmp_path / "w2"), out, f"{kind.value}-a2", seed=11, take=1, **kw)
+    if kind is ShotKind.SOUND_EFFECT:
+        pa, pb = audio_samples(a), audio_samples(b)
+        assert np.array_equal(pa, audio_samples(a_again))
+        assert np.abs(pa - pb).mean() > 0.01
+        return
+    if kind is ShotKind.TEXT_TO_IMAGE:
+        ia, ib = (np.asarray(Image.open(p).convert("L"), dtype=float) for p in (a, b))
+        assert np.abs(ia - ib).mean() > 2
+        return
+    fa, fb = decode_gray(a), decode_gray(b)
+    assert all(np.array_equal(x, y) for x, y in zip(fa, decode_gray(a_again)))  # a seed reproduces its take
+    assert len(fa) == len(fb) == 36
+    per_frame = [float(np.abs(x.astype(int) - y.astype(int)).mean()) for x, y in zip(fa, fb)]
+    assert min(per_frame) > 0.3, per_frame  # every frame differs, the grain at least
+    if camera != "static":
+        # the move itself differs (extent, timing, drift), not only the grain
+        pa, pb = (camera_path(parse_camera(camera), 36, W, H, seed=s, fps=24) for s in (11, 12))
+        gap = np.abs(pa.tx - pb.tx) + np.abs(pa.ty - pb.ty) + np.abs(pa.zoom - pb.zoom) * W
+        assert gap.max() > 1.0
+        if kind is ShotKind.IMAGE_TO_VIDEO:  # one still: where the moves part, the pictures part more
+            assert max(per_frame) > 3 * min(per_frame)
+        # and review, which picks between takes, measures them differently
+        from shotline.core.review import review
+
+        ra, rb = review(a), review(b)
+        assert round(ra.score, 2) != round(rb.score, 2), (ra.score, rb.score)
+
+
+MOVES = [
+    "static",
+    "fast pan left",
+    "fast pan right",
+    "fast tilt up",
+    "dolly in",
+    "dolly out",
+    "fast zoom in",
+    "zoom out",
+    "fast tracking left",
+    "tracking right",
+    "fast crane up",
+    "crane down",
+    "drone forward",
+    "orbit left",
+    "fast orbit right",
+    "fast roll cw",
+    "roll ccw",
+    "fast handheld",
+]
+
+
+@pytest.mark.parametrize("note", MOVES)
+def test_title_card_text_stays_inside_the_frame_for_every_move(note: str) -> None:
+    """Every pixel of the card's text is inside every frame of the move (a long title, a long note)."""
+    cam = parse_camera(note)
+    fps = Fraction(24)
+    for seed in (1, 34, 977):
+        req = request(
+            shot_id="pier-walk-at-first-light",
+            take=12,
+            prompt="Mara walks the length of the pier, hands in her pockets, weathered planks, "
+            "gulls on the posts, " * 3,
+            camera=note,
+            duration=2.5,
+            seed=seed,
+            width=W,
+            height=H,
+        )
+        card = card_for(req, cam, W, H, fps, seed, f"camera: {cam.note()} · a long operator's note")
+        bg = card_background(card.shape[1], card.shape[0], seed)
+        ys, xs = np.nonzero(np.abs(card.astype(int) - bg.astype(int)).max(axis=2) > 24)
+        assert len(xs) > 500  # the text is there
+        path = camera_path(cam, round(2.5 * 24), W, H, seed, 24.0)
+        ch, cw = card.shape[:2]
+        for tx, ty, z, a in zip(path.tx, path.ty, path.zoom, path.angle):
+            dx, dy = xs - ((cw - 1) / 2 + tx), ys - ((ch - 1) / 2 + ty)
+            u = z * (np.cos(a) * dx + np.sin(a) * dy)
+            v = z * (-np.sin(a) * dx + np.cos(a) * dy)
+            assert np.abs(u).max() <= (W - 1) / 2 and np.abs(v).max() <= (H - 1) / 2, (note, seed)

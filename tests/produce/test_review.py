@@ -107,3 +107,30 @@ def test_no_passing_take_chooses_nothing(takes):
     choice = choose([review(takes["black"]), review(takes["frozen"])])
     assert choice.chosen is None
     assert all(v.startswith("rejected") for v in choice.reasons.values())
+
+
+def test_explain_choice_names_the_deciding_metric_in_words():
+    from shotline.core.review import ReviewConfig, explain_choice
+
+    def take(n: int, passed: bool, score: float, failures: list[str] = (), **m: float) -> dict:
+        metrics = {"sharpness": 400.0, "flicker": 0.2, "jitter": 0.05, "clipped": 0.0, "longest_freeze": 0.0}
+        metrics.update(m)
+        return {"path": f"t{n}.mp4", "take": n, "passed": passed, "score": score, "failures": list(failures),
+                "metrics": metrics}  # fmt: skip
+
+    takes = [
+        take(1, True, 5.99, sharpness=400.0),
+        take(2, False, 6.1, ["frozen for 1.40 s (limit 0.50 s)"], longest_freeze=1.4),
+        take(3, True, 5.70, sharpness=300.0),
+    ]
+    why = explain_choice(takes, "t1.mp4", ReviewConfig())
+    assert why["t2.mp4"].metric == "longest_freeze"
+    assert why["t2.mp4"].words == "take 2 froze for 1.40 s, over the 0.50 s limit"
+    assert why["t1.mp4"].metric == "sharpness"
+    assert why["t1.mp4"].words.startswith("take 1 chosen over take 3: sharper, sharpness 400 vs 300")
+    assert why["t3.mp4"].words.startswith("take 3 passed but lost to take 1: softer, sharpness 300 vs 400")
+    mine = explain_choice(takes, "t1.mp4", ReviewConfig(), picked_by_editor="t3.mp4")
+    assert mine["t3.mp4"].words == "take 3 chosen by the editor (selection.json)"
+    assert mine["t1.mp4"].words.startswith("review's pick, overridden by the editor: take 1 chosen")
+    alone = explain_choice([takes[0]], "t1.mp4")
+    assert alone["t1.mp4"].words == "take 1 chosen: the only take" and alone["t1.mp4"].metric is None

@@ -28,7 +28,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import textwrap
 import time
 import wave
 from collections import deque
@@ -60,6 +59,7 @@ SAMPLE_RATE = 48000
 VIDEO_KINDS = frozenset({ShotKind.TEXT_TO_VIDEO, ShotKind.IMAGE_TO_VIDEO, ShotKind.EXTEND})
 KINDS = VIDEO_KINDS | {ShotKind.SOUND_EFFECT, ShotKind.TEXT_TO_IMAGE}
 ENCODE = EncodeSettings(preset="veryfast", crf=20, gop_seconds=1.0)
+GRAIN = 2.0  # film grain, 8-bit levels: seeded and different every frame, like a second take's
 
 
 # ----------------------------------------------------------------------------- camera paths
@@ -83,17 +83,43 @@ def _ease(t: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
+def move_variation(seed: int, frames: int, fps: float) -> tuple[float, float, float, tuple[float, float]]:
+    """What the seed changes in a move: (extent factor, lead, tail, drift).
+
+    The extent factor scales the planned move (0.78-1.0); lead and tail are the shares of the
+    clip held before the move starts and after it ends (each at most 8 % and 0.2 s, so a hold
+    never reads as a freeze); drift (-1..1 on x and y) is the share of the free room the view
+    drifts across over the move. The move runs over normalized time
+    ``clip((t - lead) / (1 - lead - tail), 0, 1)``.
+    """
+    vary = np.random.default_rng([seed % 2**32, 0x7A4E])  # a stream of its own: handheld keeps its phases
+    amp = float(vary.uniform(0.78, 1.0))
+    secs = frames / fps if fps > 0 else 1.0
+    hold = min(0.08, 0.2 / max(secs, 1e-6))
+    lead, tail = float(vary.uniform(0.0, hold)), float(vary.uniform(0.0, hold))
+    dx, dy = (float(v) for v in vary.uniform(-1.0, 1.0, 2))
+    return amp, lead, tail, (dx, dy)
+
+
 def camera_path(
     camera: CameraMove | None, frames: int, width: int, height: int, seed: int = 0, fps: float = 24.0
 ) -> CameraPath:
-    """The camera trajectory of a move over ``frames`` frames; handheld noise depends on ``seed``."""
+    """The camera trajectory of a move over ``frames`` frames.
+
+    The seed varies every move the way a second take by an operator would: the move's extent
+    (78-100 % of the planned one), its timing (a short hold before it starts and after it ends,
+    at most 0.2 s each) and a slow drift on the axes the move leaves free; handheld
+    and tracking moves also get a seeded wobble. A static camera stays locked off. Every
+    variation stays inside the room the still leaves around the frame.
+    """
     n = max(1, frames)
     t = np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)
-    e = _ease(t)
     zeros = np.zeros(n)
     tx, ty, zoom, angle = zeros.copy(), zeros.copy(), np.ones(n), zeros.copy()
     if camera is None or camera.move == "static":
         return CameraPath(tx, ty, zoom, angle)
+    amp, lead, tail, drift = move_variation(seed, n, fps)
+    e = _ease(np.clip((t - lead) / max(1e-6, 1.0 - lead - tail), 0.0, 1.0))
     s = camera.speed
     d = camera.direction
     sign = -1.0 if d in ("left", "up", "out", "back", "counterclockwise") else 1.0
@@ -101,56 +127,81 @@ def camera_path(
     room_y = (MARGIN - 1.0) * height / 2
     m = camera.move
     if m == "pan":
-        a = min(0.55 * room_x * s, 0.95 * room_x)
+        a = amp * min(0.55 * room_x * s, 0.95 * room_x)
         tx = sign * a * (2 * e - 1)
     elif m == "tilt":
-        a = min(0.55 * room_y * s, 0.95 * room_y)
+        a = amp * min(0.55 * room_y * s, 0.95 * room_y)
         ty = sign * a * (2 * e - 1)
     elif m in ("dolly", "zoom"):
-        amount = (0.18 if m == "dolly" else 0.3) * s
+        amount = amp * (0.18 if m == "dolly" else 0.3) * s
         zoom = 1.0 + amount * (e if sign > 0 else 1.0 - e)
         if m == "dolly":  # a dolly drifts a little as the operator pushes: not a pure zoom
             ty = 0.04 * height * (e - 0.5) * sign
     elif m == "tracking":
-        a = min(0.8 * room_x * s, 0.95 * room_x)
+        a = amp * min(0.8 * room_x * s, 0.95 * room_x)
         tx = sign * a * (2 * e - 1)
         zoom = np.full(n, 1.04)
     elif m == "crane":
-        a = min(0.7 * room_y * s, 0.9 * room_y)
+        a = amp * min(0.7 * room_y * s, 0.9 * room_y)
         ty = sign * a * (2 * e - 1)
-        zoom = 1.12 - 0.1 * e  # rising reveals more of the scene
+        zoom = 1.12 - 0.1 * amp * e  # rising reveals more of the scene
     elif m == "drone":
-        zoom = 1.0 + 0.3 * s * (e if sign > 0 else 1.0 - e)
+        zoom = 1.0 + amp * 0.3 * s * (e if sign > 0 else 1.0 - e)
         ty = -0.05 * height * e
-        angle = np.radians(1.2) * np.sin(np.pi * t)
+        angle = np.radians(1.2) * amp * np.sin(np.pi * e)
     elif m == "orbit":
-        a = min(0.7 * room_x * s, 0.9 * room_x)
+        a = amp * min(0.7 * room_x * s, 0.9 * room_x)
         tx = sign * a * np.sin(np.pi * (e - 0.5))
-        angle = -sign * np.radians(2.5) * (2 * e - 1)
+        angle = -sign * np.radians(2.5) * amp * (2 * e - 1)
         zoom = 1.06 + 0.05 * np.sin(np.pi * e)
     elif m == "roll":
-        angle = sign * np.radians(6.0) * s * e
+        angle = sign * np.radians(6.0) * amp * s * e
         zoom = np.full(n, 1.12)
     elif m == "handheld":
         zoom = np.full(n, 1.05)
     if m == "handheld" or camera.move in ("tracking",):
         # Handheld: a few incommensurate slow sines with seeded phases, like a breathing operator.
         rng = np.random.default_rng(seed)
-        secs = np.arange(n) / fps
-        amp = 0.006 * width * (1.0 if m == "handheld" else 0.4) * s
+        secs_t = np.arange(n) / fps
+        wob = 0.006 * width * (1.0 if m == "handheld" else 0.4) * s
         for axis in (0, 1, 2):
             freqs = rng.uniform(0.25, 1.6, 3)
             phases = rng.uniform(0, 2 * np.pi, 3)
             wobble = sum(
-                np.sin(2 * np.pi * f * secs + p) / (k + 1) for k, (f, p) in enumerate(zip(freqs, phases))
+                np.sin(2 * np.pi * f * secs_t + p) / (k + 1) for k, (f, p) in enumerate(zip(freqs, phases))
             )
             if axis == 0:
-                tx = tx + amp * wobble
+                tx = tx + wob * wobble
             elif axis == 1:
-                ty = ty + amp * wobble
+                ty = ty + wob * wobble
             else:
                 angle = angle + np.radians(0.35) * s * wobble
+    # the seeded drift: from -d to +d over the move, d at most half the room every frame leaves
+    cos, sin = np.abs(np.cos(angle)), np.abs(np.sin(angle))
+    free_x = MARGIN * width / 2 - (width * cos + height * sin) / zoom / 2 - np.abs(tx)
+    free_y = MARGIN * height / 2 - (width * sin + height * cos) / zoom / 2 - np.abs(ty)
+    tx = tx + drift[0] * 0.5 * max(0.0, float(free_x.min())) * (2 * e - 1)
+    ty = ty + drift[1] * 0.5 * max(0.0, float(free_y.min())) * (2 * e - 1)
     return CameraPath(tx.astype(np.float64), ty.astype(np.float64), zoom.astype(np.float64), angle)
+
+
+def visible_box(
+    path: CameraPath, width: int, height: int, canvas_w: int, canvas_h: int
+) -> tuple[float, float, float, float]:
+    """The canvas rectangle (x0, y0, x1, y1) that every frame of ``path`` shows whole.
+
+    Each frame sees a ``width`` x ``height`` window, zoomed and rolled, centred at the canvas
+    centre plus the frame's offset; the largest axis-aligned box of the frame's shape inside
+    that window, intersected over all frames, is where a card's text stays in view.
+    """
+    cx, cy = (canvas_w - 1) / 2 + path.tx, (canvas_h - 1) / 2 + path.ty
+    hw, hh = width / (2 * path.zoom), height / (2 * path.zoom)
+    c, s = np.abs(np.cos(path.angle)), np.abs(np.sin(path.angle))
+    k = np.minimum(hw / (hw * c + hh * s), hh / (hw * s + hh * c))
+    bw, bh = k * hw, k * hh
+    x0, x1 = float(np.max(cx - bw)), float(np.min(cx + bw))
+    y0, y1 = float(np.max(cy - bh)), float(np.min(cy + bh))
+    return max(0.0, x0), max(0.0, y0), min(canvas_w - 1.0, x1), min(canvas_h - 1.0, y1)
 
 
 # ----------------------------------------------------------------------------- pictures
@@ -204,16 +255,8 @@ def _palette(seed: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
     return tuple(int(c * 255) for c in top), tuple(int(c * 255) for c in bottom)  # type: ignore[return-value]
 
 
-def title_card(
-    width: int, height: int, *, title: str, prompt: str, note: str, seed: int, safe: float = 1.0
-) -> np.ndarray:
-    """A clean card: gradient background, the shot id large, the prompt wrapped, the camera note.
-
-    ``safe`` shrinks the text area to the middle of the card, so text stays in frame while
-    the animatic's camera moves over a card laid out larger than the frame.
-    """
-    from PIL import Image, ImageDraw, ImageFont
-
+def card_background(width: int, height: int, seed: int) -> np.ndarray:
+    """The card's seeded gradient with a soft vignette, without any text."""
     top, bottom = _palette(seed)
     ramp = np.linspace(0.0, 1.0, height)[:, None, None]
     bg = (np.array(top)[None, None, :] * (1 - ramp) + np.array(bottom)[None, None, :] * ramp).astype(
@@ -223,28 +266,107 @@ def title_card(
     yy, xx = np.mgrid[0:height, 0:width]
     r = np.hypot((xx - width / 2) / width, (yy - height / 2) / height)
     bg *= (1.0 - 0.5 * np.clip(r, 0, 1) ** 2)[..., None]
-    img = Image.fromarray(np.clip(bg, 0, 255).astype(np.uint8))
+    return np.clip(bg, 0, 255).astype(np.uint8)
+
+
+def _fit_font(draw: Any, text: str, size: int, max_width: float, least: int = 7) -> Any:
+    """The default font at ``size`` px, or smaller until ``text`` fits in ``max_width``."""
+    from PIL import ImageFont
+
+    while True:
+        font = ImageFont.load_default(size=size)
+        if size <= least or draw.textlength(text, font=font) <= max_width:
+            return font
+        size = max(least, int(size * 0.9))
+
+
+def _wrap(draw: Any, text: str, font: Any, max_width: float) -> list[str]:
+    """Greedy word wrap by measured width; a word wider than the line is cut to fit."""
+    lines: list[str] = []
+    cur = ""
+    for word in text.split():
+        trial = f"{cur} {word}" if cur else word
+        if draw.textlength(trial, font=font) <= max_width:
+            cur = trial
+            continue
+        if cur:
+            lines.append(cur)
+        while draw.textlength(word, font=font) > max_width and len(word) > 1:
+            cut = len(word) - 1
+            while cut > 1 and draw.textlength(word[:cut], font=font) > max_width:
+                cut -= 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        cur = word
+    if cur:
+        lines.append(cur)
+    return lines or [""]
+
+
+def _ellipsize(draw: Any, line: str, font: Any, max_width: float) -> str:
+    while line and draw.textlength(line + "…", font=font) > max_width:
+        line = line[:-1]
+    return line + "…"
+
+
+def title_card(
+    width: int,
+    height: int,
+    *,
+    title: str,
+    prompt: str,
+    note: str,
+    seed: int,
+    safe: float = 1.0,
+    box: tuple[float, float, float, float] | None = None,
+) -> np.ndarray:
+    """A clean card: gradient background, the shot id large, the prompt wrapped, the camera note.
+
+    Text is laid out inside ``box`` (x0, y0, x1, y1 in card pixels; by default the middle
+    ``safe`` share of the card), measured, so no line runs past it: long titles and notes
+    get a smaller font, long prompts wrap and end with an ellipsis when they run out of room.
+    The animatic passes the box every frame of its camera move shows (``visible_box``).
+    """
+    from PIL import Image, ImageDraw
+
+    img = Image.fromarray(card_background(width, height, seed))
     draw = ImageDraw.Draw(img)
-    box_w, box_h = width * safe, height * safe
-    x0, y0 = (width - box_w) / 2 + box_w * 0.07, (height - box_h) / 2 + box_h * 0.1
-    body_px = max(8, round(box_h * 0.055))
-    big = ImageFont.load_default(size=max(10, round(box_h * 0.13)))
-    body = ImageFont.load_default(size=body_px)
-    small = ImageFont.load_default(size=max(7, round(box_h * 0.045)))
-    draw.text((x0, y0), title, font=big, fill=(255, 255, 255))
-    y = y0 + box_h * 0.2
-    draw.line([(x0, y), (x0 + box_w * 0.3, y)], fill=(255, 200, 90), width=max(1, round(box_h * 0.008)))
-    chars = max(20, int(box_w * 0.86 / (body_px * 0.5)))
-    lines = textwrap.wrap(prompt, chars) or [""]
-    if len(lines) > 6:
-        lines = lines[:6]
-        lines[-1] = lines[-1][: max(0, chars - 1)] + "…"
+    if box is None:
+        bw, bh = width * safe, height * safe
+        box = ((width - bw) / 2, (height - bh) / 2, (width + bw) / 2, (height + bh) / 2)
+    bx0, by0, bx1, by1 = box
+    box_w, box_h = bx1 - bx0, by1 - by0
+    x0 = bx0 + box_w * 0.06
+    inner_w = box_w * 0.88
+    y = by0 + box_h * 0.08
+    bottom = by1 - box_h * 0.06
+    big = _fit_font(draw, title, max(10, round(box_h * 0.13)), inner_w)
+    small = _fit_font(draw, note, max(7, round(box_h * 0.05)), inner_w) if note else None
+    if draw.textlength(title, font=big) > inner_w:  # even the smallest font is too wide: cut it
+        title = _ellipsize(draw, title, big, inner_w)
+    if small is not None and draw.textlength(note, font=small) > inner_w:
+        note = _ellipsize(draw, note, small, inner_w)
+    body_px = max(8, round(box_h * 0.06))
+    body = _fit_font(draw, "", body_px, inner_w)
+    draw.text((x0, y), title, font=big, fill=(255, 255, 255))
+    y = draw.textbbox((x0, y), title or " ", font=big)[3] + box_h * 0.05
+    draw.line([(x0, y), (x0 + inner_w * 0.33, y)], fill=(255, 200, 90), width=max(1, round(box_h * 0.008)))
     y += box_h * 0.05
+    note_top = bottom
+    if small is not None:
+        nb = draw.textbbox((0, 0), note, font=small)
+        note_top = bottom - (nb[3] - nb[1])
+        draw.text((x0, note_top - nb[1]), note, font=small, fill=(255, 200, 90))
+    line_h = body_px * 1.3
+    room = max(0, int((note_top - box_h * 0.03 - y) // line_h))
+    lines = _wrap(draw, prompt, body, inner_w)
+    if len(lines) > room:
+        lines = lines[:room]
+        if lines:
+            lines[-1] = _ellipsize(draw, lines[-1], body, inner_w)
     for line in lines:
         draw.text((x0, y), line, font=body, fill=(235, 235, 235))
-        y += body_px * 1.3
-    if note:
-        draw.text((x0, (height + box_h) / 2 - box_h * 0.14), note, font=small, fill=(255, 200, 90))
+        y += line_h
     return np.asarray(img)
 
 
@@ -316,6 +438,19 @@ class Warper:
         a, b = f[idx + self.stride], f[idx + self.stride + 1]
         bottom = a + (b - a) * fx
         return _to_uint8(top + (bottom - top) * fy)
+
+
+def film_grain(frame: np.ndarray, seed: int, index: int, strength: float) -> np.ndarray:
+    """``frame`` with seeded luma grain of ``strength`` levels; the grain is 2x2 pixels, like film's clumps."""
+    if strength <= 0:
+        return frame
+    h, w = frame.shape[:2]
+    rng = np.random.default_rng([seed % 2**32, index, 0x6A])
+    g = rng.standard_normal(((h + 1) // 2, (w + 1) // 2), dtype=np.float32) * strength
+    g = np.repeat(np.repeat(g, 2, axis=0), 2, axis=1)[:h, :w, None]
+    out = frame.astype(np.float32)
+    out += g
+    return _to_uint8(out)
 
 
 def _to_uint8(x: np.ndarray) -> np.ndarray:
@@ -436,6 +571,7 @@ class AnimaticSpec:
     camera: CameraMove | None
     seed: int
     audio: str = "bed"  # "bed" or "silence"
+    grain: float = GRAIN  # film grain strength, in 8-bit levels (standard deviation); 0 for none
 
     @property
     def frames(self) -> int:
@@ -495,7 +631,11 @@ def render_animatic(still: np.ndarray, spec: AnimaticSpec, output: Path) -> Path
             "mp4",
             str(tmp),
         ]
-        _pipe_frames(argv, (warper.frame(*p) for p in zip(path.tx, path.ty, path.zoom, path.angle)))
+        frames = (
+            film_grain(warper.frame(*p), spec.seed, i, spec.grain)
+            for i, p in enumerate(zip(path.tx, path.ty, path.zoom, path.angle))
+        )
+        _pipe_frames(argv, frames)
     return output
 
 
@@ -657,17 +797,7 @@ def render_request(request: GenerationRequest, stem: Path) -> Path:
         assert request.source_video is not None
         still = last_frame(Path(request.source_video))
     else:
-        scale = MARGIN if request.kind != ShotKind.TEXT_TO_IMAGE else 1.0
-        title = f"{request.shot_id} · take {request.take}"
-        still = title_card(
-            round(width * scale),
-            round(height * scale),
-            title=title,
-            prompt=request.options.get("card") or request.prompt,
-            note=f"{note} · seed {seed}",
-            seed=seed,
-            safe=1.0 / scale * 0.92,
-        )
+        still = card_for(request, camera, width, height, fps, seed, note)
     still = apply_look(still, look)
     if request.kind == ShotKind.TEXT_TO_IMAGE:
         from PIL import Image
@@ -680,3 +810,26 @@ def render_request(request: GenerationRequest, stem: Path) -> Path:
         width, height, fps, request.duration, camera, seed, request.options.get("audio", "bed")
     )
     return render_animatic(still, spec, stem.with_suffix(".mp4"))
+
+
+def card_for(
+    request: GenerationRequest,
+    camera: CameraMove | None,
+    width: int,
+    height: int,
+    fps: Fraction,
+    seed: int,
+    note: str,
+) -> np.ndarray:
+    """The title card of a text-to-video (laid out larger than the frame, text where every frame
+    of the move sees it) or text-to-image (the frame itself) request."""
+    title = f"{request.shot_id} · take {request.take}"
+    prompt = request.options.get("card") or request.prompt
+    if request.kind == ShotKind.TEXT_TO_IMAGE:
+        return title_card(
+            width, height, title=title, prompt=prompt, note=f"{note} · seed {seed}", seed=seed, safe=0.92
+        )
+    cw, ch = round(width * MARGIN), round(height * MARGIN)
+    frames = max(1, round(request.duration * fps))
+    box = visible_box(camera_path(camera, frames, width, height, seed, float(fps)), width, height, cw, ch)
+    return title_card(cw, ch, title=title, prompt=prompt, note=f"{note} · seed {seed}", seed=seed, box=box)
