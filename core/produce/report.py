@@ -48,10 +48,10 @@ class ReportTake:
     metrics: dict[str, float | int | None] = field(default_factory=dict)
     seed: int | None = None
     cost: float | None = None
-    adherence: dict[str, Any] | None = None  # a vision-language model's prompt-adherence verdict
     rows: tuple[MetricRow, ...] = ()
     review_pick: bool = False  # review's own choice, whatever the editor did
     editor_pick: bool = False  # chosen in selection.json
+    adherence: dict[str, Any] | None = None  # a vision-language model's prompt-adherence verdict
 
 
 @dataclass(frozen=True)

@@ -301,7 +301,7 @@ shots:
 
 def test_produce_review_stage_adds_the_labelled_verdicts(openai_server: LocalServer, tmp_path: Path) -> None:
     from shotline.core.produce.producer import ProduceOptions, produce
-    from shotline.core.produce.report import ReportTake, _take_html
+    from shotline.core.produce.report import ReportShot, ReportTake, _take_html
 
     sb = tmp_path / "ball.yaml"
     sb.write_text(ONE_SHOT, encoding="utf-8")
@@ -318,8 +318,7 @@ def test_produce_review_stage_adds_the_labelled_verdicts(openai_server: LocalSer
         assert a["frames"] == 2 and 0 <= a["score"] <= 1 and a["cost_usd"] > 0
     assert any("prompt adherence" in why for why in review["a"]["reasons"].values())
     assert not [n for n in res.notes if "prompt-adherence" in n]
-    html = _take_html(
-        ReportTake(1, takes[0]["path"], None, True, True, "chosen", adherence=takes[0]["adherence"]),
-        "credits",
-    )
+    take = ReportTake(1, takes[0]["path"], None, True, True, "chosen", adherence=takes[0]["adherence"])
+    shot = ReportShot("a", "prompt", "local", "animatic", 1.0, (take,))
+    html = _take_html(shot, take, "credits", tmp_path)
     assert "prompt adherence" in html and "one signal among the metrics" in html
