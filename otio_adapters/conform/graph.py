@@ -26,6 +26,7 @@ from shotline.otio_adapters.conform.model import Conform, Item, Track
 
 SAMPLE_RATE = 48000
 FINE_TB = 705600000  # divisible by every common frame rate, 30000/1001 included
+ACLOCK = f"asettb=1/{SAMPLE_RATE},asetpts=N"  # sample n of a track at exactly n / 48000 s
 
 
 def frac(x: Fraction) -> str:
@@ -65,11 +66,14 @@ class Graph:
     def text(self) -> str:
         return ";\n".join(self.chains)
 
-    def args(self) -> list[str]:
+    def args(self, script: str | None = None) -> list[str]:
+        """The inputs, the graph and the output maps. With ``script`` (a file the caller writes
+        ``text`` into) ffmpeg reads the graph from that file: a graph of hundreds of clips is
+        longer than one command-line argument may be (128 KiB on Linux)."""
         out: list[str] = []
         for chunk in self.inputs:
             out += chunk
-        out += ["-filter_complex", self.text]
+        out += ["-/filter_complex", script] if script is not None else ["-filter_complex", self.text]
         if self.video:
             out += ["-map", f"[{self.video}]"]
         if self.audio:
@@ -152,7 +156,7 @@ class GraphBuilder:
                 self.add(f"[{base}][{top}]overlay=eof_action=pass:format=auto[{lab}]")
                 base = lab
             final = self.label("vout")
-            self.add(f"[{base}]format={self.settings.pix_fmt},setsar=1[{final}]")
+            self.add(f"[{base}]format={self.settings.pix_fmt},setsar=1,{self.clock()}[{final}]")
             self.g.video = final
         if self.want_audio:
             tracks = self.c.audio or self.c.video[:1]
@@ -162,7 +166,9 @@ class GraphBuilder:
             else:
                 lab = self.label("aout")
                 joined = "".join(f"[{o}]" for o in outs)
-                self.add(f"{joined}amix=inputs={len(outs)}:normalize=0:duration=longest[{lab}]")
+                ns = samples_at(self.end, self.c.rate) - samples_at(self.start, self.c.rate)
+                mix = f"amix=inputs={len(outs)}:normalize=0:duration=longest"
+                self.add(f"{joined}{mix},atrim=end_sample={ns},{ACLOCK}[{lab}]")
                 self.g.audio = lab
         return self.g
 
@@ -218,11 +224,21 @@ class GraphBuilder:
             labels.append(out)
         for idx, parts in uses.items():
             self.item_video(track.items[idx], parts, fmt, upper)
-        if len(labels) == 1:
-            return labels[0]
         out = self.label("vt")
-        self.add("".join(f"[{x}]" for x in labels) + f"concat=n={len(labels)}:v=1:a=0[{out}]")
+        joined = "".join(f"[{x}]" for x in labels)
+        join = f"concat=n={len(labels)}:v=1:a=0," if len(labels) > 1 else ""
+        self.add(f"{joined}{join}{self.clock()}[{out}]")
         return out
+
+    def clock(self) -> str:
+        """The one timing model: frame n of a stream at exactly n / rate (time base 1/rate).
+
+        Pieces are joined by count, so their own timestamps (xfade's, a one-frame piece's,
+        a retimed clip's) never decide where a frame sits: concat would otherwise guess the
+        length of a piece's last frame and could put two frames in one slot.
+        """
+        r = self.c.rate
+        return f"settb={r.denominator}/{r.numerator},setpts=N"
 
     def blank(self, frames: int, fmt: str, transparent: bool) -> str:
         color = "black@0.0" if transparent else "black"
@@ -349,10 +365,10 @@ class GraphBuilder:
             labels.append(out)
         for idx, parts in uses.items():
             self.item_audio(track.items[idx], parts)
-        if len(labels) == 1:
-            return labels[0]
         out = self.label("at")
-        self.add("".join(f"[{x}]" for x in labels) + f"concat=n={len(labels)}:v=0:a=1[{out}]")
+        joined = "".join(f"[{x}]" for x in labels)
+        join = f"concat=n={len(labels)}:v=0:a=1," if len(labels) > 1 else ""
+        self.add(f"{joined}{join}{ACLOCK}[{out}]")
         return out
 
     def silence(self, ns: int) -> str:

@@ -30,13 +30,14 @@ import opentimelineio as otio
 
 from shotline.core.errors import UsageError
 from shotline.core.media.encode import DEFAULT, EncodeSettings
-from shotline.core.media.plan import OUT, Plan, Step
+from shotline.core.media.plan import OUT, Plan, Step, work
 from shotline.core.media.runner import ProgressCallback, RunResult, run
 from shotline.otio_adapters.conform.graph import build_graph
 from shotline.otio_adapters.conform.model import Conform, build_conform, read_timeline
 from shotline.otio_adapters.conform.smart import SmartLayout, plan_smart
 
 CONTAINERS = (".mp4", ".mov", ".m4v", ".mkv")
+GRAPH_FILE = "graph.txt"  # the filter graph travels in a file: no length limit
 
 
 @dataclass(frozen=True)
@@ -124,10 +125,18 @@ def load(
 def full_plan(conform: Conform, output: Path, settings: EncodeSettings, font: str | None = None) -> Plan:
     """One ffmpeg command, one filter graph for the whole timeline."""
     g = build_graph(conform, settings, font=font)
-    args = g.args() + settings.video_args(float(conform.rate)) + ["-fps_mode", "passthrough"]
+    args = g.args(script=work(GRAPH_FILE))
+    args += settings.video_args(float(conform.rate)) if g.video else ["-vn"]
+    args += ["-fps_mode", "passthrough"] if g.video else []
     args += settings.audio_args() if g.audio else ["-an"]
     args += ["-sn", "-dn"] + settings.container_args(str(output))
-    step = Step(tuple(args), OUT, float(conform.duration), f"render {conform.frames} frames")
+    step = Step(
+        tuple(args),
+        OUT,
+        float(conform.duration),
+        f"render {conform.frames} frames",
+        files=((GRAPH_FILE, g.text),),
+    )
     return Plan(
         steps=(step,),
         output=output,

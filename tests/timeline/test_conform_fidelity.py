@@ -1,0 +1,122 @@
+"""Conform fidelity on public sample timelines and on the edits that broke it: every output frame
+on its own slot (frame n at n / rate), the source frame OTIO says, the sound's exact sample count."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import opentimelineio as otio
+import pytest
+
+from shotline.otio_adapters.conform.render import render_timeline
+from tests.mediakit import read_barcodes
+from tests.timeline import visible
+from tests.timeline.conform_util import (
+    DATA,
+    RT,
+    assert_constant_rate,
+    clip,
+    dissolve,
+    relink_folder,
+    sample_count,
+    timeline,
+    track,
+)
+
+PUBLIC = DATA / "public"
+
+
+def expected_frames(tl: otio.schema.Timeline, rate: float) -> dict[int, tuple[str, int]]:
+    """OTIO's answer: timeline frame -> (clip name, frame of the clip's file) outside transitions
+    (the file's frame 0 is the reference's available_range start)."""
+    track = tl.video_tracks()[0]
+    origin = {}
+    for c in track.find_clips():
+        avail = c.media_reference.available_range
+        origin[c.name] = round(avail.start_time.value) if avail is not None else 0
+    return {t: (name, f - origin[name]) for t, (name, f) in visible(track, rate, by="name").items()}
+
+
+def shown(path: Path) -> list[int | None]:
+    return read_barcodes(path)
+
+
+@pytest.mark.parametrize("smart", [False, True])
+def test_otio_transition_sample_renders_every_frame_on_its_slot(clips, out, smart):
+    """OTIO's tests/sample_data/transition.otio: a dissolve next to a 4-frame clip put frame 13
+    at 12.002 frames (two frames in one slot, 25.33 fps reported)."""
+    media = relink_folder(
+        out / "media",
+        {
+            f"{n}.mp4": clips(duration=1, barcode=True, rate="24", tone=300 + 100 * i)
+            for i, n in enumerate(("titles", "wind-up", "punchline", "credits"))
+        },
+    )
+    src = PUBLIC / "transition.otio"
+    target = out / "t.mp4"
+    r = render_timeline(src, target, media_dir=media, smart=smart)
+    tl = otio.adapters.read_from_file(str(src))
+    assert r.frames == 19 == round(tl.duration().value)
+    assert_constant_rate(target, Fraction(24), 19)
+    codes = shown(target)
+    for t, (_, frame) in expected_frames(tl, 24).items():
+        assert codes[t] == frame, f"timeline frame {t}"
+    assert sample_count(target) == 19 * 2000  # 48000 / 24 per frame
+
+
+@pytest.mark.parametrize("smart", [False, True])
+def test_dissolves_one_frame_clips_and_speed_changes_keep_the_clock(clips, out, smart):
+    a = clips(duration=3, barcode=True, gop=25)
+    b = clips(duration=3, barcode=True, tone=880, gop=25)
+    tl = timeline()
+    v = track(tl)
+    fast = clip(b, 3, 7, name="fast")
+    fast.effects.append(otio.schema.LinearTimeWarp(time_scalar=1.5))
+    slow = clip(a, 10, 9, name="slow")
+    slow.effects.append(otio.schema.LinearTimeWarp(time_scalar=0.375))
+    v.extend(
+        [
+            clip(a, 0, 40, name="a"),
+            dissolve(3, 3),
+            clip(b, 10, 6, name="b"),
+            clip(a, 50, 1, name="one"),
+            fast,
+            clip(b, 20, 1, name="two"),
+            dissolve(1, 0),
+            slow,
+            clip(a, 0, 30, name="tail"),
+        ]
+    )
+    target = out / "x.mp4"
+    r = render_timeline(tl, target, smart=smart)
+    assert r.frames == 94
+    assert_constant_rate(target, Fraction(25), 94)
+    assert sample_count(target) == 94 * 1920
+    codes = shown(target)
+    for t, (name, frame) in expected_frames(tl, 25).items():
+        assert codes[t] == frame, f"timeline frame {t} ({name})"
+
+
+def test_a_600_clip_edl_renders_in_one_command(clips, out):
+    """Hundreds of clips: the graph is longer than one argument may be (E2BIG before)."""
+    a = clips(duration=4, barcode=True, audio=None, width=64, height=48)
+    b = clips(duration=4, barcode=True, audio=None, width=64, height=48, source="smptebars")
+    media = relink_folder(out / "media", {"alpha.mp4": a, "beta.mp4": b})
+    lines = ["TITLE: six hundred", "FCM: NON-DROP FRAME", ""]
+    rec = 0
+    want = []
+    for i in range(600):
+        src = (i * 7) % 90
+        name = ("alpha", "beta")[i % 2]
+        tc = [otio.opentime.to_timecode(RT(f, 25), 25) for f in (src, src + 1, rec, rec + 1)]
+        lines += [f"{i + 1:03d}  AX       V     C        {' '.join(tc)}", f"* FROM CLIP NAME: {name}.mp4", ""]
+        want.append(src)
+        rec += 1
+    edl = out / "long.edl"
+    edl.write_text("\n".join(lines))
+    target = out / "long.mp4"
+    r = render_timeline(edl, target, media_dir=media, rate=Fraction(25), smart=False)
+    assert r.frames == 600
+    assert_constant_rate(target, Fraction(25), 600)
+    assert shown(target) == want
