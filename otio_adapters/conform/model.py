@@ -328,8 +328,11 @@ def build_conform(
             continue
         total = max(total, track.items[-1].end)
         (vtracks if kind == "video" else atracks).append(track)
+    if not vtracks and not atracks:
+        raise TimelineError(f"timeline '{name}' has no track with anything on it: nothing to render")
     if not vtracks:
-        raise TimelineError(f"timeline '{name}' has no video track with anything on it: nothing to render")
+        notes.append(f"timeline '{name}' has sound only: the picture is black")
+        vtracks.append(Track("video", "black", (Item("gap", "", 0, total, rate=r),), ()))
     if total <= 0:
         raise TimelineError(f"timeline '{name}' is empty (0 frames)")
     if missing_clips and missing == "error":
@@ -345,10 +348,11 @@ def build_conform(
     width, height = size or _default_size(vtracks)
     if width % 2 or height % 2 or width <= 0 or height <= 0:
         raise UsageError(f"output size {width}x{height} must be positive and even")
-    sound_from = atracks or vtracks[:1]
-    has_audio = any(
+    # every audio track is rendered, silence standing in for missing media; without audio
+    # tracks the sound is the first video track's clips' own
+    has_audio = bool(atracks) or any(
         it.media is not None and it.media.info.has_audio and it.speed != 0
-        for t in sound_from
+        for t in vtracks[:1]
         for it in t.items
     )
     _check_handles([*vtracks, *atracks], notes)

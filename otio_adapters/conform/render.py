@@ -37,6 +37,7 @@ from shotline.otio_adapters.conform.model import Conform, build_conform, read_ti
 from shotline.otio_adapters.conform.smart import SmartLayout, plan_smart
 
 CONTAINERS = (".mp4", ".mov", ".m4v", ".mkv")
+AUDIO_CONTAINERS = {".m4a": ["-c:a", "aac"], ".wav": ["-c:a", "pcm_s16le"]}  # sound only
 GRAPH_FILE = "graph.txt"  # the filter graph travels in a file: no length limit
 
 
@@ -124,11 +125,17 @@ def load(
 
 def full_plan(conform: Conform, output: Path, settings: EncodeSettings, font: str | None = None) -> Plan:
     """One ffmpeg command, one filter graph for the whole timeline."""
-    g = build_graph(conform, settings, font=font)
+    sound_only = AUDIO_CONTAINERS.get(output.suffix.lower())
+    if sound_only is not None and not conform.has_audio:
+        raise UsageError(f"{output}: timeline '{conform.name}' has no sound to write")
+    g = build_graph(conform, settings, font=font, video=sound_only is None)
     args = g.args(script=work(GRAPH_FILE))
     args += settings.video_args(float(conform.rate)) if g.video else ["-vn"]
     args += ["-fps_mode", "passthrough"] if g.video else []
-    args += settings.audio_args() if g.audio else ["-an"]
+    if g.audio:
+        args += settings.audio_args() + (sound_only or [])
+    else:
+        args += ["-an"]
     args += ["-sn", "-dn"] + settings.container_args(str(output))
     step = Step(
         tuple(args),
@@ -154,9 +161,13 @@ def plan_render(
     """Read the timeline and build the plan (smart where it applies, else full)."""
     options = options or RenderOptions()
     output = Path(output)
-    if output.suffix.lower() not in CONTAINERS:
-        raise UsageError(f"{output}: the render writes {', '.join(CONTAINERS)} files")
+    if output.suffix.lower() not in (*CONTAINERS, *AUDIO_CONTAINERS):
+        raise UsageError(f"{output}: the render writes {', '.join((*CONTAINERS, *AUDIO_CONTAINERS))} files")
     conform = load(timeline, options, extract_dir)
+    if output.suffix.lower() in AUDIO_CONTAINERS:
+        return RenderPlan(
+            full_plan(conform, output, options.settings, options.font), conform, "full", 0, "sound only"
+        )
     if options.smart:
         smart = plan_smart(conform, output, options.settings, font=options.font)
         if smart.plan is not None:

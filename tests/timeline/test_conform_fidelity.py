@@ -10,7 +10,7 @@ import opentimelineio as otio
 import pytest
 
 from shotline.otio_adapters.conform.render import render_timeline
-from tests.mediakit import read_barcodes
+from tests.mediakit import audio_samples, read_barcodes
 from tests.timeline import visible
 from tests.timeline.conform_util import (
     DATA,
@@ -120,3 +120,46 @@ def test_a_600_clip_edl_renders_in_one_command(clips, out):
     assert r.frames == 600
     assert_constant_rate(target, Fraction(25), 600)
     assert shown(target) == want
+
+
+@pytest.mark.parametrize("smart", [False, True])
+def test_audio_tracks_with_missing_media_render_as_exact_silence(clips, out, smart):
+    """Two to eleven audio tracks whose media is gone still make a sound stream of the
+    timeline's exact length (it had none at all before)."""
+    a = clips(duration=2, barcode=True, audio=None, gop=25)
+    tl = timeline()
+    track(tl).append(clip(a, 0, 40))
+    for k in range(3):
+        at = track(tl, otio.schema.TrackKind.Audio)
+        at.extend([clip(None, 0, 10 + k, name=f"gone{k}"), clip(out / f"nowhere{k}.wav", 0, 20)])
+    target = out / "s.mp4"
+    r = render_timeline(tl, target, smart=smart)
+    assert r.frames == 40
+    assert_constant_rate(target, Fraction(25), 40)
+    assert sample_count(target) == 40 * 1920
+    assert sum("missing media" in n for n in r.notes) == 6
+
+
+@pytest.mark.parametrize("name", ["a.mp4", "a.wav", "a.m4a"])
+def test_an_audio_only_timeline_renders_its_sound(clips, out, name):
+    """Refused before ("nothing to render"): sound over black, or the sound alone."""
+    tone = clips(duration=2, audio="stereo", source="color=c=white")
+    tl = timeline()
+    at = track(tl, otio.schema.TrackKind.Audio)
+    at.extend(
+        [otio.schema.Gap(source_range=otio.opentime.TimeRange(RT(0, 25), RT(5, 25))), clip(tone, 0, 20)]
+    )
+    target = out / name
+    r = render_timeline(tl, target)
+    assert r.frames == 25
+    assert sample_count(target) == 25 * 1920
+    samples = audio_samples(target)
+    assert abs(samples[: 5 * 1920]).max() < 1e-3 < 0.1 < abs(samples[5 * 1920 :]).max()  # the gap is silent
+    if name.endswith(".mp4"):
+        assert_constant_rate(target, Fraction(25), 25)
+        assert any("sound only" in n for n in r.notes)
+    else:
+        import av
+
+        with av.open(str(target)) as c:
+            assert not c.streams.video
