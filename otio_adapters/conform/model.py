@@ -37,9 +37,17 @@ def exact_rate(rate: float | Fraction) -> Fraction:
     return Fraction(rate).limit_denominator(1001)
 
 
-def seconds(t: otio.opentime.RationalTime) -> Fraction:
+def seconds(t: otio.opentime.RationalTime, what: str = "a time") -> Fraction:
     """An OTIO time as exact seconds (value/rate with the rate made exact)."""
-    return Fraction(t.value).limit_denominator(10**9) / exact_rate(t.rate)
+    rate = exact_rate(t.rate) if t.rate > 0 else Fraction(0)
+    if rate <= 0:
+        raise TimelineError(f"{what} is counted at {t.rate:g} frames per second; a rate must be positive")
+    return Fraction(t.value).limit_denominator(10**9) / rate
+
+
+def usable_range(r: otio.opentime.TimeRange | None) -> bool:
+    """A range whose times carry a positive rate (some writers leave ``rate: 0`` on unknown ones)."""
+    return r is not None and r.start_time.rate > 0 and r.duration.rate > 0
 
 
 @dataclass(frozen=True)
@@ -190,7 +198,8 @@ def timeline_rate(tl: otio.schema.Timeline) -> Fraction:
         for child in track:
             if isinstance(child, (otio.schema.Clip, otio.schema.Gap)) and child.source_range is not None:
                 r = child.source_range.duration.rate
-                counts[r] = counts.get(r, 0) + 1
+                if r > 0:
+                    counts[r] = counts.get(r, 0) + 1
     if not counts:
         raise TimelineError(f"timeline '{tl.name}': no clip or gap carries a rate; pass --rate")
     return exact_rate(max(counts, key=lambda r: counts[r]))
@@ -343,6 +352,7 @@ def build_conform(
         )
     for n, why in missing_clips:
         notes.append(f"missing media, rendered a slate for '{n}': {why}")
+    _note_leading_gap([*vtracks, *atracks], r, notes)
     vtracks = [_pad(t, total) for t in vtracks]
     atracks = [_pad(t, total) for t in atracks]
     width, height = size or _default_size(vtracks)
@@ -396,12 +406,20 @@ def _track(
                 f"track '{label}': nested {type(child).__name__} '{child.name}' is not supported; "
                 "flatten the timeline first (otiotool --flatten)"
             )
+        what = f"'{child.name or type(child).__name__}' on track '{label}'"
+        if child.source_range is None and not usable_range(_available(child)):
+            raise TimelineError(
+                f"clip {what} has no source range and its media reference no usable available range"
+            )
         try:
             rng = child.trimmed_range()
         except Exception as exc:  # OTIO raises when a clip has no range at all
             raise TimelineError(f"clip '{child.name}' on track '{label}' has no source range: {exc}") from exc
-        dur = seconds(rng.duration)
-        what = f"'{child.name or type(child).__name__}' on track '{label}'"
+        dur = seconds(rng.duration, f"the duration of {what}")
+        if dur < 0:
+            raise TimelineError(
+                f"{what} has a negative duration ({float(dur * rate):g} frames): fix its source range"
+            )
         start = _whole(cursor * rate, what + " (start)", notes)
         end = _whole((cursor + dur) * rate, what + " (end)", notes)
         cursor += dur
@@ -454,8 +472,10 @@ def _item(
         raise TimelineError(f"clip {what}: {path} has no video stream but sits on a video track")
     if relinked:
         notes.append(f"clip {what} relinked to {path}")
-    ref = child.media_reference
-    avail = getattr(ref, "available_range", None) if ref is not None else None
+    avail = _available(child)
+    if avail is not None and not usable_range(avail):
+        notes.append(f"clip {what}: its media's available range has no rate; the file's own start is used")
+        avail = None
     src = child.trimmed_range()
     if avail is not None:
         origin = seconds(avail.start_time)
@@ -475,6 +495,11 @@ def _item(
     media = Media(path, info, origin, relinked)
     first = seconds(src.start_time) - origin  # media seconds of the source range start
     return Item("clip", name or path.name, start, end, media, first, speed, rate)
+
+
+def _available(child: otio.core.Item) -> otio.opentime.TimeRange | None:
+    ref = getattr(child, "media_reference", None)
+    return getattr(ref, "available_range", None) if ref is not None else None
 
 
 def _dissolve(
@@ -537,10 +562,18 @@ def _check_overlaps(dissolves: Iterable[Dissolve], items: list[Item], label: str
     prev: Dissolve | None = None
     for d in sorted(dissolves, key=lambda d: d.start):
         if prev is not None and d.start < prev.end:
-            shared = items[prev.after].name if prev.after is not None else "?"
+            if prev.after is not None and prev.after == d.before:
+                it = items[prev.after]
+                what = f"{'clip' if it.kind != 'gap' else 'gap'} '{it.name or it.kind}'"
+                raise TimelineError(
+                    f"{what} on track '{label}' is {it.frames} frames long, but transition "
+                    f"'{prev.name}' runs {prev.end - it.start} frames into it and '{d.name}' "
+                    f"{it.end - d.start} frames: together more than the clip; shorten one of them"
+                )
             raise TimelineError(
-                f"transitions '{prev.name}' and '{d.name}' on track '{label}' overlap inside '{shared}' "
-                f"(frames {d.start}-{prev.end}); shorten one of them"
+                f"transitions '{prev.name}' (frames {prev.start}-{prev.end - 1}) and '{d.name}' "
+                f"(frames {d.start}-{d.end - 1}) on track '{label}' follow each other with no clip "
+                "between them; put a clip between them or remove one"
             )
         prev = d
 
@@ -553,6 +586,28 @@ def _pad(track: Track, total: int) -> Track:
     return Track(
         track.kind, track.name, (*track.items, Item("gap", "", end, total, rate=rate)), track.dissolves
     )
+
+
+LONG_LEADING_GAP = Fraction(10)  # seconds of nothing at the start that deserve a note
+
+
+def _note_leading_gap(tracks: list[Track], rate: Fraction, notes: list[str]) -> None:
+    """Say so when every track starts with a long stretch of nothing (a start timecode that a
+    writer turned into a gap renders as an hour of black)."""
+    lead = min(
+        (next((it.start for it in t.items if it.kind != "gap"), t.items[-1].end) for t in tracks if t.items),
+        default=0,
+    )
+    if lead / rate >= LONG_LEADING_GAP:
+        notes.append(
+            f"the timeline starts with {lead} frames ({_clock(lead / rate)}) of black and silence on every "
+            "track; the render includes them (trim the timeline if that is a start timecode, not an edit)"
+        )
+
+
+def _clock(t: Fraction) -> str:
+    s = int(t)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 def _default_size(tracks: list[Track]) -> tuple[int, int]:

@@ -32,6 +32,7 @@ from shotline.core.errors import UsageError
 from shotline.core.media.encode import DEFAULT, EncodeSettings
 from shotline.core.media.plan import OUT, Plan, Step, work
 from shotline.core.media.runner import ProgressCallback, RunResult, run
+from shotline.otio_adapters.conform.edl import ignored_note
 from shotline.otio_adapters.conform.graph import build_graph
 from shotline.otio_adapters.conform.model import Conform, build_conform, read_timeline
 from shotline.otio_adapters.conform.smart import SmartLayout, plan_smart
@@ -118,6 +119,9 @@ def load(
         size=options.size,
     )
     if not isinstance(timeline, otio.schema.Timeline) and Path(timeline).suffix.lower() == ".edl":
+        skipped = ignored_note(Path(timeline))
+        if skipped:
+            conform.notes.insert(0, skipped)
         if options.rate is None:
             conform.notes.insert(0, "an EDL carries no frame rate: read at 24 fps (pass --rate for another)")
     return conform

@@ -9,7 +9,8 @@ from pathlib import Path
 import opentimelineio as otio
 import pytest
 
-from shotline.otio_adapters.conform.render import render_timeline
+from shotline.core.errors import TimelineError
+from shotline.otio_adapters.conform.render import RenderOptions, plan_render, render_timeline
 from tests.mediakit import audio_samples, read_barcodes
 from tests.timeline import visible
 from tests.timeline.conform_util import (
@@ -163,3 +164,89 @@ def test_an_audio_only_timeline_renders_its_sound(clips, out, name):
 
         with av.open(str(target)) as c:
             assert not c.streams.video
+
+
+# --------------------------------------------------------------------------- robustness
+
+
+def test_an_available_range_with_rate_zero_is_ignored_not_a_traceback(clips, out):
+    """Kdenlive writes ``rate: 0`` on ranges it does not know: ZeroDivisionError before."""
+    media = clips(duration=1, barcode=True, audio=None)
+    tl = timeline()
+    c = clip(media, 3, 10)
+    zero = otio.opentime.RationalTime(0, 0)
+    c.media_reference.available_range = otio.opentime.TimeRange(zero, zero)
+    track(tl).append(c)
+    target = out / "k.mp4"
+    r = render_timeline(tl, target, smart=False)
+    assert read_barcodes(target) == list(range(3, 13))
+    assert any("available range has no rate" in n for n in r.notes)
+
+
+def test_a_clip_without_source_range_and_a_rate_zero_range_is_refused_by_name(clips, out):
+    media = clips(duration=1, audio=None)
+    tl = timeline()
+    c = clip(media, 0, 10, name="kden")
+    c.source_range = None
+    zero = otio.opentime.RationalTime(0, 0)
+    c.media_reference.available_range = otio.opentime.TimeRange(zero, zero)
+    track(tl).append(c)
+    with pytest.raises(TimelineError, match="'kden'.*no usable available range"):
+        plan_render(tl, out / "k.mp4")
+
+
+def test_a_negative_duration_is_refused_not_dropped(clips, out):
+    media = clips(duration=1, audio=None)
+    tl = timeline()
+    track(tl).extend([clip(media, 0, 10, name="fine"), clip(media, 10, -5, name="backwards")])
+    with pytest.raises(TimelineError, match="'backwards'.*negative duration \\(-5 frames\\)"):
+        plan_render(tl, out / "n.mp4")
+
+
+def test_transitions_that_eat_more_than_their_clip_say_which_clip_and_by_how_much(clips, out):
+    media = clips(duration=2, audio=None)
+    tl = timeline()
+    track(tl).extend(
+        [
+            clip(media, 0, 20),
+            dissolve(3, 4),
+            clip(media, 0, 6, name="short"),
+            dissolve(3, 3),
+            clip(media, 0, 20),
+        ]
+    )
+    with pytest.raises(TimelineError, match="'short'.* 6 frames long.* 4 frames into it.* 3 frames"):
+        plan_render(tl, out / "o.mp4")
+
+
+def test_edl_lines_the_reader_skips_are_named(clips, out):
+    media = relink_folder(out / "media", {"alpha.mp4": clips(duration=2, audio=None)})
+    edl = out / "junk.edl"
+    edl.write_text(
+        "TITLE: junk\nFCM: NON-DROP FRAME\n\n"
+        "001  AX       V     C        00:00:00:00 00:00:00:10 00:00:00:00 00:00:00:10\n"
+        "* FROM CLIP NAME: alpha.mp4\n"
+        "THIS LINE IS NOT AN EDL LINE\n"
+        "002  AX       V     C        00:00:00:10 00:00:00:20 00:00:00:10 00:00:00:20\n"
+        "* FROM CLIP NAME: alpha.mp4\n"
+        "M2   AX       050.0                00:00:00:10\n"
+    )
+
+    rp = plan_render(edl, out / "j.mp4", RenderOptions(media_dir=media, rate=Fraction(25)))
+    skipped = [n for n in rp.conform.notes if "skipped" in n]
+    assert len(skipped) == 1 and "line 6: 'THIS LINE IS NOT AN EDL LINE'" in skipped[0]
+    assert "1 line(s)" in skipped[0]  # the M2 line is read (a speed), not reported
+
+
+def test_a_long_leading_gap_gets_a_note(clips, out):
+    media = clips(duration=1, audio=None)
+    tl = timeline()
+    track(tl).extend(
+        [
+            otio.schema.Gap(source_range=otio.opentime.TimeRange(RT(0, 25), RT(25 * 3600, 25))),
+            clip(media, 0, 10),
+        ]
+    )
+    rp = plan_render(tl, out / "g.mp4")
+    assert rp.conform.frames == 25 * 3600 + 10
+    assert any("starts with 90000 frames (1:00:00) of black" in n for n in rp.conform.notes)
