@@ -240,6 +240,12 @@ class GraphBuilder:
         r = self.c.rate
         return f"settb={r.denominator}/{r.numerator},setpts=N"
 
+    def generated(self, source: str, frames: int, fmt: str) -> str:
+        """A generator's picture (bars, a colour) at the output size and rate."""
+        name, _, opts = source.partition("=")
+        size = f"s={self.c.width}x{self.c.height}:r={frac(self.c.rate)}"
+        return f"{name}={opts + ':' if opts else ''}{size},format={fmt},trim=end_frame={frames}"
+
     def blank(self, frames: int, fmt: str, transparent: bool) -> str:
         color = "black@0.0" if transparent else "black"
         size = f"{self.c.width}x{self.c.height}"
@@ -251,6 +257,8 @@ class GraphBuilder:
         n = hi - lo
         if item.kind == "gap":
             head = self.blank(n, fmt, upper)
+        elif item.kind == "generator":
+            head = self.generated(item.generator, n, fmt)
         elif item.kind == "slate" or item.media is None:
             head = self.slate(item, n, fmt)
         else:

@@ -12,7 +12,7 @@ written to ``Conform.notes``, never silent.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -75,11 +75,12 @@ class Item:
     file (valid also outside ``[start, end)``: transitions read handles from there).
     """
 
-    kind: str  # "clip", "gap", "slate"
+    kind: str  # "clip", "gap", "slate", "generator"
     name: str
     start: int
     end: int
     media: Media | None = None
+    generator: str = ""  # for a generator: the lavfi source ("smptehdbars", "color=c=0x0000ff")
     anchor: Fraction = Fraction(
         0
     )  # media seconds at timeline frame ``start`` (forward) or ``end - 1`` (reverse)
@@ -243,7 +244,7 @@ class MediaFinder:
                 return original, False, ""
             why = f"media {original} does not exist"
         elif isinstance(ref, otio.schema.GeneratorReference):
-            why = f"generator reference '{ref.generator_kind}' (not rendered)"
+            why = f"generator '{ref.generator_kind}' is not one shotline draws (bars, black, solid colour)"
         elif isinstance(ref, otio.schema.ImageSequenceReference):
             why = "image sequence reference (not rendered)"
         names = []
@@ -460,6 +461,11 @@ def _item(
     name = child.name or ""
     if isinstance(child, otio.schema.Gap) or not child.enabled:
         return Item("gap", name, start, end, rate=rate)
+    ref = child.media_reference
+    if isinstance(ref, otio.schema.GeneratorReference):
+        source = generator_source(ref, name)
+        if source is not None:
+            return Item("generator", name or ref.generator_kind, start, end, rate=rate, generator=source)
     path, relinked, why = finder.find(child)
     if path is None:
         missing.append((name or "(unnamed)", why))
@@ -495,6 +501,67 @@ def _item(
     media = Media(path, info, origin, relinked)
     first = seconds(src.start_time) - origin  # media seconds of the source range start
     return Item("clip", name or path.name, start, end, media, first, speed, rate)
+
+
+def generator_source(ref: otio.schema.GeneratorReference, name: str = "") -> str | None:
+    """The lavfi source drawing a generator: SMPTE bars, black (and FCP's slug), a solid colour
+    (OTIO's ``SolidColor``, FCP/Premiere colour mattes), transparent video; None for others.
+
+    Writers name generators in their own words (``generator_kind`` "SMPTEBars", FCP's
+    ``mediaSource`` "Slug" with the clip named "Black Video" or "HD Bars and Tone", a
+    generatoritem "Color" with a ``fillcolor`` parameter), so kind and name are both read."""
+    words = f"{ref.generator_kind} {ref.name or ''} {name}".lower().replace("_", " ")
+    if "bars" in words or "smpte" in words:
+        return "smptehdbars"
+    if "transparent" in words:
+        return "color=c=black@0.0"
+    rgb = _colour_of({"parameters": dict(ref.parameters), "metadata": dict(ref.metadata)})
+    if rgb is not None or any(w in words for w in ("solidcolor", "solid color", "color", "colour", "matte")):
+        r, g, b = rgb or (0, 0, 0)
+        return f"color=c=0x{r:02x}{g:02x}{b:02x}"
+    if "black" in words or "slug" in words:
+        return "color=c=black"
+    return None
+
+
+def _colour_of(value: object) -> tuple[int, int, int] | None:
+    """An RGB colour found anywhere in generator parameters or metadata: {red, green, blue}
+    (0-255, or 0-1 floats), a ``color`` list [r, g, b(, a)] or a hex string."""
+    if isinstance(value, Mapping):
+        d = {str(k).lower(): v for k, v in value.items()}
+        if all(k in d for k in ("red", "green", "blue")):
+            return _rgb([d["red"], d["green"], d["blue"]])
+        for key in ("color", "colour", "fillcolor"):
+            if key in d:
+                got = _rgb(d[key])
+                if got is not None:
+                    return got
+        for v in d.values():
+            got = _colour_of(v)
+            if got is not None:
+                return got
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+        for v in value:
+            got = _colour_of(v)
+            if got is not None:
+                return got
+    return None
+
+
+def _rgb(value: object) -> tuple[int, int, int] | None:
+    try:
+        if isinstance(value, str):
+            h = value.strip().lstrip("#")
+            if h.lower().startswith("0x"):
+                h = h[2:]
+            return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)) if len(h) >= 6 else None
+        parts = [float(x) for x in list(value)[:3]]  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    if len(parts) != 3:
+        return None
+    scale = 255 if all(0 <= p <= 1 for p in parts) and any(p != int(p) for p in parts) else 1
+    return tuple(max(0, min(255, round(p * scale))) for p in parts)  # type: ignore[return-value]
 
 
 def _available(child: otio.core.Item) -> otio.opentime.TimeRange | None:
