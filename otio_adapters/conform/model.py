@@ -11,6 +11,7 @@ written to ``Conform.notes``, never silent.
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,12 +81,12 @@ class Item:
     start: int
     end: int
     media: Media | None = None
-    generator: str = ""  # for a generator: the lavfi source ("smptehdbars", "color=c=0x0000ff")
     anchor: Fraction = Fraction(
         0
     )  # media seconds at timeline frame ``start`` (forward) or ``end - 1`` (reverse)
     speed: Fraction = Fraction(1)  # media seconds per timeline second; 0 = freeze, < 0 = reverse
     rate: Fraction = Fraction(25)
+    generator: str = ""  # for a generator: the lavfi source ("smptehdbars", "color=c=0x0000ff")
 
     @property
     def frames(self) -> int:
@@ -333,6 +334,7 @@ def build_conform(
             notes.append(f"track '{t.name or i + 1}' is disabled and not rendered")
             continue
         kind = "audio" if t.kind == otio.schema.TrackKind.Audio else "video"
+        t = flatten_nested(t, notes)
         track = _track(t, kind, r, finder, notes, missing_clips)
         if not track.items:
             continue
@@ -404,8 +406,7 @@ def _track(
             continue
         if not isinstance(child, (otio.schema.Clip, otio.schema.Gap)):
             raise TimelineError(
-                f"track '{label}': nested {type(child).__name__} '{child.name}' is not supported; "
-                "flatten the timeline first (otiotool --flatten)"
+                f"track '{label}': a {type(child).__name__} '{child.name}' cannot be rendered"
             )
         what = f"'{child.name or type(child).__name__}' on track '{label}'"
         if child.source_range is None and not usable_range(_available(child)):
@@ -432,6 +433,143 @@ def _track(
     dissolves = tuple(_dissolve(tr, cut, before, items, rate, label, notes) for tr, cut, before in pending)
     _check_overlaps(dissolves, items, label)
     return Track(kind, label, tuple(items), dissolves)
+
+
+# --------------------------------------------------------------------------- nested compositions
+
+
+def flatten_nested(track: otio.schema.Track, notes: list[str]) -> otio.schema.Track:
+    """``track`` with every nested Stack or Track replaced by what it shows, as an NLE plays a
+    nested sequence or compound clip: the nested tracks of the same kind flattened (the top one
+    wins where it has something), cut to the composition's own source range, its time effect
+    (LinearTimeWarp, FreezeFrame) carried onto the clip inside. The timeline is not changed."""
+    if not any(isinstance(c, otio.core.Composition) for c in track):
+        return track
+    flat = otio.schema.Track(name=track.name, kind=track.kind, source_range=track.source_range)
+    flat.enabled = track.enabled
+    for child in track:
+        for item in _expand(child, track.kind, track.name or track.kind, notes):
+            flat.append(item)
+    return flat
+
+
+def _expand(
+    child: otio.core.Composable, kind: str, label: str, notes: list[str]
+) -> list[otio.core.Composable]:
+    if not isinstance(child, otio.core.Composition):
+        return [child.clone()]
+    name = child.name or type(child).__name__
+    where = f"nested {type(child).__name__.lower()} '{name}' on track '{label}'"
+    rng = child.trimmed_range()
+    if isinstance(child, otio.schema.Stack):
+        layers = []  # a stack's tracks of this kind, and its bare items (each a layer of its own)
+        for c in child:
+            if isinstance(c, otio.schema.Track):
+                if c.kind == kind:
+                    layers.append(c.clone())
+            elif not isinstance(c, otio.schema.Transition):
+                layer = otio.schema.Track(kind=kind)
+                layer.append(c.clone())
+                layers.append(layer)
+        if len(layers) > 1 and kind == otio.schema.TrackKind.Audio:
+            notes.append(f"{where}: only the top of its {len(layers)} audio layers is heard")
+        content = otio.algorithms.flatten_stack(layers) if layers else otio.schema.Track()
+    else:
+        content = child.clone()
+        content.source_range = None
+    scalar, freeze, other = _time_effects(child)
+    for fx in other:
+        notes.append(f"{where}: effect '{fx.effect_name or fx.name}' is not rendered")
+    inner = rng
+    warped = freeze or scalar != 1
+    if warped:
+        d = rng.duration
+        length = otio.opentime.RationalTime(1 if freeze else d.value * float(abs(scalar)), d.rate)
+        inner = otio.opentime.TimeRange(rng.start_time, length)
+    try:
+        cut = otio.algorithms.track_trimmed_to_range(content, inner)
+    except Exception as exc:  # OTIO refuses to cut through a transition
+        raise TimelineError(f"{where}: its source range cannot be cut from its content ({exc})") from exc
+    items: list[otio.core.Composable] = []
+    for c in cut:
+        items += _expand(c, kind, label, notes)
+    shown = sum(
+        (c.duration() for c in items if not isinstance(c, otio.schema.Transition)),
+        otio.opentime.RationalTime(0, inner.duration.rate),
+    )
+    if shown < inner.duration:  # the content ends before the composition's range does
+        items.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(duration=inner.duration - shown)))
+    if warped:
+        if any(isinstance(c, otio.schema.Transition) for c in items):
+            notes.append(f"{where}: its time effect spans a transition and is not rendered (normal speed)")
+            return _expand_plain(child, kind, label, notes)
+        warped_items = _warp(items, rng.duration, scalar, freeze)
+        if warped_items is None:
+            notes.append(f"{where}: its reverse spans {len(items)} items and is not rendered (normal speed)")
+            return _expand_plain(child, kind, label, notes)
+        items = warped_items
+    return items
+
+
+def _warp(
+    items: list[otio.core.Composable], length: otio.opentime.RationalTime, scalar: Fraction, freeze: bool
+) -> list[otio.core.Composable] | None:
+    """The items a composition's time effect shows, laid out in track time (None: not
+    representable item by item). Track frame k shows content time k * s, so an item covering
+    content [a, b) plays from the first frame at or after a / s, entered where that frame falls
+    in it, with the effect on it; a freeze holds the one item's first frame for ``length``."""
+    if freeze:
+        item = items[0]
+        item.source_range = otio.opentime.TimeRange(item.trimmed_range().start_time, length)
+        if isinstance(item, otio.schema.Clip):
+            item.effects.append(otio.schema.FreezeFrame())
+        return [item]
+    if scalar < 0 and len(items) > 1:
+        return None
+    rate = exact_rate(length.rate)
+    speed = abs(scalar)
+    total = round(seconds(length) * rate)
+    out = []
+    a = Fraction(0)  # content seconds where the item starts
+    for i, item in enumerate(items):
+        r = item.trimmed_range()
+        dur = seconds(r.duration)
+        first = math.ceil(a / speed * rate)  # first track frame showing this item
+        last = total if i == len(items) - 1 else min(total, math.ceil((a + dur) / speed * rate))
+        if last > first:
+            enter = Fraction(first) / rate * speed - a  # content seconds into the item at that frame
+            start = r.start_time + otio.opentime.RationalTime(
+                float(enter * exact_rate(r.start_time.rate)), r.start_time.rate
+            )
+            item.source_range = otio.opentime.TimeRange(
+                start, otio.opentime.RationalTime(last - first, length.rate)
+            )
+            if isinstance(item, otio.schema.Clip):
+                item.effects.append(otio.schema.LinearTimeWarp(time_scalar=float(scalar)))
+            out.append(item)
+        a += dur
+    return out
+
+
+def _expand_plain(
+    child: otio.core.Composition, kind: str, label: str, notes: list[str]
+) -> list[otio.core.Composable]:
+    """``child`` flattened without its time effects."""
+    bare = child.clone()
+    bare.effects[:] = [fx for fx in bare.effects if not isinstance(fx, otio.schema.TimeEffect)]
+    return _expand(bare, kind, label, notes)
+
+
+def _time_effects(item: otio.core.Item) -> tuple[Fraction, bool, list[otio.schema.Effect]]:
+    scalar, freeze, other = Fraction(1), False, []
+    for fx in item.effects:
+        if isinstance(fx, otio.schema.FreezeFrame):
+            freeze = True
+        elif isinstance(fx, otio.schema.LinearTimeWarp):
+            scalar *= Fraction(fx.time_scalar)
+        else:
+            other.append(fx)
+    return scalar, freeze, other
 
 
 def _whole(frames: Fraction, what: str, notes: list[str]) -> int:

@@ -19,6 +19,7 @@ from tests.timeline.conform_util import (
     RT,
     assert_constant_rate,
     clip,
+    gap,
     dissolve,
     relink_folder,
     sample_count,
@@ -309,3 +310,53 @@ def test_solid_colour_black_and_fcp_colour_mattes_are_drawn(out):
     means = [f[8:, :].reshape(-1, 3).mean(axis=0) for f in rgb_frames(target)]
     for k, want in ((2, (255, 128, 0)), (7, (0, 0, 255)), (12, (0, 0, 0))):
         assert np.abs(means[k] - np.array(want)).max() < 12, (k, means[k])
+
+
+# --------------------------------------------------------------------------- nested compositions
+
+
+def test_otio_nested_example_renders_flattened_as_an_nle_plays_it(clips, out):
+    """OTIO's nested_example.otio: two nested stacks (one at x0.8545) and a nested track with a
+    freeze frame. Refused before ("flatten first")."""
+    media = clips(duration=22, barcode=True, rate="24", audio=None, width=96, height=54)
+    names = ["Normal Clip 1", "Normal Clip 2", "Normal Clip 3", "Normal Clip 4"]
+    names += ["Clip Inside A Stack 1", "Clip Inside A Stack 2", "Clip Inside A Track"]
+    folder = relink_folder(out / "media", {f"{n}.mp4": media for n in names})
+    target = out / "nested.mp4"
+    r = render_timeline(PUBLIC / "nested_example.otio", target, media_dir=folder, smart=False)
+    s = 0.8545454551724138
+    want = list(range(135, 135 + 238))  # Normal Clip 1
+    want += list(range(373, 373 + 31))  # the stack's first 31 frames of its 37-frame clip
+    want += list(range(101, 101 + 33))
+    want += [int(429 + k * s) for k in range(29)]  # the stack's time warp, on the clip inside it
+    want += list(range(179, 179 + 63))
+    want += [471] * 4  # the nested track's freeze frame
+    want += list(range(135, 135 + 238))
+    assert r.frames == len(want) == 636
+    assert read_barcodes(target) == want
+    assert_constant_rate(target, Fraction(24), 636)
+
+
+def test_a_nested_stack_shows_its_top_track_and_the_lower_one_through_its_gaps(clips, out):
+    low = clips(duration=4, barcode=True, audio=None)
+    high = clips(duration=4, barcode=True, audio=None, tone=500)
+    tl = timeline()
+    v = track(tl)
+    nest = otio.schema.Stack(name="compound", source_range=otio.opentime.TimeRange(RT(5, 25), RT(20, 25)))
+    bottom = otio.schema.Track(kind=otio.schema.TrackKind.Video)
+    bottom.append(clip(low, 0, 40, name="low"))
+    top = otio.schema.Track(kind=otio.schema.TrackKind.Video)
+    top.extend([gap(10), clip(high, 60, 10, name="high"), gap(20)])
+    nest.extend([bottom, top])
+    v.extend([clip(low, 80, 5, name="before"), nest, clip(low, 90, 5, name="after")])
+    target = out / "n.mp4"
+    r = render_timeline(tl, target, smart=False)
+    assert r.frames == 30
+    want = (
+        list(range(80, 85))
+        + list(range(5, 10))
+        + list(range(60, 70))
+        + list(range(20, 25))
+        + list(range(90, 95))
+    )
+    assert read_barcodes(target) == want
