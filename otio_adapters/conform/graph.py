@@ -16,6 +16,7 @@ media frame whose time is at or before ``media_at(f)`` (timestamps are moved to 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -194,7 +195,13 @@ class GraphBuilder:
         v = item.media.info.video
         src = v.rate if v is not None and v.rate else self.c.rate
         t -= max(2 / src, Fraction(1, 10))
-        return t if t > Fraction(1, 2) else Fraction(0)
+        if t <= Fraction(1, 2):
+            return Fraction(0)
+        # ffmpeg keeps -ss in microseconds and shifts the stream's timestamps by it in the
+        # stream's own ticks: a seek on both grids shifts every timestamp exactly
+        tb = Fraction(v.time_base or 0) if v is not None else Fraction(0)
+        grid = Fraction(tb.numerator, math.gcd(tb.denominator, 10**6)) if tb > 0 else Fraction(1, 10**6)
+        return math.floor(t / grid) * grid
 
     # ------------------------------------------------------------------ video
 
@@ -306,11 +313,7 @@ class GraphBuilder:
         n = hi - lo
         seek = self.seek_for(item, lo, hi)
         k = self.input(item, seek)
-        src = v.rate or self.c.rate
-        # a hair past the exact time, so a frame exactly on it is chosen despite rounding: half a
-        # tick of the file's time base (timestamps are exact to that), at least 10 us
-        eps = max(Fraction(1, 100000), Fraction(v.time_base or 0) / 2 + Fraction(1, 10**6))
-        eps = min(eps, 1 / (4 * max(src, self.c.rate)))
+        eps = self.hair(item)
         speed = abs(item.speed)
         first = min(item.media_at(lo), item.media_at(hi - 1))  # forward order start
         offset = first + eps - seek
@@ -327,6 +330,21 @@ class GraphBuilder:
         chain += self.fit(item, fmt, upper)
         chain.append("setpts=PTS-STARTPTS")
         return f"[{k}:v:0]" + ",".join(chain)
+
+    def hair(self, item: Item) -> Fraction:
+        """How far past the exact media time a frame is still taken, so one that sits exactly on
+        it is chosen despite rounding. Where every frame lasts a whole number of ticks of the
+        file's time base its timestamps are exact and the hair is 0.1 us (the filters' own
+        rounding): a media time a thousandth of a frame before a frame still shows the frame
+        before, as OTIO's mapping says. Otherwise half a tick (timestamps are exact to that)."""
+        assert item.media is not None and item.media.info.video is not None
+        v = item.media.info.video
+        src = v.rate or self.c.rate
+        tb = Fraction(v.time_base or 0)
+        if tb > 0 and not v.vfr and (1 / (src * tb)).denominator == 1:
+            return Fraction(1, 10**7)
+        eps = max(Fraction(1, 100000), tb / 2 + Fraction(1, 10**6))
+        return min(eps, 1 / (4 * max(src, self.c.rate)))
 
     def fit(self, item: Item, fmt: str, upper: bool) -> list[str]:
         """Square pixels, letterboxed into the output frame (transparent bars on upper tracks)."""

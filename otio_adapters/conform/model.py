@@ -633,7 +633,7 @@ def _item(
         if isinstance(effect, otio.schema.FreezeFrame):
             speed = Fraction(0)
         elif isinstance(effect, otio.schema.LinearTimeWarp):
-            speed *= Fraction(effect.time_scalar).limit_denominator(1000)
+            speed *= Fraction(effect.time_scalar)  # exactly the float OTIO maps with
         else:
             notes.append(f"clip {what}: effect '{effect.effect_name or effect.name}' is not rendered")
     media = Media(path, info, origin, relinked)

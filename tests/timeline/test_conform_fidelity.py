@@ -19,8 +19,8 @@ from tests.timeline.conform_util import (
     RT,
     assert_constant_rate,
     clip,
-    gap,
     dissolve,
+    gap,
     relink_folder,
     sample_count,
     timeline,
@@ -360,3 +360,26 @@ def test_a_nested_stack_shows_its_top_track_and_the_lower_one_through_its_gaps(c
         + list(range(90, 95))
     )
     assert read_barcodes(target) == want
+
+
+# --------------------------------------------------------------------------- time effects
+
+
+def test_speeds_pick_the_source_frame_otio_maps_to(clips, out):
+    """Scalars as NLE exports carry them (0.7499 from an AAF speed curve, not 3/4): every frame
+    is the source frame OTIO's mapping of the LinearTimeWarp names (rounding the scalar to a
+    fraction moved a quarter of the frames of x0.7499 by one)."""
+    media = clips(duration=12, barcode=True, audio=None, width=96, height=54)
+    tl = timeline()
+    v = track(tl)
+    for k, s in enumerate((0.7499, 0.2498, 1.2502, 0.37462, 14.3751, -0.7499)):
+        c = clip(media, 10 if s > 0 else 100, 60 if abs(s) < 2 else 12, name=f"s{k}")
+        c.effects.append(otio.schema.LinearTimeWarp(time_scalar=s))
+        v.append(c)
+    target = out / "speeds.mp4"
+    r = render_timeline(tl, target, smart=False)
+    want = expected_frames(tl, 25)
+    assert r.frames == len(want) == 312
+    codes = read_barcodes(target)
+    wrong = [(t, codes[t], f) for t, (_, f) in want.items() if codes[t] != f]
+    assert not wrong
