@@ -196,6 +196,21 @@ def _explicit_ranges(timeline: otio.schema.Timeline) -> None:
                 continue
 
 
+def _apply_track_ranges(timeline: otio.schema.Timeline, report: ExportReport) -> None:
+    """A track with a source range of its own (the EDL reader sets one) written as the items
+    it shows: the FCPXML writer fails on it ("computed time range would be invalid")."""
+    for i, track in enumerate(list(timeline.tracks)):
+        if not isinstance(track, otio.schema.Track) or track.source_range is None:
+            continue
+        if track.source_range == track.available_range():
+            track.source_range = None
+            continue
+        trimmed = otio.algorithms.track_trimmed_to_range(track, track.source_range)
+        trimmed.source_range = None
+        timeline.tracks[i] = trimmed
+        report.changed.append(f"{track.name or track.kind} track: cut to its own source range")
+
+
 def _flatten_nested(timeline: otio.schema.Timeline, report: ExportReport, label: str) -> None:
     """Nested stacks and tracks (compound clips, nested sequences) written as the clips they
     show, as the renderer plays them: the NLE formats' writers fail on them or write filler."""
@@ -334,6 +349,7 @@ def prepare_fcp7(timeline: otio.schema.Timeline, report: ExportReport) -> otio.s
 
 
 def prepare_fcpxml(timeline: otio.schema.Timeline, report: ExportReport) -> otio.schema.Timeline:
+    _apply_track_ranges(timeline, report)
     rate = _timeline_rate(timeline)
     if abs(rate - round(rate)) > 1e-6:
         # measured: otio-fcpx-xml-adapter 1.0 turns 30000/1001 into 29 (int) when it writes

@@ -134,3 +134,13 @@ def test_otioz_bundles_references_only_when_asked(out, tmp_path):
     assert any("without media" in c and "gone.mp4" in c for c in report.changed)
     names = zipfile.ZipFile(out / "m.otioz").namelist()
     assert "content.otio" in names and not any(n.startswith("media/") and n != "media/" for n in names)
+
+
+@pytest.mark.parametrize("fmt", NLE)
+@pytest.mark.parametrize("name", ["dissolve_test_4.edl", "gap_test.edl"])
+def test_otio_edl_samples_export_to_every_format_and_read_back_the_same(out, fmt, name):
+    """The EDL reader gives the track a source range of its own (start -92441 frames): the
+    FCPXML writer failed on it ("computed time range would be invalid")."""
+    tl = otio.adapters.read_from_file(str(PUBLIC / name), rate=24)
+    report = export_timeline(tl, target(out, fmt), fmt)
+    assert report.read_back == []
