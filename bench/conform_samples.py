@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
 import opentimelineio as otio  # noqa: E402
 
 from shotline.core.errors import ShotlineError  # noqa: E402
-from shotline.otio_adapters.conform.model import flatten_nested, timeline_rate  # noqa: E402
+from shotline.otio_adapters.conform.model import flatten_nested  # noqa: E402
 from shotline.otio_adapters.conform.render import render_timeline  # noqa: E402
 from shotline.otio_adapters.export import FORMATS, export_timeline  # noqa: E402
 from tests.mediakit import ffmpeg, read_barcodes  # noqa: E402
@@ -56,7 +56,9 @@ def origin(clip: otio.schema.Clip, rate: float) -> int:
     return round(avail.start_time.rescaled_to(rate).value) if avail is not None else 0
 
 
-def expected(track: otio.schema.Track, rate: float) -> tuple[dict[int, int], dict[str, tuple[int, int, bool]]]:
+def expected(
+    track: otio.schema.Track, rate: float
+) -> tuple[dict[int, int], dict[str, tuple[int, int, bool]]]:
     """Timeline frame -> barcode outside transitions, and per media (first, end, by timecode)."""
     spans = set()
     for i, item in enumerate(track):
@@ -72,7 +74,10 @@ def expected(track: otio.schema.Track, rate: float) -> tuple[dict[int, int], dic
         ):
             continue
         r = track.range_of_child_at_index(i)
-        a, b = round(r.start_time.rescaled_to(rate).value), round(r.end_time_exclusive().rescaled_to(rate).value)
+        a, b = (
+            round(r.start_time.rescaled_to(rate).value),
+            round(r.end_time_exclusive().rescaled_to(rate).value),
+        )
         src = item.trimmed_range()
         s0 = src.start_time.rescaled_to(rate).value
         scalar, freeze = 1.0, False
@@ -86,8 +91,6 @@ def expected(track: otio.schema.Track, rate: float) -> tuple[dict[int, int], dic
         lo = math.floor(s0) - 2
         hi = math.ceil(s0 + (b - a) * abs(scalar)) + 30
         by_tc = getattr(item.media_reference, "available_range", None) is None
-        if by_tc:
-            o = None
         prev = media.get(key)
         media[key] = (min(lo, prev[0]) if prev else lo, max(hi, prev[1]) if prev else hi, by_tc)
         for t in range(a, b):
@@ -95,7 +98,7 @@ def expected(track: otio.schema.Track, rate: float) -> tuple[dict[int, int], dic
                 continue
             k = t - a if scalar >= 0 else b - 1 - t
             f = math.floor(s0 + (0 if freeze else k * abs(scalar)) + 1e-9)
-            want[t] = f - (o if o is not None else 0)
+            want[t] = f - (0 if by_tc else o)
     return want, media
 
 
@@ -122,8 +125,7 @@ def make_media(folder: Path, media: dict[str, tuple[int, int, bool]], rate: int)
 def row(name: str, work: Path) -> str:
     src = PUBLIC / name
     tl = read(src)
-    rate = float(timeline_rate(tl)) if tl.global_start_time is None or name.endswith(".edl") else 24.0
-    rate = 24.0
+    rate = 24.0  # every sample here is counted at 24 fps
     notes: list[str] = []
     flat = flatten_nested(tl.video_tracks()[0], notes)
     want, media = expected(flat, rate)
@@ -141,7 +143,14 @@ def row(name: str, work: Path) -> str:
     otio_frames = round(tl.duration().rescaled_to(rate).value)
     out = folder / "render.mp4"
     try:
-        r = render_timeline(src, out, media_dir=folder, rate=Fraction(24) if src.suffix == ".edl" else None, size=(96, 54), smart=False)
+        r = render_timeline(
+            src,
+            out,
+            media_dir=folder,
+            rate=Fraction(24) if src.suffix == ".edl" else None,
+            size=(96, 54),
+            smart=False,
+        )
     except ShotlineError as exc:
         return f"| {name} | {otio_frames} | refused: {exc} | - | - | - |"
     codes = read_barcodes(out)
@@ -153,7 +162,9 @@ def row(name: str, work: Path) -> str:
         target = folder / f"export{FORMATS[fmt].suffix}"
         try:
             rep = export_timeline(tl, target, fmt)
-            trips.append(f"{fmt} " + ("same" if not rep.read_back else f"{len(rep.read_back)} change(s) listed"))
+            trips.append(
+                f"{fmt} " + ("same" if not rep.read_back else f"{len(rep.read_back)} change(s) listed")
+            )
         except ShotlineError as exc:
             trips.append(f"{fmt} refused ({str(exc).split(': ', 1)[-1][:60]})")
     return (
@@ -166,7 +177,9 @@ def row(name: str, work: Path) -> str:
 def main() -> None:
     keep = "--keep" in sys.argv
     work = Path(tempfile.mkdtemp(prefix="conform-samples-"))
-    print("| sample | OTIO's frames | rendered frames | source frames right | timestamps exact | export read back |")
+    print(
+        "| sample | OTIO's frames | rendered frames | source frames right | timestamps exact | export read back |"
+    )
     print("|---|---|---|---|---|---|")
     for name in SAMPLES:
         print(row(name, work), flush=True)
