@@ -461,6 +461,8 @@ def _expand(
     name = child.name or type(child).__name__
     where = f"nested {type(child).__name__.lower()} '{name}' on track '{label}'"
     rng = child.trimmed_range()
+    if not child.enabled:  # a disabled compound clip shows nothing, as a disabled clip
+        return [otio.schema.Gap(source_range=otio.opentime.TimeRange(duration=rng.duration))]
     if isinstance(child, otio.schema.Stack):
         layers = []  # a stack's tracks of this kind, and its bare items (each a layer of its own)
         for c in child:

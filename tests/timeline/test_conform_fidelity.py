@@ -383,3 +383,16 @@ def test_speeds_pick_the_source_frame_otio_maps_to(clips, out):
     codes = read_barcodes(target)
     wrong = [(t, codes[t], f) for t, (_, f) in want.items() if codes[t] != f]
     assert not wrong
+
+
+def test_a_disabled_nested_stack_shows_nothing(clips, out):
+    media = clips(duration=2, audio=None)
+    tl = timeline()
+    nest = otio.schema.Stack(name="off", source_range=otio.opentime.TimeRange(RT(0, 25), RT(10, 25)))
+    inner = otio.schema.Track(kind=otio.schema.TrackKind.Video)
+    inner.append(clip(media, 0, 20, name="hidden"))
+    nest.append(inner)
+    nest.enabled = False
+    track(tl).extend([clip(media, 0, 5, name="shown"), nest])
+    rp = plan_render(tl, out / "d.mp4")
+    assert [(i.kind, i.start, i.end) for i in rp.conform.video[0].items] == [("clip", 0, 5), ("gap", 5, 15)]
