@@ -19,6 +19,7 @@ otio-fcp-adapter 1.0, otio-fcpx-xml-adapter 1.0, otio-aaf-adapter 2.0):
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -341,7 +342,47 @@ def _drop_time_effects(timeline: otio.schema.Timeline, report: ExportReport, fmt
                     clip.effects.remove(fx)
 
 
+def _fill_media_ranges(timeline: otio.schema.Timeline, report: ExportReport) -> None:
+    """Give every external reference its media's length (the FCP7 writer reads it and fails on
+    None): probed from the file when it exists, else the range the clip plays (listed)."""
+    from shotline.core.errors import MediaError
+    from shotline.core.media.probe import probe
+    from shotline.otio_adapters.build import path_from_url
+
+    for clip in timeline.find_clips():
+        ref = clip.media_reference
+        if not isinstance(ref, otio.schema.ExternalReference) or ref.available_range is not None:
+            continue
+        rate = clip.trimmed_range().duration.rate
+        path = path_from_url(ref.target_url)
+        try:
+            info = probe(path) if path.is_file() else None
+        except MediaError:
+            info = None
+        avail = None
+        if info is not None and info.duration > 0:
+            from shotline.otio_adapters.conform.model import media_timecode
+
+            frames = math.floor(info.duration * rate + 1e-6)
+            tc = media_timecode(path)
+            start = round(float(tc) * rate) if tc is not None else 0
+            avail = otio.opentime.TimeRange(
+                otio.opentime.RationalTime(start, rate), otio.opentime.RationalTime(frames, rate)
+            )
+            if clip.source_range is not None and not avail.contains(clip.source_range):
+                avail = None  # the clip's range is not in the file as probed: keep what it plays
+        if avail is not None:
+            ref.available_range = avail
+        elif clip.source_range is not None:
+            ref.available_range = clip.source_range
+            report.changed.append(
+                f"clip {clip.name}: its media's length is unknown; written as the "
+                f"{clip.source_range.duration.value:g} frames the clip plays"
+            )
+
+
 def prepare_fcp7(timeline: otio.schema.Timeline, report: ExportReport) -> otio.schema.Timeline:
+    _fill_media_ranges(timeline, report)
     _custom_to_dissolve(timeline, report, "FCP7 XML")
     _drop_time_effects(timeline, report, "FCP7 XML")
     _drop_metadata_note(timeline, report, "FCP7 XML")
