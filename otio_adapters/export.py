@@ -280,6 +280,21 @@ def prepare_edl(timeline: otio.schema.Timeline, report: ExportReport) -> otio.sc
         )
         report.dropped.append(f"{what} track {t.name or '?'} ({clips} clips): {why}")
     timeline.tracks[:] = [keep]
+    # OTIO's EDL reader starts the track at the first event and ends it at the last: a gap at
+    # either end would vanish. A black (BL) event of its length keeps the edit as it was.
+    for at, where in ((0, "leading"), (-1, "trailing")):
+        if len(keep) and isinstance(keep[at], otio.schema.Gap) and keep[at].duration().value > 0:
+            gap = keep[at]
+            keep[at] = otio.schema.Clip(
+                name="BL",
+                media_reference=otio.schema.GeneratorReference(generator_kind="black"),
+                source_range=otio.opentime.TimeRange(duration=gap.duration()),
+                metadata={"cmx_3600": {"reel": "BL"}},
+            )
+            report.changed.append(
+                f"the {where} gap ({gap.duration().value:g} frames) is written as a black (BL) event; "
+                f"OTIO's EDL reader drops a {where} gap"
+            )
     _custom_to_dissolve(timeline, report, "EDL")
     _edl_speed_handles(keep)
     # reel names: at most 8 characters, letters and digits, unique per source file
@@ -287,6 +302,9 @@ def prepare_edl(timeline: otio.schema.Timeline, report: ExportReport) -> otio.sc
     used: set[str] = set()
     for clip in keep.find_clips():
         ref = clip.media_reference
+        if _is_black(clip):
+            clip.metadata.setdefault("cmx_3600", {})["reel"] = "BL"
+            continue
         source = getattr(ref, "target_url", None) or clip.name
         if source not in by_source:
             base = _reel(Path(str(source)).stem if getattr(ref, "target_url", None) else clip.name)
@@ -502,6 +520,12 @@ def _aaf_media_range(clip: otio.schema.Clip, report: ExportReport) -> None:
         )
 
 
+def _is_black(item: otio.core.Composable) -> bool:
+    """A clip of black (an EDL's BL event reads back as one): the same picture as a gap."""
+    ref = getattr(item, "media_reference", None)
+    return isinstance(ref, otio.schema.GeneratorReference) and ref.generator_kind.lower() in ("black", "bl")
+
+
 def _timeline_rate(timeline: otio.schema.Timeline) -> float:
     meta = timeline.metadata.get(NAMESPACE) or {}
     if meta.get("rate"):
@@ -701,7 +725,7 @@ def track_shape(track: otio.schema.Track, rate: float) -> TrackShape:
         a, b = fr(r.start_time), fr(r.end_time_exclusive())
         if isinstance(item, otio.schema.Transition):
             spans.append((a, b))
-        elif isinstance(item, otio.schema.Gap):
+        elif isinstance(item, otio.schema.Gap) or _is_black(item):
             gaps.append((a, b))
         elif isinstance(item, otio.schema.Clip):
             clips += 1
