@@ -399,8 +399,29 @@ def _fill_media_ranges(timeline: otio.schema.Timeline, report: ExportReport) -> 
             )
 
 
+def _fcp7_generators(timeline: otio.schema.Timeline) -> None:
+    """Generators written as FCP7 clips whose file names a mediaSource (Premiere's way, and what
+    the reader turns back into a GeneratorReference): the writer needs a length for the file and
+    a ``media`` element to skip its guess from the file name's extension (which fails here)."""
+    for clip in timeline.find_clips():
+        ref = clip.media_reference
+        if not isinstance(ref, otio.schema.GeneratorReference):
+            continue
+        if ref.available_range is None and clip.source_range is not None:
+            ref.available_range = clip.source_range
+        meta = dict(ref.metadata.get("fcp_xml") or {})
+        if "effecttype" not in meta and "media" not in meta:
+            media = (
+                "audio"
+                if clip.parent() is not None and clip.parent().kind == otio.schema.TrackKind.Audio
+                else "video"
+            )
+            ref.metadata["fcp_xml"] = {**meta, "media": {media: {}}}
+
+
 def prepare_fcp7(timeline: otio.schema.Timeline, report: ExportReport) -> otio.schema.Timeline:
     _fill_media_ranges(timeline, report)
+    _fcp7_generators(timeline)
     _custom_to_dissolve(timeline, report, "FCP7 XML")
     _drop_time_effects(timeline, report, "FCP7 XML")
     _drop_metadata_note(timeline, report, "FCP7 XML")

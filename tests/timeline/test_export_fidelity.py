@@ -90,10 +90,7 @@ def test_nested_stacks_export_as_the_clips_they_show(out, fmt):
     assert round(back.duration().rescaled_to(24).value) == 636
 
 
-@pytest.mark.parametrize(
-    ("fmt", "kind"),
-    [("fcp7", "GeneratorReference"), ("fcpxml", "GeneratorReference"), ("aaf", "GeneratorReference")],
-)
+@pytest.mark.parametrize(("fmt", "kind"), [("fcpxml", "GeneratorReference"), ("aaf", "GeneratorReference")])
 def test_a_writer_failure_names_the_clip_the_format_cannot_hold(clips, out, fmt, kind):
     a = clips(duration=2, rate="24", audio=None)
     tl = timeline(24)
@@ -106,6 +103,17 @@ def test_a_writer_failure_names_the_clip_the_format_cannot_hold(clips, out, fmt,
     with pytest.raises(TimelineError, match=f"cannot hold clip 'bars' on video track .*{kind} 'SMPTEBars'"):
         export_timeline(tl, target(out, fmt), fmt)
     assert not target(out, fmt).exists()
+
+
+def test_fcp7_writes_generators_and_reads_them_back(clips, out):
+    """The FCP7 writer failed on a GeneratorReference ('NoneType' has no 'start_time', then an
+    unbound local); written as Premiere does (a clip whose file names a mediaSource)."""
+    tl = otio.adapters.read_from_file(str(PUBLIC / "generator_reference_test.otio"))
+    report = export_timeline(tl, target(out, "fcp7"), "fcp7", strict=True)
+    assert report.read_back == []
+    back = otio.adapters.read_from_file(str(target(out, "fcp7")))
+    (bars,) = back.find_clips()
+    assert bars.media_reference.generator_kind == "SMPTEBars" and bars.duration().value == 50
 
 
 # --------------------------------------------------------------------------- otioz
