@@ -282,19 +282,7 @@ def prepare_edl(timeline: otio.schema.Timeline, report: ExportReport) -> otio.sc
     timeline.tracks[:] = [keep]
     # OTIO's EDL reader starts the track at the first event and ends it at the last: a gap at
     # either end would vanish. A black (BL) event of its length keeps the edit as it was.
-    for at, where in ((0, "leading"), (-1, "trailing")):
-        if len(keep) and isinstance(keep[at], otio.schema.Gap) and keep[at].duration().value > 0:
-            gap = keep[at]
-            keep[at] = otio.schema.Clip(
-                name="BL",
-                media_reference=otio.schema.GeneratorReference(generator_kind="black"),
-                source_range=otio.opentime.TimeRange(duration=gap.duration()),
-                metadata={"cmx_3600": {"reel": "BL"}},
-            )
-            report.changed.append(
-                f"the {where} gap ({gap.duration().value:g} frames) is written as a black (BL) event; "
-                f"OTIO's EDL reader drops a {where} gap"
-            )
+    _black_ends(keep, (0, -1), report, "EDL")
     _custom_to_dissolve(timeline, report, "EDL")
     _edl_speed_handles(keep)
     # reel names: at most 8 characters, letters and digits, unique per source file
@@ -361,8 +349,8 @@ def _drop_time_effects(timeline: otio.schema.Timeline, report: ExportReport, fmt
 
 
 def _fill_media_ranges(timeline: otio.schema.Timeline, report: ExportReport) -> None:
-    """Give every external reference its media's length (the FCP7 writer reads it and fails on
-    None): probed from the file when it exists, else the range the clip plays (listed)."""
+    """Give every external reference its media's length (the FCP7 and FCPXML writers read it and
+    fail on None): probed from the file when it exists, else the range the clip plays (listed)."""
     from shotline.core.errors import MediaError
     from shotline.core.media.probe import probe
     from shotline.otio_adapters.build import path_from_url
@@ -419,7 +407,31 @@ def _fcp7_generators(timeline: otio.schema.Timeline) -> None:
             ref.metadata["fcp_xml"] = {**meta, "media": {media: {}}}
 
 
+def _black_ends(track: otio.schema.Track, ends: tuple[int, ...], report: ExportReport, fmt: str) -> None:
+    """Gaps at the given ends of ``track`` written as black generator clips: the format's
+    reader ends (or starts) the track at its last (first) clip and would drop them."""
+    for at in ends:
+        if len(track) and isinstance(track[at], otio.schema.Gap) and track[at].duration().value > 0:
+            gap = track[at]
+            where = "leading" if at == 0 else "trailing"
+            # an EDL's BL event; in FCP7, Premiere's "Black Video" slug
+            kind, name = ("black", "BL") if fmt == "EDL" else ("Slug", "Black Video")
+            track[at] = otio.schema.Clip(
+                name=name,
+                media_reference=otio.schema.GeneratorReference(name=name, generator_kind=kind),
+                source_range=otio.opentime.TimeRange(duration=gap.duration()),
+                metadata={"cmx_3600": {"reel": "BL"}} if fmt == "EDL" else {},
+            )
+            report.changed.append(
+                f"{track.name or track.kind} track: the {where} gap ({gap.duration().value:g} frames) is "
+                f"written as black; {fmt} readers drop a {where} gap"
+            )
+
+
 def prepare_fcp7(timeline: otio.schema.Timeline, report: ExportReport) -> otio.schema.Timeline:
+    for track in timeline.tracks:
+        if isinstance(track, otio.schema.Track) and track.kind == otio.schema.TrackKind.Video:
+            _black_ends(track, (-1,), report, "FCP7 XML")
     _fill_media_ranges(timeline, report)
     _fcp7_generators(timeline)
     _custom_to_dissolve(timeline, report, "FCP7 XML")
@@ -430,6 +442,7 @@ def prepare_fcp7(timeline: otio.schema.Timeline, report: ExportReport) -> otio.s
 
 def prepare_fcpxml(timeline: otio.schema.Timeline, report: ExportReport) -> otio.schema.Timeline:
     _apply_track_ranges(timeline, report)
+    _fill_media_ranges(timeline, report)  # the writer reads every asset's length
     rate = _timeline_rate(timeline)
     if abs(rate - round(rate)) > 1e-6:
         # measured: otio-fcpx-xml-adapter 1.0 turns 30000/1001 into 29 (int) when it writes
@@ -544,7 +557,10 @@ def _aaf_media_range(clip: otio.schema.Clip, report: ExportReport) -> None:
 def _is_black(item: otio.core.Composable) -> bool:
     """A clip of black (an EDL's BL event reads back as one): the same picture as a gap."""
     ref = getattr(item, "media_reference", None)
-    return isinstance(ref, otio.schema.GeneratorReference) and ref.generator_kind.lower() in ("black", "bl")
+    if not isinstance(ref, otio.schema.GeneratorReference):
+        return False
+    kind = ref.generator_kind.lower()
+    return kind in ("black", "bl") or (kind == "slug" and "black" in (ref.name or "").lower())
 
 
 def _timeline_rate(timeline: otio.schema.Timeline) -> float:

@@ -23,8 +23,8 @@ def target(out: Path, fmt: str) -> Path:
 
 @pytest.fixture
 def gaps(clips):
-    """A leading gap, a 53-frame filler and a trailing gap: what the FCP7, FCPXML and EDL
-    writers lose without saying so."""
+    """A leading gap, a 53-frame filler and a trailing gap: the EDL reader drops gaps at either
+    end, the FCP7 and FCPXML readers a trailing one."""
     a = clips(duration=4, rate="24", audio=None)
     tl = timeline(24)
     track(tl).extend(
@@ -43,7 +43,7 @@ def gaps(clips):
     ("fmt", "lost"),
     [
         ("edl", None),  # its leading and trailing gaps are written as black (BL) events
-        ("fcp7", "110 frames long, reads back as 103"),  # the trailing gap
+        ("fcp7", None),  # its trailing gap is written as a "Black Video" slug
         ("fcpxml", "110 frames long, reads back as 103"),
         ("aaf", None),
     ],
@@ -53,14 +53,17 @@ def test_exports_say_exactly_what_reads_back_changed(gaps, out, fmt, lost):
     if lost is None:
         assert report.read_back == []
         if fmt == "edl":  # OTIO's reader would drop both end gaps: they are black events instead
-            assert sum("gap" in c and "black (BL) event" in c for c in report.changed) == 2
+            assert sum("gap" in c and "written as black" in c for c in report.changed) == 2
             assert " BL " in target(out, fmt).read_text()
+        if fmt == "fcp7":
+            assert sum("trailing gap" in c for c in report.changed) == 1
+            assert "<mediaSource>Slug</mediaSource>" in target(out, fmt).read_text()
     else:
         assert any(lost in line for line in report.read_back), report.read_back
         assert "the timeline is 110 frames long" in " ".join(report.read_back)
 
 
-@pytest.mark.parametrize("fmt", ["fcp7", "fcpxml"])
+@pytest.mark.parametrize("fmt", ["fcpxml"])
 def test_strict_refuses_an_export_that_reads_back_changed_and_writes_nothing(gaps, out, fmt):
     with pytest.raises(TimelineError, match="would change the edit: .*110 frames"):
         export_timeline(gaps, target(out, fmt), fmt, strict=True)

@@ -187,16 +187,16 @@ def test_export_reports_what_reads_back_changed_and_strict_refuses_it(runner, cl
             name="a", media_reference=otio.schema.ExternalReference(target_url=str(a)), source_range=rng
         )
     )
-    t.append(otio.schema.Gap(source_range=rng))  # FCP7 loses a trailing gap
+    t.append(otio.schema.Gap(source_range=rng))  # FCPXML loses a trailing gap
     tl.tracks.append(t)
     film = out / "tail.otio"
     otio.adapters.write_to_file(tl, str(film))
-    res = runner.invoke(cli, ["timeline", "export", str(film), "-o", str(out / "t.xml")])
+    res = runner.invoke(cli, ["timeline", "export", str(film), "-o", str(out / "t.fcpxml")])
     assert res.exit_code == 0, res.output
     assert "reads back changed: video track Video: 40 frames long, reads back as 20" in res.output
-    res = runner.invoke(cli, ["timeline", "export", str(film), "--strict", "-o", str(out / "s.xml")])
+    res = runner.invoke(cli, ["timeline", "export", str(film), "--strict", "-o", str(out / "s.fcpxml")])
     assert res.exit_code == 7 and "would change the edit" in res.output
-    assert not (out / "s.xml").exists()
+    assert not (out / "s.fcpxml").exists()
 
 
 def test_otioz_export_relinks_with_media_dir_and_bundles_references_when_asked(runner, clips, out, tmp_path):
