@@ -71,6 +71,8 @@ def _echo_report(report: Any) -> None:
         click.echo(f"dropped: {line}", err=True)
     for line in report.changed:
         click.echo(f"changed: {line}", err=True)
+    for line in getattr(report, "read_back", []):
+        click.echo(f"reads back changed: {line}", err=True)
 
 
 @timeline_group.command("build")
@@ -270,8 +272,20 @@ def _build_storyboard(
 @click.option(
     "--for", "for_app", type=click.Choice(["resolve"]), help="Write the shape this application imports."
 )
-@click.option("--strict", is_flag=True, help="Fail instead of writing when the format would drop anything.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (write nothing) when the format would drop anything or the file reads back changed.",
+)
 @click.option("--rate", "in_rate", help="Frame rate of an EDL input (EDLs carry none; OTIO assumes 24).")
+@click.option(
+    "--media-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="otioz: find media that is not where the timeline says by file name here.",
+)
+@click.option(
+    "--allow-missing", is_flag=True, help="otioz: bundle clips whose media is missing as references only."
+)
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def export_cmd(
@@ -281,6 +295,8 @@ def export_cmd(
     for_app: str | None,
     strict: bool,
     in_rate: str | None,
+    media_dir: Path | None,
+    allow_missing: bool,
     force: bool,
     as_json: bool,
 ) -> None:
@@ -290,19 +306,23 @@ def export_cmd(
     listed ("dropped: ..."), what it carries differently is listed ("changed: ..."),
     never lost silently.
     """
-    from shotline.core.errors import TimelineError
-    from shotline.otio_adapters.export import export_timeline, format_for, prepare
+    from shotline.otio_adapters.export import export_timeline, format_for
     from shotline.otio_adapters.timeline import read_timeline
 
     f = format_for(fmt, output)
     rate = rate_option_value(in_rate, "--rate")
     tl = read_timeline(timeline, rate=float(rate) if rate else None)
-    if strict:
-        _, preview = prepare(tl, f, for_resolve=for_app == "resolve")
-        if preview.dropped:
-            raise TimelineError(f"{f.label} would drop: " + "; ".join(preview.dropped))
     report = export_timeline(
-        tl, output, f.name, for_resolve=for_app == "resolve", overwrite=force, inputs=(timeline,)
+        tl,
+        output,
+        f.name,
+        for_resolve=for_app == "resolve",
+        overwrite=force,
+        inputs=(timeline,),
+        strict=strict,
+        media_dir=media_dir,
+        base=timeline.resolve().parent,
+        allow_missing=allow_missing,
     )
     if as_json:
         emit_json(report.to_dict())

@@ -19,6 +19,7 @@ otio-fcp-adapter 1.0, otio-fcpx-xml-adapter 1.0, otio-aaf-adapter 2.0):
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class ExportReport:
     format: str
     dropped: list[str] = field(default_factory=list)  # parts of the edit not in the file
     changed: list[str] = field(default_factory=list)  # parts written differently from the timeline
+    read_back: list[str] = field(default_factory=list)  # how the file reads back differently
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +72,7 @@ class ExportReport:
             "format": self.format,
             "dropped": self.dropped,
             "changed": self.changed,
+            "read_back": self.read_back,
         }
 
 
@@ -99,6 +102,15 @@ def check_exportable(timeline: otio.schema.Timeline, where: str = "timeline") ->
         raise TimelineError(f"{where}: has no tracks; nothing to export")
     if not any(isinstance(c, otio.schema.Clip) for c in timeline.find_clips()):
         raise TimelineError(f"{where}: has no clips on any track; nothing to export")
+    for clip in timeline.find_clips():
+        if clip.source_range is None:
+            try:
+                clip.trimmed_range()
+            except Exception:
+                raise TimelineError(
+                    f"{where}: clip '{clip.name}' has no length (no source range, and its media "
+                    "reference no available range); no format can place it"
+                ) from None
     for track in timeline.tracks:
         if not isinstance(track, otio.schema.Track):
             continue
@@ -139,6 +151,53 @@ def _describe(track: otio.schema.Track, idx: int, t: otio.schema.Transition) -> 
     frames = int(round(t.in_offset.value + t.out_offset.value * t.in_offset.rate / (t.out_offset.rate or 1)))
     where = " / ".join(names) if names else "?"
     return f"{track.name or track.kind} transition {kind} ({frames} frames) at {where}"
+
+
+def _explicit_ranges(timeline: otio.schema.Timeline) -> None:
+    """Give every clip the source range it plays (its media's available range when it has none):
+    the EDL, FCP7 and FCPXML writers read ``clip.source_range`` and fail on None."""
+    for clip in timeline.find_clips():
+        if clip.source_range is None:
+            try:
+                clip.source_range = clip.trimmed_range()
+            except Exception:  # no range anywhere: check_exportable names it
+                continue
+
+
+def _apply_track_ranges(timeline: otio.schema.Timeline, report: ExportReport) -> None:
+    """A track with a source range of its own (the EDL reader sets one) written as the items
+    it shows: the FCPXML writer fails on it ("computed time range would be invalid")."""
+    for i, track in enumerate(list(timeline.tracks)):
+        if not isinstance(track, otio.schema.Track) or track.source_range is None:
+            continue
+        if track.source_range == track.available_range():
+            track.source_range = None
+            continue
+        trimmed = otio.algorithms.track_trimmed_to_range(track, track.source_range)
+        trimmed.source_range = None
+        timeline.tracks[i] = trimmed
+        report.changed.append(f"{track.name or track.kind} track: cut to its own source range")
+
+
+def _flatten_nested(timeline: otio.schema.Timeline, report: ExportReport, label: str) -> None:
+    """Nested stacks and tracks (compound clips, nested sequences) written as the clips they
+    show, as the renderer plays them: the NLE formats' writers fail on them or write filler."""
+    from shotline.otio_adapters.conform.model import flatten_nested
+
+    for i, track in enumerate(list(timeline.tracks)):
+        if not isinstance(track, otio.schema.Track):
+            continue
+        nested = [c.name or type(c).__name__ for c in track if isinstance(c, otio.core.Composition)]
+        if not nested:
+            continue
+        notes: list[str] = []
+        flat = flatten_nested(track, notes)
+        timeline.tracks[i] = flat.clone()
+        report.changed.append(
+            f"{track.name or track.kind} track: nested {', '.join(repr(n) for n in nested)} written as the "
+            f"clips {'they show' if len(nested) > 1 else 'it shows'} ({label} writers cannot nest)"
+        )
+        report.changed += notes
 
 
 def _missing_media(timeline: otio.schema.Timeline) -> list[str]:
@@ -188,6 +247,9 @@ def prepare_edl(timeline: otio.schema.Timeline, report: ExportReport) -> otio.sc
         )
         report.dropped.append(f"{what} track {t.name or '?'} ({clips} clips): {why}")
     timeline.tracks[:] = [keep]
+    # OTIO's EDL reader starts the track at the first event and ends it at the last: a gap at
+    # either end would vanish. A black (BL) event of its length keeps the edit as it was.
+    _black_ends(keep, (0, -1), report, "EDL")
     _custom_to_dissolve(timeline, report, "EDL")
     _edl_speed_handles(keep)
     # reel names: at most 8 characters, letters and digits, unique per source file
@@ -195,6 +257,9 @@ def prepare_edl(timeline: otio.schema.Timeline, report: ExportReport) -> otio.sc
     used: set[str] = set()
     for clip in keep.find_clips():
         ref = clip.media_reference
+        if _is_black(clip):
+            clip.metadata.setdefault("cmx_3600", {})["reel"] = "BL"
+            continue
         source = getattr(ref, "target_url", None) or clip.name
         if source not in by_source:
             base = _reel(Path(str(source)).stem if getattr(ref, "target_url", None) else clip.name)
@@ -250,7 +315,92 @@ def _drop_time_effects(timeline: otio.schema.Timeline, report: ExportReport, fmt
                     clip.effects.remove(fx)
 
 
+def _fill_media_ranges(timeline: otio.schema.Timeline, report: ExportReport) -> None:
+    """Give every external reference its media's length (the FCP7 and FCPXML writers read it and
+    fail on None): probed from the file when it exists, else the range the clip plays (listed)."""
+    from shotline.core.errors import MediaError
+    from shotline.core.media.probe import probe
+    from shotline.otio_adapters.build import path_from_url
+
+    for clip in timeline.find_clips():
+        ref = clip.media_reference
+        if not isinstance(ref, otio.schema.ExternalReference) or ref.available_range is not None:
+            continue
+        rate = clip.trimmed_range().duration.rate
+        path = path_from_url(ref.target_url)
+        try:
+            info = probe(path) if path.is_file() else None
+        except MediaError:
+            info = None
+        avail = None
+        if info is not None and info.duration > 0:
+            from shotline.otio_adapters.conform.model import media_timecode
+
+            frames = math.floor(info.duration * rate + 1e-6)
+            tc = media_timecode(path)
+            start = round(float(tc) * rate) if tc is not None else 0
+            avail = otio.opentime.TimeRange(
+                otio.opentime.RationalTime(start, rate), otio.opentime.RationalTime(frames, rate)
+            )
+            if clip.source_range is not None and not avail.contains(clip.source_range):
+                avail = None  # the clip's range is not in the file as probed: keep what it plays
+        if avail is not None:
+            ref.available_range = avail
+        elif clip.source_range is not None:
+            ref.available_range = clip.source_range
+            report.changed.append(
+                f"clip {clip.name}: its media's length is unknown; written as the "
+                f"{clip.source_range.duration.value:g} frames the clip plays"
+            )
+
+
+def _fcp7_generators(timeline: otio.schema.Timeline) -> None:
+    """Generators written as FCP7 clips whose file names a mediaSource (Premiere's way, and what
+    the reader turns back into a GeneratorReference): the writer needs a length for the file and
+    a ``media`` element to skip its guess from the file name's extension (which fails here)."""
+    for clip in timeline.find_clips():
+        ref = clip.media_reference
+        if not isinstance(ref, otio.schema.GeneratorReference):
+            continue
+        if ref.available_range is None and clip.source_range is not None:
+            ref.available_range = clip.source_range
+        meta = dict(ref.metadata.get("fcp_xml") or {})
+        if "effecttype" not in meta and "media" not in meta:
+            media = (
+                "audio"
+                if clip.parent() is not None and clip.parent().kind == otio.schema.TrackKind.Audio
+                else "video"
+            )
+            ref.metadata["fcp_xml"] = {**meta, "media": {media: {}}}
+
+
+def _black_ends(track: otio.schema.Track, ends: tuple[int, ...], report: ExportReport, fmt: str) -> None:
+    """Gaps at the given ends of ``track`` written as black generator clips: the format's
+    reader ends (or starts) the track at its last (first) clip and would drop them."""
+    for at in ends:
+        if len(track) and isinstance(track[at], otio.schema.Gap) and track[at].duration().value > 0:
+            gap = track[at]
+            where = "leading" if at == 0 else "trailing"
+            # an EDL's BL event; in FCP7, Premiere's "Black Video" slug
+            kind, name = ("black", "BL") if fmt == "EDL" else ("Slug", "Black Video")
+            track[at] = otio.schema.Clip(
+                name=name,
+                media_reference=otio.schema.GeneratorReference(name=name, generator_kind=kind),
+                source_range=otio.opentime.TimeRange(duration=gap.duration()),
+                metadata={"cmx_3600": {"reel": "BL"}} if fmt == "EDL" else {},
+            )
+            report.changed.append(
+                f"{track.name or track.kind} track: the {where} gap ({gap.duration().value:g} frames) is "
+                f"written as black; {fmt} readers drop a {where} gap"
+            )
+
+
 def prepare_fcp7(timeline: otio.schema.Timeline, report: ExportReport) -> otio.schema.Timeline:
+    for track in timeline.tracks:
+        if isinstance(track, otio.schema.Track) and track.kind == otio.schema.TrackKind.Video:
+            _black_ends(track, (-1,), report, "FCP7 XML")
+    _fill_media_ranges(timeline, report)
+    _fcp7_generators(timeline)
     _custom_to_dissolve(timeline, report, "FCP7 XML")
     _drop_time_effects(timeline, report, "FCP7 XML")
     _drop_metadata_note(timeline, report, "FCP7 XML")
@@ -258,6 +408,8 @@ def prepare_fcp7(timeline: otio.schema.Timeline, report: ExportReport) -> otio.s
 
 
 def prepare_fcpxml(timeline: otio.schema.Timeline, report: ExportReport) -> otio.schema.Timeline:
+    _apply_track_ranges(timeline, report)
+    _fill_media_ranges(timeline, report)  # the writer reads every asset's length
     rate = _rate(timeline)
     if abs(rate - round(rate)) > 1e-6:
         # measured: otio-fcpx-xml-adapter 1.0 turns 30000/1001 into 29 (int) when it writes
@@ -267,11 +419,12 @@ def prepare_fcpxml(timeline: otio.schema.Timeline, report: ExportReport) -> otio
             "and would misplace every cut; export fcp7 or otio for this timeline"
         )
     for track in timeline.tracks:
-        for idx, t in _transitions(track):
+        for idx, t in reversed(_transitions(track)):
             report.dropped.append(
                 f"{_describe(track, idx, t)}: the FCPXML writer drops transitions (the cut stays at the "
                 "transition's centre); use fcp7 or otio to keep it"
             )
+            del track[idx]  # as the writer would: what is written is what reads back
     _drop_time_effects(timeline, report, "FCPXML")
     _drop_metadata_note(timeline, report, "FCPXML")
     return timeline
@@ -312,8 +465,8 @@ def _aaf_mob_ids(timeline: otio.schema.Timeline) -> None:
     ids: dict[str, str] = {}
     for clip in timeline.find_clips():
         ref = clip.media_reference
-        if ref is None or isinstance(ref, otio.schema.MissingReference):
-            continue
+        if ref is None:
+            ref = clip.media_reference = otio.schema.MissingReference()
         meta = ref.metadata.get("AAF") or {}
         if meta.get("MobID") or meta.get("SourceID"):
             continue
@@ -343,6 +496,7 @@ def prepare_aaf(timeline: otio.schema.Timeline, report: ExportReport) -> otio.sc
             track.append(otio.schema.Gap(source_range=empty))
         for item in track:
             if isinstance(item, otio.schema.Clip):
+                _aaf_media_range(item, report)
                 _rescale_clip(item, rate, report)
             elif isinstance(item, otio.schema.Gap) and item.source_range is not None:
                 sr = item.source_range
@@ -351,6 +505,29 @@ def prepare_aaf(timeline: otio.schema.Timeline, report: ExportReport) -> otio.sc
                 )
     _drop_metadata_note(timeline, report, "AAF")
     return timeline
+
+
+def _aaf_media_range(clip: otio.schema.Clip, report: ExportReport) -> None:
+    """The AAF writer needs every clip's media length: where the reference does not know it
+    (offline media), the source range the clip plays stands in for it."""
+    ref = clip.media_reference
+    if ref is None:
+        ref = clip.media_reference = otio.schema.MissingReference()
+    if getattr(ref, "available_range", None) is None and clip.source_range is not None:
+        ref.available_range = clip.source_range
+        report.changed.append(
+            f"clip {clip.name}: its media's length is unknown; written as the {clip.source_range.duration.value:g} "
+            "frames the clip plays"
+        )
+
+
+def _is_black(item: otio.core.Composable) -> bool:
+    """A clip of black (an EDL's BL event reads back as one): the same picture as a gap."""
+    ref = getattr(item, "media_reference", None)
+    if not isinstance(ref, otio.schema.GeneratorReference):
+        return False
+    kind = ref.generator_kind.lower()
+    return kind in ("black", "bl") or (kind == "slug" and "black" in (ref.name or "").lower())
 
 
 def _rescale_clip(clip: otio.schema.Clip, rate: float, report: ExportReport) -> None:
@@ -381,11 +558,13 @@ def prepare(
     check_exportable(timeline)
     report = ExportReport(output=None, format=fmt.name)
     tl = copy.deepcopy(timeline)
+    _explicit_ranges(tl)
     missing = _missing_media(tl)
     if missing:
         report.changed.append(f"clips without media (written offline): {', '.join(missing)}")
     step = _PREPARE.get(fmt.name)
     if step is not None:
+        _flatten_nested(tl, report, fmt.label)
         tl = step(tl, report)
     if for_resolve:
         from shotline.otio_adapters.resolve_shape import to_resolve_shape
@@ -411,18 +590,40 @@ def export_timeline(
     for_resolve: bool = False,
     overwrite: bool = False,
     inputs: Iterable[Path] = (),
+    strict: bool = False,
+    media_dir: Path | None = None,
+    base: Path | None = None,
+    allow_missing: bool = False,
 ) -> ExportReport:
-    """Write ``timeline`` to ``output`` in ``fmt`` atomically and say what the format could not carry."""
+    """Write ``timeline`` to ``output`` in ``fmt`` atomically and say what the format could not carry.
+
+    Every NLE export is read back with the same adapter and compared with what was written
+    (track lengths, clips, transitions, gaps, the source frame of every frame): differences
+    land in ``report.read_back``. ``strict`` refuses (and writes nothing) when anything would
+    be dropped or reads back differently. For .otioz, ``media_dir`` relinks missing media by
+    name, ``base`` resolves relative paths (the timeline's folder) and ``allow_missing``
+    bundles references without their media instead of refusing."""
     output = Path(output)
     f = format_for(fmt, output)
     if f.name == "aaf":
         _require_aaf()
     tl, report = prepare(timeline, f, for_resolve=for_resolve)
     report.output = output
+    if strict and report.dropped:
+        raise TimelineError(f"{f.label} would drop: " + "; ".join(report.dropped))
     if f.name == "otioz":
         from shotline.otio_adapters.bundle import write_otioz
 
-        write_otioz(tl, output, overwrite=overwrite, inputs=tuple(inputs))
+        write_otioz(
+            tl,
+            output,
+            overwrite=overwrite,
+            inputs=tuple(inputs),
+            media_dir=media_dir,
+            base=base,
+            allow_missing=allow_missing,
+            report=report.changed,
+        )
         return report
     kwargs = _adapter_kwargs(f, tl)
     # the EDL writer changes the clips it is given: take what the speed fix needs first
@@ -444,11 +645,165 @@ def export_timeline(
             raise
         except Exception as exc:
             msg = str(exc).strip().splitlines()
-            raise TimelineError(
-                f"{output}: the {f.label} writer refused this timeline ({type(exc).__name__}: "
-                f"{' '.join(msg[:3]) if msg else ''})"
-            ) from exc
+            detail = f"{type(exc).__name__}: {' '.join(msg[:3])[:300] if msg else ''}"
+            culprit = _culprit(tl, f, kwargs)
+            if culprit:
+                raise TimelineError(
+                    f"{output}: {f.label} cannot hold {culprit} (the writer failed: {detail})"
+                ) from exc
+            raise TimelineError(f"{output}: the {f.label} writer refused this timeline ({detail})") from exc
+        if f.name not in ("otio", "otioz"):
+            report.read_back = read_back_differences(tl, tmp, f, kwargs.get("rate"))
+            if strict and report.read_back:
+                raise TimelineError(
+                    f"{output}: {f.label} would change the edit: "
+                    + "; ".join(report.read_back)
+                    + " (not written)"
+                )
     return report
+
+
+def _culprit(tl: otio.schema.Timeline, fmt: Format, kwargs: dict[str, Any]) -> str | None:
+    """The first clip the writer cannot write on its own, described (None: no single clip fails)."""
+    import tempfile
+
+    checked = 0
+    for track in tl.tracks:
+        for item in track:
+            if not isinstance(item, otio.schema.Clip) or checked >= 200:
+                continue
+            checked += 1
+            one = otio.schema.Timeline(name=tl.name, global_start_time=tl.global_start_time)
+            t = otio.schema.Track(name=track.name, kind=track.kind)
+            t.append(item.clone())
+            one.tracks.append(t)
+            try:
+                if fmt.name == "aaf":
+                    with tempfile.TemporaryDirectory() as d:
+                        otio.adapters.write_to_file(
+                            one, str(Path(d) / "one.aaf"), adapter_name=fmt.adapter, **kwargs
+                        )
+                else:
+                    otio.adapters.write_to_string(one, adapter_name=fmt.adapter, **kwargs)
+            except Exception:
+                ref = item.media_reference
+                kind = type(ref).__name__ if ref is not None else "no media reference"
+                extra = f" '{ref.generator_kind}'" if isinstance(ref, otio.schema.GeneratorReference) else ""
+                return f"clip '{item.name}' on {track.kind.lower()} track '{track.name or track.kind}' ({kind}{extra})"
+    return None
+
+
+# --------------------------------------------------------------------------- read-back check
+
+
+@dataclass(frozen=True)
+class TrackShape:
+    """What a track shows, in timeline frames: what an export must keep."""
+
+    kind: str
+    name: str
+    frames: int
+    clips: int
+    transitions: list[tuple[int, int]]  # [start, end) of each transition
+    shown: dict[int, int]  # timeline frame -> source frame, outside transitions
+    gaps: list[tuple[int, int]]  # [start, end) of each gap
+
+
+def track_shape(track: otio.schema.Track, rate: float) -> TrackShape:
+    def fr(t: otio.opentime.RationalTime) -> int:
+        return round(t.rescaled_to(rate).value)
+
+    spans, gaps = [], []
+    shown: dict[int, int] = {}
+    clips = 0
+    for i, item in enumerate(track):
+        r = track.range_of_child_at_index(i)
+        a, b = fr(r.start_time), fr(r.end_time_exclusive())
+        if isinstance(item, otio.schema.Transition):
+            spans.append((a, b))
+        elif isinstance(item, otio.schema.Gap) or _is_black(item):
+            gaps.append((a, b))
+        elif isinstance(item, otio.schema.Clip):
+            clips += 1
+            src = item.trimmed_range()
+            s0 = src.start_time.rescaled_to(rate).value
+            scalar = 1.0
+            for fx in item.effects:
+                if isinstance(fx, otio.schema.LinearTimeWarp):
+                    scalar = fx.time_scalar
+            for t in range(a, b):
+                k = t - a if scalar >= 0 else b - 1 - t
+                shown[t] = int(s0 + k * abs(scalar) + 1e-6) if scalar else int(s0 + 1e-6)
+    covered = {t for a, b in spans for t in range(a, b)}
+    shown = {t: f for t, f in shown.items() if t not in covered}
+    return TrackShape(
+        str(track.kind), track.name or str(track.kind), fr(track.duration()), clips, spans, shown, gaps
+    )
+
+
+def compare_tracks(written: TrackShape, back: TrackShape | None) -> list[str]:
+    """What reads back differently from what was written, one line per kind of difference."""
+    where = f"{written.kind.lower()} track {written.name}"
+    if back is None:
+        return [f"{where}: not in the file read back"]
+    out = []
+    if back.frames != written.frames:
+        out.append(f"{where}: {written.frames} frames long, reads back as {back.frames}")
+    if back.clips != written.clips:
+        out.append(f"{where}: {written.clips} clips, reads back with {back.clips}")
+    if back.transitions != written.transitions:
+        out.append(
+            f"{where}: transitions at frames {_spans(written.transitions)}, read back at {_spans(back.transitions)}"
+        )
+    if back.gaps != written.gaps and [b - a for a, b in back.gaps] != [b - a for a, b in written.gaps]:
+        out.append(f"{where}: gaps {_spans(written.gaps)} read back as {_spans(back.gaps)}")
+    moved = [t for t, f in written.shown.items() if back.shown.get(t) != f]
+    if moved:
+        first = moved[0]
+        got = back.shown.get(first)
+        out.append(
+            f"{where}: {len(moved)} frame(s) show other source frames (first: frame {first} shows "
+            f"{'nothing' if got is None else f'source frame {got}'}, not {written.shown[first]})"
+        )
+    return out
+
+
+def _spans(spans: list[tuple[int, int]]) -> str:
+    shown = ", ".join(f"{a}-{b}" for a, b in spans[:6])
+    return (shown + (f" and {len(spans) - 6} more" if len(spans) > 6 else "")) or "none"
+
+
+def read_back_differences(
+    written: otio.schema.Timeline, path: Path, fmt: Format, rate: float | None = None
+) -> list[str]:
+    """Read ``path`` back with ``fmt``'s adapter and list how it differs from ``written``."""
+    rate = rate or _rate(written)
+    kwargs: dict[str, Any] = {"rate": rate} if fmt.name == "edl" else {}
+    try:
+        back = otio.adapters.read_from_file(str(path), adapter_name=fmt.adapter, **kwargs)
+    except Exception as exc:  # the format's own reader cannot read what its writer wrote
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return [f"the {fmt.label} reader cannot read the file back ({type(exc).__name__}: {first[:200]})"]
+    if isinstance(back, otio.schema.SerializableCollection):
+        found = list(back.find_children(descended_from_type=otio.schema.Timeline))
+        if not found:
+            return ["the file reads back with no timeline in it"]
+        back = found[0]
+    out: list[str] = []
+    for kind in (otio.schema.TrackKind.Video, otio.schema.TrackKind.Audio):
+        mine = [t for t in written.tracks if isinstance(t, otio.schema.Track) and t.kind == kind]
+        theirs = [t for t in back.tracks if isinstance(t, otio.schema.Track) and t.kind == kind]
+        for i, t in enumerate(mine):
+            if not len(t):
+                continue
+            out += compare_tracks(
+                track_shape(t, rate), track_shape(theirs[i], rate) if i < len(theirs) else None
+            )
+    a = round(written.duration().rescaled_to(rate).value)
+    b = round(back.duration().rescaled_to(rate).value)
+    if a != b:
+        out.append(f"the timeline is {a} frames long and reads back as {b}")
+    return out
 
 
 def _check_resolve(text: str, output: Path) -> None:

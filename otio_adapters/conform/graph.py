@@ -16,6 +16,7 @@ media frame whose time is at or before ``media_at(f)`` (timestamps are moved to 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -26,6 +27,7 @@ from shotline.otio_adapters.conform.model import Conform, Item, Track
 
 SAMPLE_RATE = 48000
 FINE_TB = 705600000  # divisible by every common frame rate, 30000/1001 included
+ACLOCK = f"asettb=1/{SAMPLE_RATE},asetpts=N"  # sample n of a track at exactly n / 48000 s
 
 
 def frac(x: Fraction) -> str:
@@ -65,11 +67,14 @@ class Graph:
     def text(self) -> str:
         return ";\n".join(self.chains)
 
-    def args(self) -> list[str]:
+    def args(self, script: str | None = None) -> list[str]:
+        """The inputs, the graph and the output maps. With ``script`` (a file the caller writes
+        ``text`` into) ffmpeg reads the graph from that file: a graph of hundreds of clips is
+        longer than one command-line argument may be (128 KiB on Linux)."""
         out: list[str] = []
         for chunk in self.inputs:
             out += chunk
-        out += ["-filter_complex", self.text]
+        out += ["-/filter_complex", script] if script is not None else ["-filter_complex", self.text]
         if self.video:
             out += ["-map", f"[{self.video}]"]
         if self.audio:
@@ -152,7 +157,7 @@ class GraphBuilder:
                 self.add(f"[{base}][{top}]overlay=eof_action=pass:format=auto[{lab}]")
                 base = lab
             final = self.label("vout")
-            self.add(f"[{base}]format={self.settings.pix_fmt},setsar=1[{final}]")
+            self.add(f"[{base}]format={self.settings.pix_fmt},setsar=1,{self.clock()}[{final}]")
             self.g.video = final
         if self.want_audio:
             tracks = self.c.audio or self.c.video[:1]
@@ -162,7 +167,9 @@ class GraphBuilder:
             else:
                 lab = self.label("aout")
                 joined = "".join(f"[{o}]" for o in outs)
-                self.add(f"{joined}amix=inputs={len(outs)}:normalize=0:duration=longest[{lab}]")
+                ns = samples_at(self.end, self.c.rate) - samples_at(self.start, self.c.rate)
+                mix = f"amix=inputs={len(outs)}:normalize=0:duration=longest"
+                self.add(f"{joined}{mix},atrim=end_sample={ns},{ACLOCK}[{lab}]")
                 self.g.audio = lab
         return self.g
 
@@ -188,7 +195,13 @@ class GraphBuilder:
         v = item.media.info.video
         src = v.rate if v is not None and v.rate else self.c.rate
         t -= max(2 / src, Fraction(1, 10))
-        return t if t > Fraction(1, 2) else Fraction(0)
+        if t <= Fraction(1, 2):
+            return Fraction(0)
+        # ffmpeg keeps -ss in microseconds and shifts the stream's timestamps by it in the
+        # stream's own ticks: a seek on both grids shifts every timestamp exactly
+        tb = Fraction(v.time_base or 0) if v is not None else Fraction(0)
+        grid = Fraction(tb.numerator, math.gcd(tb.denominator, 10**6)) if tb > 0 else Fraction(1, 10**6)
+        return math.floor(t / grid) * grid
 
     # ------------------------------------------------------------------ video
 
@@ -218,11 +231,27 @@ class GraphBuilder:
             labels.append(out)
         for idx, parts in uses.items():
             self.item_video(track.items[idx], parts, fmt, upper)
-        if len(labels) == 1:
-            return labels[0]
         out = self.label("vt")
-        self.add("".join(f"[{x}]" for x in labels) + f"concat=n={len(labels)}:v=1:a=0[{out}]")
+        joined = "".join(f"[{x}]" for x in labels)
+        join = f"concat=n={len(labels)}:v=1:a=0," if len(labels) > 1 else ""
+        self.add(f"{joined}{join}{self.clock()}[{out}]")
         return out
+
+    def clock(self) -> str:
+        """The one timing model: frame n of a stream at exactly n / rate (time base 1/rate).
+
+        Pieces are joined by count, so their own timestamps (xfade's, a one-frame piece's,
+        a retimed clip's) never decide where a frame sits: concat would otherwise guess the
+        length of a piece's last frame and could put two frames in one slot.
+        """
+        r = self.c.rate
+        return f"settb={r.denominator}/{r.numerator},setpts=N"
+
+    def generated(self, source: str, frames: int, fmt: str) -> str:
+        """A generator's picture (bars, a colour) at the output size and rate."""
+        name, _, opts = source.partition("=")
+        size = f"s={self.c.width}x{self.c.height}:r={frac(self.c.rate)}"
+        return f"{name}={opts + ':' if opts else ''}{size},format={fmt},trim=end_frame={frames}"
 
     def blank(self, frames: int, fmt: str, transparent: bool) -> str:
         color = "black@0.0" if transparent else "black"
@@ -235,6 +264,8 @@ class GraphBuilder:
         n = hi - lo
         if item.kind == "gap":
             head = self.blank(n, fmt, upper)
+        elif item.kind == "generator":
+            head = self.generated(item.generator, n, fmt)
         elif item.kind == "slate" or item.media is None:
             head = self.slate(item, n, fmt)
         else:
@@ -282,11 +313,7 @@ class GraphBuilder:
         n = hi - lo
         seek = self.seek_for(item, lo, hi)
         k = self.input(item, seek)
-        src = v.rate or self.c.rate
-        # a hair past the exact time, so a frame exactly on it is chosen despite rounding: half a
-        # tick of the file's time base (timestamps are exact to that), at least 10 us
-        eps = max(Fraction(1, 100000), Fraction(v.time_base or 0) / 2 + Fraction(1, 10**6))
-        eps = min(eps, 1 / (4 * max(src, self.c.rate)))
+        eps = self.hair(item)
         speed = abs(item.speed)
         first = min(item.media_at(lo), item.media_at(hi - 1))  # forward order start
         offset = first + eps - seek
@@ -303,6 +330,21 @@ class GraphBuilder:
         chain += self.fit(item, fmt, upper)
         chain.append("setpts=PTS-STARTPTS")
         return f"[{k}:v:0]" + ",".join(chain)
+
+    def hair(self, item: Item) -> Fraction:
+        """How far past the exact media time a frame is still taken, so one that sits exactly on
+        it is chosen despite rounding. Where every frame lasts a whole number of ticks of the
+        file's time base its timestamps are exact and the hair is 0.1 us (the filters' own
+        rounding): a media time a thousandth of a frame before a frame still shows the frame
+        before, as OTIO's mapping says. Otherwise half a tick (timestamps are exact to that)."""
+        assert item.media is not None and item.media.info.video is not None
+        v = item.media.info.video
+        src = v.rate or self.c.rate
+        tb = Fraction(v.time_base or 0)
+        if tb > 0 and not v.vfr and (1 / (src * tb)).denominator == 1:
+            return Fraction(1, 10**7)
+        eps = max(Fraction(1, 100000), tb / 2 + Fraction(1, 10**6))
+        return min(eps, 1 / (4 * max(src, self.c.rate)))
 
     def fit(self, item: Item, fmt: str, upper: bool) -> list[str]:
         """Square pixels, letterboxed into the output frame (transparent bars on upper tracks)."""
@@ -349,10 +391,10 @@ class GraphBuilder:
             labels.append(out)
         for idx, parts in uses.items():
             self.item_audio(track.items[idx], parts)
-        if len(labels) == 1:
-            return labels[0]
         out = self.label("at")
-        self.add("".join(f"[{x}]" for x in labels) + f"concat=n={len(labels)}:v=0:a=1[{out}]")
+        joined = "".join(f"[{x}]" for x in labels)
+        join = f"concat=n={len(labels)}:v=0:a=1," if len(labels) > 1 else ""
+        self.add(f"{joined}{join}{ACLOCK}[{out}]")
         return out
 
     def silence(self, ns: int) -> str:

@@ -11,7 +11,8 @@ written to ``Conform.notes``, never silent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -26,9 +27,17 @@ from shotline.otio_adapters.timeline import read_timeline, timeline_rate
 MISSING_MODES = ("slate", "error")
 
 
-def seconds(t: otio.opentime.RationalTime) -> Fraction:
+def seconds(t: otio.opentime.RationalTime, what: str = "a time") -> Fraction:
     """An OTIO time as exact seconds (value/rate with the rate made exact)."""
-    return Fraction(t.value).limit_denominator(10**9) / exact_rate(t.rate)
+    rate = exact_rate(t.rate) if t.rate > 0 else Fraction(0)
+    if rate <= 0:
+        raise TimelineError(f"{what} is counted at {t.rate:g} frames per second; a rate must be positive")
+    return Fraction(t.value).limit_denominator(10**9) / rate
+
+
+def usable_range(r: otio.opentime.TimeRange | None) -> bool:
+    """A range whose times carry a positive rate (some writers leave ``rate: 0`` on unknown ones)."""
+    return r is not None and r.start_time.rate > 0 and r.duration.rate > 0
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,7 @@ class Item:
     file (valid also outside ``[start, end)``: transitions read handles from there).
     """
 
-    kind: str  # "clip", "gap", "slate"
+    kind: str  # "clip", "gap", "slate", "generator"
     name: str
     start: int
     end: int
@@ -66,6 +75,7 @@ class Item:
     )  # media seconds at timeline frame ``start`` (forward) or ``end - 1`` (reverse)
     speed: Fraction = Fraction(1)  # media seconds per timeline second; 0 = freeze, < 0 = reverse
     rate: Fraction = Fraction(25)
+    generator: str = ""  # for a generator: the lavfi source ("smptehdbars", "color=c=0x0000ff")
 
     @property
     def frames(self) -> int:
@@ -170,7 +180,7 @@ class MediaFinder:
                 return original, False, ""
             why = f"media {original} does not exist"
         elif isinstance(ref, otio.schema.GeneratorReference):
-            why = f"generator reference '{ref.generator_kind}' (not rendered)"
+            why = f"generator '{ref.generator_kind}' is not one shotline draws (bars, black, solid colour)"
         elif isinstance(ref, otio.schema.ImageSequenceReference):
             why = "image sequence reference (not rendered)"
         names = []
@@ -259,13 +269,17 @@ def build_conform(
             notes.append(f"track '{t.name or i + 1}' is disabled and not rendered")
             continue
         kind = "audio" if t.kind == otio.schema.TrackKind.Audio else "video"
+        t = flatten_nested(t, notes)
         track = _track(t, kind, r, finder, notes, missing_clips)
         if not track.items:
             continue
         total = max(total, track.items[-1].end)
         (vtracks if kind == "video" else atracks).append(track)
+    if not vtracks and not atracks:
+        raise TimelineError(f"timeline '{name}' has no track with anything on it: nothing to render")
     if not vtracks:
-        raise TimelineError(f"timeline '{name}' has no video track with anything on it: nothing to render")
+        notes.append(f"timeline '{name}' has sound only: the picture is black")
+        vtracks.append(Track("video", "black", (Item("gap", "", 0, total, rate=r),), ()))
     if total <= 0:
         raise TimelineError(f"timeline '{name}' is empty (0 frames)")
     if missing_clips and missing == "error":
@@ -276,15 +290,17 @@ def build_conform(
         )
     for n, why in missing_clips:
         notes.append(f"missing media, rendered a slate for '{n}': {why}")
+    _note_leading_gap([*vtracks, *atracks], r, notes)
     vtracks = [_pad(t, total) for t in vtracks]
     atracks = [_pad(t, total) for t in atracks]
     width, height = size or _default_size(vtracks)
     if width % 2 or height % 2 or width <= 0 or height <= 0:
         raise UsageError(f"output size {width}x{height} must be positive and even")
-    sound_from = atracks or vtracks[:1]
-    has_audio = any(
+    # every audio track is rendered, silence standing in for missing media; without audio
+    # tracks the sound is the first video track's clips' own
+    has_audio = bool(atracks) or any(
         it.media is not None and it.media.info.has_audio and it.speed != 0
-        for t in sound_from
+        for t in vtracks[:1]
         for it in t.items
     )
     _check_handles([*vtracks, *atracks], notes)
@@ -325,15 +341,22 @@ def _track(
             continue
         if not isinstance(child, (otio.schema.Clip, otio.schema.Gap)):
             raise TimelineError(
-                f"track '{label}': nested {type(child).__name__} '{child.name}' is not supported; "
-                "flatten the timeline first (otiotool --flatten)"
+                f"track '{label}': a {type(child).__name__} '{child.name}' cannot be rendered"
+            )
+        what = f"'{child.name or type(child).__name__}' on track '{label}'"
+        if child.source_range is None and not usable_range(_available(child)):
+            raise TimelineError(
+                f"clip {what} has no source range and its media reference no usable available range"
             )
         try:
             rng = child.trimmed_range()
         except Exception as exc:  # OTIO raises when a clip has no range at all
             raise TimelineError(f"clip '{child.name}' on track '{label}' has no source range: {exc}") from exc
-        dur = seconds(rng.duration)
-        what = f"'{child.name or type(child).__name__}' on track '{label}'"
+        dur = seconds(rng.duration, f"the duration of {what}")
+        if dur < 0:
+            raise TimelineError(
+                f"{what} has a negative duration ({float(dur * rate):g} frames): fix its source range"
+            )
         start = _whole(cursor * rate, what + " (start)", notes)
         end = _whole((cursor + dur) * rate, what + " (end)", notes)
         cursor += dur
@@ -345,6 +368,145 @@ def _track(
     dissolves = tuple(_dissolve(tr, cut, before, items, rate, label, notes) for tr, cut, before in pending)
     _check_overlaps(dissolves, items, label)
     return Track(kind, label, tuple(items), dissolves)
+
+
+# --------------------------------------------------------------------------- nested compositions
+
+
+def flatten_nested(track: otio.schema.Track, notes: list[str]) -> otio.schema.Track:
+    """``track`` with every nested Stack or Track replaced by what it shows, as an NLE plays a
+    nested sequence or compound clip: the nested tracks of the same kind flattened (the top one
+    wins where it has something), cut to the composition's own source range, its time effect
+    (LinearTimeWarp, FreezeFrame) carried onto the clip inside. The timeline is not changed."""
+    if not any(isinstance(c, otio.core.Composition) for c in track):
+        return track
+    flat = otio.schema.Track(name=track.name, kind=track.kind, source_range=track.source_range)
+    flat.enabled = track.enabled
+    for child in track:
+        for item in _expand(child, track.kind, track.name or track.kind, notes):
+            flat.append(item)
+    return flat
+
+
+def _expand(
+    child: otio.core.Composable, kind: str, label: str, notes: list[str]
+) -> list[otio.core.Composable]:
+    if not isinstance(child, otio.core.Composition):
+        return [child.clone()]
+    name = child.name or type(child).__name__
+    where = f"nested {type(child).__name__.lower()} '{name}' on track '{label}'"
+    rng = child.trimmed_range()
+    if not child.enabled:  # a disabled compound clip shows nothing, as a disabled clip
+        return [otio.schema.Gap(source_range=otio.opentime.TimeRange(duration=rng.duration))]
+    if isinstance(child, otio.schema.Stack):
+        layers = []  # a stack's tracks of this kind, and its bare items (each a layer of its own)
+        for c in child:
+            if isinstance(c, otio.schema.Track):
+                if c.kind == kind:
+                    layers.append(c.clone())
+            elif not isinstance(c, otio.schema.Transition):
+                layer = otio.schema.Track(kind=kind)
+                layer.append(c.clone())
+                layers.append(layer)
+        if len(layers) > 1 and kind == otio.schema.TrackKind.Audio:
+            notes.append(f"{where}: only the top of its {len(layers)} audio layers is heard")
+        content = otio.algorithms.flatten_stack(layers) if layers else otio.schema.Track()
+    else:
+        content = child.clone()
+        content.source_range = None
+    scalar, freeze, other = _time_effects(child)
+    for fx in other:
+        notes.append(f"{where}: effect '{fx.effect_name or fx.name}' is not rendered")
+    inner = rng
+    warped = freeze or scalar != 1
+    if warped:
+        d = rng.duration
+        length = otio.opentime.RationalTime(1 if freeze else d.value * float(abs(scalar)), d.rate)
+        inner = otio.opentime.TimeRange(rng.start_time, length)
+    try:
+        cut = otio.algorithms.track_trimmed_to_range(content, inner)
+    except Exception as exc:  # OTIO refuses to cut through a transition
+        raise TimelineError(f"{where}: its source range cannot be cut from its content ({exc})") from exc
+    items: list[otio.core.Composable] = []
+    for c in cut:
+        items += _expand(c, kind, label, notes)
+    shown = sum(
+        (c.duration() for c in items if not isinstance(c, otio.schema.Transition)),
+        otio.opentime.RationalTime(0, inner.duration.rate),
+    )
+    if shown < inner.duration:  # the content ends before the composition's range does
+        items.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(duration=inner.duration - shown)))
+    if warped:
+        if any(isinstance(c, otio.schema.Transition) for c in items):
+            notes.append(f"{where}: its time effect spans a transition and is not rendered (normal speed)")
+            return _expand_plain(child, kind, label, notes)
+        warped_items = _warp(items, rng.duration, scalar, freeze)
+        if warped_items is None:
+            notes.append(f"{where}: its reverse spans {len(items)} items and is not rendered (normal speed)")
+            return _expand_plain(child, kind, label, notes)
+        items = warped_items
+    return items
+
+
+def _warp(
+    items: list[otio.core.Composable], length: otio.opentime.RationalTime, scalar: Fraction, freeze: bool
+) -> list[otio.core.Composable] | None:
+    """The items a composition's time effect shows, laid out in track time (None: not
+    representable item by item). Track frame k shows content time k * s, so an item covering
+    content [a, b) plays from the first frame at or after a / s, entered where that frame falls
+    in it, with the effect on it; a freeze holds the one item's first frame for ``length``."""
+    if freeze:
+        item = items[0]
+        item.source_range = otio.opentime.TimeRange(item.trimmed_range().start_time, length)
+        if isinstance(item, otio.schema.Clip):
+            item.effects.append(otio.schema.FreezeFrame())
+        return [item]
+    if scalar < 0 and len(items) > 1:
+        return None
+    rate = exact_rate(length.rate)
+    speed = abs(scalar)
+    total = round(seconds(length) * rate)
+    out = []
+    a = Fraction(0)  # content seconds where the item starts
+    for i, item in enumerate(items):
+        r = item.trimmed_range()
+        dur = seconds(r.duration)
+        first = math.ceil(a / speed * rate)  # first track frame showing this item
+        last = total if i == len(items) - 1 else min(total, math.ceil((a + dur) / speed * rate))
+        if last > first:
+            enter = Fraction(first) / rate * speed - a  # content seconds into the item at that frame
+            start = r.start_time + otio.opentime.RationalTime(
+                float(enter * exact_rate(r.start_time.rate)), r.start_time.rate
+            )
+            item.source_range = otio.opentime.TimeRange(
+                start, otio.opentime.RationalTime(last - first, length.rate)
+            )
+            if isinstance(item, otio.schema.Clip):
+                item.effects.append(otio.schema.LinearTimeWarp(time_scalar=float(scalar)))
+            out.append(item)
+        a += dur
+    return out
+
+
+def _expand_plain(
+    child: otio.core.Composition, kind: str, label: str, notes: list[str]
+) -> list[otio.core.Composable]:
+    """``child`` flattened without its time effects."""
+    bare = child.clone()
+    bare.effects[:] = [fx for fx in bare.effects if not isinstance(fx, otio.schema.TimeEffect)]
+    return _expand(bare, kind, label, notes)
+
+
+def _time_effects(item: otio.core.Item) -> tuple[Fraction, bool, list[otio.schema.Effect]]:
+    scalar, freeze, other = Fraction(1), False, []
+    for fx in item.effects:
+        if isinstance(fx, otio.schema.FreezeFrame):
+            freeze = True
+        elif isinstance(fx, otio.schema.LinearTimeWarp):
+            scalar *= Fraction(fx.time_scalar)
+        else:
+            other.append(fx)
+    return scalar, freeze, other
 
 
 def _whole(frames: Fraction, what: str, notes: list[str]) -> int:
@@ -374,6 +536,11 @@ def _item(
     name = child.name or ""
     if isinstance(child, otio.schema.Gap) or not child.enabled:
         return Item("gap", name, start, end, rate=rate)
+    ref = child.media_reference
+    if isinstance(ref, otio.schema.GeneratorReference):
+        source = generator_source(ref, name)
+        if source is not None:
+            return Item("generator", name or ref.generator_kind, start, end, rate=rate, generator=source)
     path, relinked, why = finder.find(child)
     if path is None:
         missing.append((name or "(unnamed)", why))
@@ -386,8 +553,10 @@ def _item(
         raise TimelineError(f"clip {what}: {path} has no video stream but sits on a video track")
     if relinked:
         notes.append(f"clip {what} relinked to {path}")
-    ref = child.media_reference
-    avail = getattr(ref, "available_range", None) if ref is not None else None
+    avail = _available(child)
+    if avail is not None and not usable_range(avail):
+        notes.append(f"clip {what}: its media's available range has no rate; the file's own start is used")
+        avail = None
     src = child.trimmed_range()
     if avail is not None:
         origin = seconds(avail.start_time)
@@ -401,12 +570,78 @@ def _item(
         if isinstance(effect, otio.schema.FreezeFrame):
             speed = Fraction(0)
         elif isinstance(effect, otio.schema.LinearTimeWarp):
-            speed *= Fraction(effect.time_scalar).limit_denominator(1000)
+            speed *= Fraction(effect.time_scalar)  # exactly the float OTIO maps with
         else:
             notes.append(f"clip {what}: effect '{effect.effect_name or effect.name}' is not rendered")
     media = Media(path, info, origin, relinked)
     first = seconds(src.start_time) - origin  # media seconds of the source range start
     return Item("clip", name or path.name, start, end, media, first, speed, rate)
+
+
+def generator_source(ref: otio.schema.GeneratorReference, name: str = "") -> str | None:
+    """The lavfi source drawing a generator: SMPTE bars, black (and FCP's slug), a solid colour
+    (OTIO's ``SolidColor``, FCP/Premiere colour mattes), transparent video; None for others.
+
+    Writers name generators in their own words (``generator_kind`` "SMPTEBars", FCP's
+    ``mediaSource`` "Slug" with the clip named "Black Video" or "HD Bars and Tone", a
+    generatoritem "Color" with a ``fillcolor`` parameter), so kind and name are both read."""
+    words = f"{ref.generator_kind} {ref.name or ''} {name}".lower().replace("_", " ")
+    if "bars" in words or "smpte" in words:
+        return "smptehdbars"
+    if "transparent" in words:
+        return "color=c=black@0.0"
+    rgb = _colour_of({"parameters": dict(ref.parameters), "metadata": dict(ref.metadata)})
+    if rgb is not None or any(w in words for w in ("solidcolor", "solid color", "color", "colour", "matte")):
+        r, g, b = rgb or (0, 0, 0)
+        return f"color=c=0x{r:02x}{g:02x}{b:02x}"
+    if "black" in words or "slug" in words:
+        return "color=c=black"
+    return None
+
+
+def _colour_of(value: object) -> tuple[int, int, int] | None:
+    """An RGB colour found anywhere in generator parameters or metadata: {red, green, blue}
+    (0-255, or 0-1 floats), a ``color`` list [r, g, b(, a)] or a hex string."""
+    if isinstance(value, Mapping):
+        d = {str(k).lower(): v for k, v in value.items()}
+        if all(k in d for k in ("red", "green", "blue")):
+            return _rgb([d["red"], d["green"], d["blue"]])
+        for key in ("color", "colour", "fillcolor"):
+            if key in d:
+                got = _rgb(d[key])
+                if got is not None:
+                    return got
+        for v in d.values():
+            got = _colour_of(v)
+            if got is not None:
+                return got
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+        for v in value:
+            got = _colour_of(v)
+            if got is not None:
+                return got
+    return None
+
+
+def _rgb(value: object) -> tuple[int, int, int] | None:
+    try:
+        if isinstance(value, str):
+            h = value.strip().lstrip("#")
+            if h.lower().startswith("0x"):
+                h = h[2:]
+            return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)) if len(h) >= 6 else None
+        parts = [float(x) for x in list(value)[:3]]  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    if len(parts) != 3:
+        return None
+    scale = 255 if all(0 <= p <= 1 for p in parts) and any(p != int(p) for p in parts) else 1
+    return tuple(max(0, min(255, round(p * scale))) for p in parts)  # type: ignore[return-value]
+
+
+def _available(child: otio.core.Item) -> otio.opentime.TimeRange | None:
+    ref = getattr(child, "media_reference", None)
+    return getattr(ref, "available_range", None) if ref is not None else None
 
 
 def _dissolve(
@@ -469,10 +704,18 @@ def _check_overlaps(dissolves: Iterable[Dissolve], items: list[Item], label: str
     prev: Dissolve | None = None
     for d in sorted(dissolves, key=lambda d: d.start):
         if prev is not None and d.start < prev.end:
-            shared = items[prev.after].name if prev.after is not None else "?"
+            if prev.after is not None and prev.after == d.before:
+                it = items[prev.after]
+                what = f"{'clip' if it.kind != 'gap' else 'gap'} '{it.name or it.kind}'"
+                raise TimelineError(
+                    f"{what} on track '{label}' is {it.frames} frames long, but transition "
+                    f"'{prev.name}' runs {prev.end - it.start} frames into it and '{d.name}' "
+                    f"{it.end - d.start} frames: together more than the clip; shorten one of them"
+                )
             raise TimelineError(
-                f"transitions '{prev.name}' and '{d.name}' on track '{label}' overlap inside '{shared}' "
-                f"(frames {d.start}-{prev.end}); shorten one of them"
+                f"transitions '{prev.name}' (frames {prev.start}-{prev.end - 1}) and '{d.name}' "
+                f"(frames {d.start}-{d.end - 1}) on track '{label}' follow each other with no clip "
+                "between them; put a clip between them or remove one"
             )
         prev = d
 
@@ -485,6 +728,28 @@ def _pad(track: Track, total: int) -> Track:
     return Track(
         track.kind, track.name, (*track.items, Item("gap", "", end, total, rate=rate)), track.dissolves
     )
+
+
+LONG_LEADING_GAP = Fraction(10)  # seconds of nothing at the start that deserve a note
+
+
+def _note_leading_gap(tracks: list[Track], rate: Fraction, notes: list[str]) -> None:
+    """Say so when every track starts with a long stretch of nothing (a start timecode that a
+    writer turned into a gap renders as an hour of black)."""
+    lead = min(
+        (next((it.start for it in t.items if it.kind != "gap"), t.items[-1].end) for t in tracks if t.items),
+        default=0,
+    )
+    if lead / rate >= LONG_LEADING_GAP:
+        notes.append(
+            f"the timeline starts with {lead} frames ({_clock(lead / rate)}) of black and silence on every "
+            "track; the render includes them (trim the timeline if that is a start timecode, not an edit)"
+        )
+
+
+def _clock(t: Fraction) -> str:
+    s = int(t)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 def _default_size(tracks: list[Track]) -> tuple[int, int]:

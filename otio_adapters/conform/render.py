@@ -30,13 +30,17 @@ import opentimelineio as otio
 
 from shotline.core.errors import UsageError
 from shotline.core.media.encode import DEFAULT, EncodeSettings
-from shotline.core.media.plan import OUT, Plan, Step
+from shotline.core.media.plan import OUT, Plan, Step, work
 from shotline.core.media.runner import ProgressCallback, RunResult, run
+from shotline.otio_adapters.conform.edl import ignored_note
 from shotline.otio_adapters.conform.graph import build_graph
-from shotline.otio_adapters.conform.model import Conform, build_conform, read_timeline
+from shotline.otio_adapters.conform.model import Conform, build_conform
 from shotline.otio_adapters.conform.smart import SmartLayout, plan_smart
+from shotline.otio_adapters.timeline import read_timeline
 
 CONTAINERS = (".mp4", ".mov", ".m4v", ".mkv")
+AUDIO_CONTAINERS = {".m4a": ["-c:a", "aac"], ".wav": ["-c:a", "pcm_s16le"]}  # sound only
+GRAPH_FILE = "graph.txt"  # the filter graph travels in a file: no length limit
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,9 @@ def load(
         size=options.size,
     )
     if not isinstance(timeline, otio.schema.Timeline) and Path(timeline).suffix.lower() == ".edl":
+        skipped = ignored_note(Path(timeline))
+        if skipped:
+            conform.notes.insert(0, skipped)
         if options.rate is None:
             conform.notes.insert(0, "an EDL carries no frame rate: read at 24 fps (pass --rate for another)")
     return conform
@@ -127,11 +134,25 @@ def load(
 
 def full_plan(conform: Conform, output: Path, settings: EncodeSettings, font: str | None = None) -> Plan:
     """One ffmpeg command, one filter graph for the whole timeline."""
-    g = build_graph(conform, settings, font=font)
-    args = g.args() + settings.video_args(float(conform.rate)) + ["-fps_mode", "passthrough"]
-    args += settings.audio_args() if g.audio else ["-an"]
+    sound_only = AUDIO_CONTAINERS.get(output.suffix.lower())
+    if sound_only is not None and not conform.has_audio:
+        raise UsageError(f"{output}: timeline '{conform.name}' has no sound to write")
+    g = build_graph(conform, settings, font=font, video=sound_only is None)
+    args = g.args(script=work(GRAPH_FILE))
+    args += settings.video_args(float(conform.rate)) if g.video else ["-vn"]
+    args += ["-fps_mode", "passthrough"] if g.video else []
+    if g.audio:
+        args += settings.audio_args() + (sound_only or [])
+    else:
+        args += ["-an"]
     args += ["-sn", "-dn"] + settings.container_args(str(output))
-    step = Step(tuple(args), OUT, float(conform.duration), f"render {conform.frames} frames")
+    step = Step(
+        tuple(args),
+        OUT,
+        float(conform.duration),
+        f"render {conform.frames} frames",
+        files=((GRAPH_FILE, g.text),),
+    )
     return Plan(
         steps=(step,),
         output=output,
@@ -149,9 +170,13 @@ def plan_render(
     """Read the timeline and build the plan (smart where it applies, else full)."""
     options = options or RenderOptions()
     output = Path(output)
-    if output.suffix.lower() not in CONTAINERS:
-        raise UsageError(f"{output}: the render writes {', '.join(CONTAINERS)} files")
+    if output.suffix.lower() not in (*CONTAINERS, *AUDIO_CONTAINERS):
+        raise UsageError(f"{output}: the render writes {', '.join((*CONTAINERS, *AUDIO_CONTAINERS))} files")
     conform = load(timeline, options, extract_dir)
+    if output.suffix.lower() in AUDIO_CONTAINERS:
+        return RenderPlan(
+            full_plan(conform, output, options.settings, options.font), conform, "full", 0, "sound only"
+        )
     if options.smart:
         smart = plan_smart(conform, output, options.settings, font=options.font)
         if smart.plan is not None:

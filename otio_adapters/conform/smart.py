@@ -264,6 +264,7 @@ def plan_smart(
     if settings.crf is not None:
         enc += ["-crf", str(settings.crf)]
     enc += gop._profile(ref_info) + ["-pix_fmt", settings.pix_fmt] + gop._colour(ref_info)
+    enc += _reorder_args(first.item.media.path)
     enc += ["-video_track_timescale", str(ref_index.time_base.denominator)]
     for i, (span, name) in enumerate(zip(lay.spans, names)):
         if not span.copy:
@@ -330,6 +331,43 @@ def plan_smart(
         shown.append(f"{what} ({audio_reason})")
     reason = "; ".join(shown)
     return SmartPlan(plan, lay.copied_frames, reason, lay, tuple(acopies), audio_reason)
+
+
+def decode_delay(path: Path) -> int | None:
+    """Frames the first picture waits in decode order (B-frame reorder depth), from the packets."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            s = c.streams.video[0]
+            pts: list[int] = []
+            first_dts: int | None = None
+            for p in c.demux(s):
+                if p.pts is None or p.dts is None:
+                    continue
+                first_dts = p.dts if first_dts is None else first_dts
+                pts.append(p.pts)
+                if len(pts) >= 32:
+                    break
+    except Exception:  # unreadable here means unknown: keep the encoder's default
+        return None
+    if first_dts is None or len(pts) < 2:
+        return None
+    pts.sort()
+    step = (pts[-1] - pts[0]) / (len(pts) - 1)
+    return round((pts[0] - first_dts) / step) if step > 0 else None
+
+
+def _reorder_args(path: Path) -> list[str]:
+    """x264 options giving encoded spans the copied source's decode delay. The concat join
+    needs one delay throughout: a span that delays more than the one before it starts its
+    decode times before that one's end, and the muxer squeezes them (a short frame)."""
+    delay = decode_delay(path)
+    if delay == 0:
+        return ["-bf", "0"]
+    if delay == 1:
+        return ["-bf", "1", "-b_pyramid", "none"]
+    return []  # x264's default: B-frames in a pyramid, two frames of delay
 
 
 def _head(acopies: list[AudioCopy]) -> int:
@@ -448,9 +486,11 @@ class _Command:
 
     def step(self, duration: float, label: str) -> Step:
         args = list(self.head)
-        if self.chains:
-            args += ["-filter_complex", ";\n".join(self.chains)]
+        files: tuple[tuple[str, str], ...] = ()
+        if self.chains:  # in a file: a graph of many spans outgrows one command-line argument
+            args += ["-/filter_complex", work("graph.txt")]
+            files = (("graph.txt", ";\n".join(self.chains)),)
         for opts, path in self.outputs[:-1]:
             args += [*opts, path]
         opts, last = self.outputs[-1]
-        return Step(tuple(args + opts), last, duration, label)
+        return Step(tuple(args + opts), last, duration, label, files=files)

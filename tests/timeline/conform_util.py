@@ -64,3 +64,48 @@ def dissolve(before: float, after: float, rate: float = 25) -> otio.schema.Trans
 def floor_frame(t: Fraction, src_rate: Fraction) -> int:
     """The media frame shown at media time t (the last frame at or before it)."""
     return int(t * src_rate)
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def frame_clock(path: Path | str) -> tuple[Fraction, list[Fraction]]:
+    """The video stream's declared average rate and every decoded frame's time in seconds, exact."""
+    import av
+
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        tb = Fraction(s.time_base)
+        times = [f.pts * tb for f in c.decode(s)]
+        return Fraction(s.average_rate), times
+
+
+def assert_constant_rate(path: Path | str, rate: Fraction, frames: int) -> None:
+    """Frame n at exactly n / rate, ``frames`` of them, and the file says ``rate``."""
+    avg, times = frame_clock(path)
+    assert len(times) == frames
+    wrong = [(n, float(t * rate)) for n, t in enumerate(times) if t != n / rate]
+    assert not wrong, f"frames off their slot (frame, slot): {wrong[:8]}"
+    assert avg == rate
+
+
+def sample_count(path: Path | str) -> int:
+    """Audio samples of the first audio stream at 48 kHz, as a player sees them (edit list applied)."""
+    from tests.mediakit import audio_samples
+
+    return len(audio_samples(path))
+
+
+def relink_folder(root: Path, files: dict[str, Path]) -> Path:
+    """A media folder holding ``files`` (name -> clip), as hard links or copies."""
+    import shutil
+
+    root.mkdir(parents=True, exist_ok=True)
+    for name, src in files.items():
+        dst = root / name
+        if not dst.exists():
+            try:
+                dst.hardlink_to(src)
+            except OSError:
+                shutil.copy(src, dst)
+    return root

@@ -237,7 +237,7 @@ def test_plan_is_one_ffmpeg_command_with_one_filter_graph(clips, out):
     assert rp.mode == "full"  # the fixture's GOP is longer than any untouched stretch
     assert len(rp.plan.steps) == 1
     args = rp.plan.steps[0].args
-    assert args.count("-filter_complex") == 1 and args.count("-i") == 5  # one decoder per clip
+    assert args.count("-/filter_complex") == 1 and args.count("-i") == 5  # one decoder per clip
 
 
 def test_file_urls_and_timecode_based_available_ranges(clips, out):

@@ -122,7 +122,9 @@ def test_smart_plan_is_one_command_for_every_span_and_the_sound_then_a_join(clip
     assert kinds.count("copy") >= 2 and kinds.count("encode") >= 2
     assert len(rp.plan.steps) == 2  # every span and the sound in one process, then the join
     render = rp.plan.steps[0]
-    outputs = [a for a in render.args if a.startswith(WORK)] + [render.output]
+    graph = render.args[render.args.index("-/filter_complex") + 1]  # the graph is read from a file
+    assert [name for name, _ in render.files] == [graph.rsplit("/", 1)[1]]
+    outputs = [a for a in render.args if a.startswith(WORK) and a != graph] + [render.output]
     sound = 2 * len(rp.plan.meta["audio_copies"]) + 1  # copied AAC stretches and the encodes between
     assert len(outputs) == len(spans) + sound  # one file per span, plus the sound's pieces
     copies = kinds.count("copy") + len(rp.plan.meta["audio_copies"])

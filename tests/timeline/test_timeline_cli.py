@@ -175,3 +175,49 @@ def test_build_trims_shots(runner, clips, out):
     assert (second.source_range.start_time.value, second.source_range.duration.value) == (36, 12)
     res = runner.invoke(cli, ["timeline", "build", str(a), "--trim", "1:2-1", "-o", str(out / "x.otio")])
     assert res.exit_code == 2 and "IN < OUT" in res.output
+
+
+def test_export_reports_what_reads_back_changed_and_strict_refuses_it(runner, clips, out):
+    a = clips(duration=2, rate="24", audio=None)
+    tl = otio.schema.Timeline(name="tail")
+    t = otio.schema.Track(kind=otio.schema.TrackKind.Video)
+    rng = otio.opentime.TimeRange(otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(20, 24))
+    t.append(
+        otio.schema.Clip(
+            name="a", media_reference=otio.schema.ExternalReference(target_url=str(a)), source_range=rng
+        )
+    )
+    t.append(otio.schema.Gap(source_range=rng))  # FCPXML loses a trailing gap
+    tl.tracks.append(t)
+    film = out / "tail.otio"
+    otio.adapters.write_to_file(tl, str(film))
+    res = runner.invoke(cli, ["timeline", "export", str(film), "-o", str(out / "t.fcpxml")])
+    assert res.exit_code == 0, res.output
+    assert "reads back changed: video track Video: 40 frames long, reads back as 20" in res.output
+    res = runner.invoke(cli, ["timeline", "export", str(film), "--strict", "-o", str(out / "s.fcpxml")])
+    assert res.exit_code == 7 and "would change the edit" in res.output
+    assert not (out / "s.fcpxml").exists()
+
+
+def test_otioz_export_relinks_with_media_dir_and_bundles_references_when_asked(runner, clips, out, tmp_path):
+    a = clips(duration=1, rate="24", audio=None, name="take.mp4")
+    tl = otio.schema.Timeline(name="moved")
+    t = otio.schema.Track(kind=otio.schema.TrackKind.Video)
+    rng = otio.opentime.TimeRange(otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(10, 24))
+    ref = otio.schema.ExternalReference(target_url="media/take.mp4")  # relative: from the timeline's folder
+    t.append(otio.schema.Clip(name="take", media_reference=ref, source_range=rng))
+    tl.tracks.append(t)
+    film = tmp_path / "moved.otio"
+    otio.adapters.write_to_file(tl, str(film))
+    res = runner.invoke(cli, ["timeline", "export", str(film), "-o", str(out / "a.otioz")])
+    assert res.exit_code == 7 and "--media-dir" in res.output
+    res = runner.invoke(
+        cli, ["timeline", "export", str(film), "--media-dir", str(a.parent), "-o", str(out / "b.otioz")]
+    )
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["timeline", "export", str(film), "--allow-missing", "-o", str(out / "c.otioz")])
+    assert res.exit_code == 0 and "without media" in res.output
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "take.mp4").write_bytes(a.read_bytes())
+    res = runner.invoke(cli, ["timeline", "export", str(film), "-o", str(out / "d.otioz")])
+    assert res.exit_code == 0, res.output
