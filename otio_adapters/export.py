@@ -408,9 +408,9 @@ def prepare_fcp7(timeline: otio.schema.Timeline, report: ExportReport) -> otio.s
 
 
 def prepare_fcpxml(timeline: otio.schema.Timeline, report: ExportReport) -> otio.schema.Timeline:
+    rate = _rate(timeline)  # before the tracks are cut to their ranges, which may leave them empty
     _apply_track_ranges(timeline, report)
     _fill_media_ranges(timeline, report)  # the writer reads every asset's length
-    rate = _rate(timeline)
     if abs(rate - round(rate)) > 1e-6:
         # measured: otio-fcpx-xml-adapter 1.0 turns 30000/1001 into 29 (int) when it writes
         # offsets and when it reads them, so every cut would land in the wrong place
@@ -653,7 +653,8 @@ def export_timeline(
                 ) from exc
             raise TimelineError(f"{output}: the {f.label} writer refused this timeline ({detail})") from exc
         if f.name not in ("otio", "otioz"):
-            report.read_back = read_back_differences(tl, tmp, f, kwargs.get("rate"))
+            edit_rate = kwargs.get("rate") or _rate(timeline)  # the prepared copy may have no items left
+            report.read_back = read_back_differences(tl, tmp, f, edit_rate)
             if strict and report.read_back:
                 raise TimelineError(
                     f"{output}: {f.label} would change the edit: "

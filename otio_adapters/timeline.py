@@ -68,7 +68,8 @@ def timeline_rate(tl: otio.schema.Timeline) -> Fraction:
     """The rate the edit is counted in, exact (29.97 reads as 30000/1001).
 
     In order: the rate shotline wrote into the timeline's metadata, the global start time's
-    rate, and the most common rate of the clips and gaps.
+    rate, and the most common rate of the clips and gaps on the tracks (of those inside nested
+    stacks when the tracks hold none).
     """
     meta = tl.metadata.get(NAMESPACE) if tl.metadata else None
     if meta is not None and hasattr(meta, "get") and meta.get("rate"):
@@ -81,14 +82,16 @@ def timeline_rate(tl: otio.schema.Timeline) -> Fraction:
     if tl.global_start_time is not None and tl.global_start_time.rate > 0:
         return exact_rate(tl.global_start_time.rate)
     counts: dict[float, int] = {}
-    for track in tl.tracks:
-        for child in track:
+    top = [child for track in tl.tracks for child in track]
+    nested = list(tl.find_children(descended_from_type=otio.core.Item))  # inside nested stacks too
+    for items in (top, nested):
+        for child in items:
             if isinstance(child, (otio.schema.Clip, otio.schema.Gap)) and child.source_range is not None:
                 r = child.source_range.duration.rate
                 if r > 0:
                     counts[r] = counts.get(r, 0) + 1
-    if counts:
-        return exact_rate(max(counts, key=lambda r: counts[r]))
+        if counts:
+            return exact_rate(max(counts, key=lambda r: counts[r]))
     raise TimelineError(f"timeline '{tl.name}': no clip or gap carries a rate; pass --rate")
 
 
