@@ -6,7 +6,10 @@ all encode the same way, and a benchmark compares like with like.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
+
+log = logging.getLogger("shotline.encode")
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class EncodeSettings:
             if self.crf is not None:
                 args += ["-crf", str(self.crf)]
             if self.profile and self.vcodec == "libx264":
-                args += ["-profile:v", self.profile]
+                args += ["-profile:v", self.x264_profile]
         elif self.vcodec == "prores_ks":
             args += ["-profile:v", self.profile or "3"]
         elif self.vcodec == "libvpx-vp9" and self.crf is not None:
@@ -49,6 +52,50 @@ class EncodeSettings:
             args += ["-threads", str(self.threads)]
         return args
 
+    @property
+    def x264_profile(self) -> str | None:
+        """The x264 profile to ask for: lossless (crf 0) needs High 4:4:4 Predictive, the only
+        profile x264 allows it in (it still writes 4:2:0 when pix_fmt asks for it)."""
+        if self.crf == 0 and self.profile in ("baseline", "main", "high", "high10", "high422"):
+            return "high444"
+        return self.profile
+
+    def even_filter(self, width: int, height: int) -> str | None:
+        """The one size rule of every re-encode: a pixel format with subsampled chroma (4:2:0,
+        4:2:2) needs an even width (and, for 4:2:0, an even height), so an odd side gets one
+        black pixel of padding (nothing is scaled or cut). None when the size fits as it is."""
+        w2, h2 = self.fit_size(width, height)
+        if (w2, h2) == (width, height):
+            return None
+        return f"pad={w2}:{h2}:0:0"
+
+    def fit_size(self, width: int, height: int) -> tuple[int, int]:
+        """The size a frame of ``width`` x ``height`` is encoded at (see even_filter)."""
+        ew, eh = _SUBSAMPLED.get(self.pix_fmt, (False, False))
+        return width + (width % 2 if ew else 0), height + (height % 2 if eh else 0)
+
+    def fit_chain(
+        self, chain: str | None, width: int, height: int, *, rotation: int = 0, source: object = ""
+    ) -> str | None:
+        """``chain`` (a -vf filter chain that keeps the frame size, or None) with the even-size
+        pad appended when needed; ``width`` x ``height`` is the coded size, ``rotation`` the
+        display matrix ffmpeg applies before the chain. Says so (a warning) when it pads."""
+        if rotation in (90, 270):
+            width, height = height, width
+        pad = self.even_filter(width, height)
+        if pad:
+            w2, h2 = self.fit_size(width, height)
+            log.warning(
+                "note: %s: %dx%d padded to %dx%d (%s needs even sides)",
+                source,
+                width,
+                height,
+                w2,
+                h2,
+                self.pix_fmt,
+            )
+        return ",".join(x for x in (chain, pad) if x) or None
+
     def audio_args(self) -> list[str]:
         return ["-c:a", self.acodec, "-b:a", self.abitrate, "-ar", str(self.sample_rate)]
 
@@ -56,6 +103,19 @@ class EncodeSettings:
         if self.faststart and output.lower().endswith((".mp4", ".mov", ".m4v")):
             return ["-movflags", "+faststart"]
         return []
+
+
+# pixel format -> (needs an even width, needs an even height)
+_SUBSAMPLED = {
+    "yuv420p": (True, True),
+    "yuvj420p": (True, True),
+    "nv12": (True, True),
+    "yuv420p10le": (True, True),
+    "p010le": (True, True),
+    "yuv422p": (True, False),
+    "yuvj422p": (True, False),
+    "yuv422p10le": (True, False),
+}
 
 
 def _double(rate: str) -> str:

@@ -352,11 +352,13 @@ def split(index: FrameIndex, start: int, end: int, touched: Sequence[tuple[int, 
     return segs
 
 
-def unsupported(info: MediaInfo) -> str | None:
-    """Why ``info`` cannot be smart-rendered (None: it can)."""
+def unsupported(info: MediaInfo, settings: EncodeSettings = DEFAULT) -> str | None:
+    """Why ``info`` cannot be smart-rendered with ``settings`` (None: it can)."""
     v = info.video
     if v is None:
         return "no video stream"
+    if settings.crf == 0:
+        return "lossless (crf 0) needs a High 4:4:4 stream the copied GOPs are not"
     if v.codec not in SMART_CODECS:
         return f"codec {v.codec} (smart render handles {', '.join(SMART_CODECS)})"
     if v.pix_fmt not in SMART_PIX_FMTS:
@@ -365,6 +367,8 @@ def unsupported(info: MediaInfo) -> str | None:
         return "variable frame rate"
     if v.rotation:
         return "rotated (display matrix)"
+    if v.width % 2 or v.height % 2:
+        return f"odd size {v.width}x{v.height} (x264 encodes 4:2:0 at even sizes only)"
     if Path(info.path).suffix.lower() not in (".mp4", ".mov", ".m4v", ".mkv"):
         return "container is not mp4/mov/mkv"
     return None

@@ -134,6 +134,13 @@ def plan_burnin(
     """Plan a review copy with burn-ins; options as for burnin_filter."""
     info = require_video(input)
     vf, rate = burnin_filter(info, **options)  # type: ignore[arg-type]
+    v = info.video
+    assert v is not None
+    if v.sar != 1:  # the chain scales to square pixels at an even size first
+        w, h, rot = even(v.display_size[0]), even(v.display_size[1]), 0
+    else:
+        w, h, rot = v.width, v.height, v.rotation
+    vf = settings.fit_chain(vf, w, h, rotation=rot, source=input) or vf
     args = ["-i", str(input), "-map", "0:v:0", "-vf", vf, *settings.video_args(float(rate))]
     args += [*audio_args(info, output, settings), *settings.container_args(str(output))]
     return single(args, Path(output), [Path(input)], info.duration, "burn in review overlays", rate=rate)

@@ -54,6 +54,13 @@ def _need_video(info: MediaInfo) -> None:
         raise UsageError(f"{info.path}: has no video stream")
 
 
+def _fit(settings: EncodeSettings, info: MediaInfo, chain: str | None) -> str | None:
+    """``chain`` plus the encoder's even-size rule for this source's frames."""
+    assert info.video is not None
+    v = info.video
+    return settings.fit_chain(chain, v.width, v.height, rotation=v.rotation, source=info.path)
+
+
 def _full_encode_args(settings: EncodeSettings, info: MediaInfo, output: Path) -> list[str]:
     rate = float(info.video.rate) if info.video and info.video.rate else None
     args = settings.video_args(rate)
@@ -110,7 +117,7 @@ def plan_fade(
     src, output = Path(input), Path(output)
     info = probe(src)
     _need_video(info)
-    why = unsupported(info) if mode != "full" else "full re-encode asked for"
+    why = unsupported(info, settings) if mode != "full" else "full re-encode asked for"
     if mode == "smart" and why:
         raise UsageError(f"{src}: cannot smart-render: {why}")
     # a long clip is indexed only near its fades (and its ends)
@@ -149,6 +156,7 @@ def plan_fade(
     if info.has_audio:
         # the sound ends with the picture (its fade-out ends there), as in the smart render
         args += ["-map", "0:a:0", "-af", ",".join(x for x in (af, f"atrim=end={length:.6f}") if x)]
+    vf = _fit(settings, info, vf)
     if vf:
         args += ["-vf", vf]
     args += _full_encode_args(settings, info, output)
@@ -335,7 +343,7 @@ def plan_speed(
     elif f < 1 and smooth == "mci":
         vf.append(f"minterpolate=fps={rate_s}:mi_mode=mci:mc_mode=aobmc:vsbmc=1")
     vf.append(f"fps={rate_s}:round=up")  # sample and hold: slot k shows source frame floor(k*f)
-    args = ["-i", str(src), "-map", "0:v:0", "-vf", ",".join(vf)]
+    args = ["-i", str(src), "-map", "0:v:0", "-vf", _fit(settings, info, ",".join(vf)) or ""]
     if info.has_audio:
         args += ["-map", "0:a:0", "-af", f"asetpts=PTS-STARTPTS,{atempo_chain(f)}"]
     args += ["-t", f"{out_len:.6f}"] + _full_encode_args(settings, info, output)

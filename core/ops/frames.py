@@ -7,7 +7,7 @@ target, which is renamed into place only when it succeeded.
 Building reads a numbered sequence (``shot_0001.png``, ``shot_0002.png`` ...): a
 folder, one file of the sequence, or a printf pattern. The numbering is found
 from the names, so folder or file names with spaces, quotes, unicode or ``%``
-work; odd-sized images get a one-pixel pad to an even size for 4:2:0.
+work; odd-sized images get a one-pixel pad to an even size for 4:2:0 (EncodeSettings.fit_chain).
 """
 
 from __future__ import annotations
@@ -246,7 +246,7 @@ def plan_from_images(
 ) -> Plan:
     """Encode a numbered image sequence at a constant ``fps`` (a number or "30000/1001")."""
     seq = find_sequence(source)
-    image_size(seq.first)  # validates the first image
+    width, height = image_size(seq.first)  # validates the first image
     try:
         rate = Fraction(str(fps))
     except (ValueError, ZeroDivisionError):
@@ -254,10 +254,13 @@ def plan_from_images(
     if not 0 < rate <= 240:
         raise UsageError(f"fps {fps} must be above 0 and at most 240")
     r = f"{rate.numerator}/{rate.denominator}"
-    vf = (
-        "pad=ceil(iw/2)*2:ceil(ih/2)*2,setsar=1,"
-        "scale=out_color_matrix=bt709:out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int"
+    vf = settings.fit_chain(
+        "setsar=1,scale=out_color_matrix=bt709:out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int",
+        width,
+        height,
+        source=seq.first,
     )
+    assert vf is not None
     args = ["-framerate", r, "-start_number", str(seq.start_number), "-f", "image2", "-i", seq.pattern]
     args += ["-frames:v", str(seq.count), "-vf", vf, *settings.video_args(float(rate))]
     args += ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"]

@@ -87,7 +87,7 @@ def plan_trim(
     stop = end if end is not None else (start + duration if duration is not None else None)
     index = index_frames(src, around=(start,) if stop is None else (start, stop))
     first, last = _range(info, index, start, end, duration)
-    why = unsupported(info) or index.unsupported()
+    why = unsupported(info, settings) or index.unsupported()
     if mode == "smart" and why:
         raise UsageError(f"{src}: cannot smart-render: {why} (use --mode exact or fast)")
     if mode == "fast":
@@ -125,7 +125,10 @@ def _plan_exact(
     seek = max(0.0, t0 - index.frame_duration / 2) if first > 0 else 0.0
     args = ["-ss", f"{seek:.6f}"] if seek > 0 else []
     args += ["-i", str(src), "-map", "0:v:0", "-frames:v", str(last - first)]
-    args += ["-vf", "setpts=PTS-STARTPTS", "-fps_mode", "passthrough"]
+    assert info.video is not None
+    v = info.video
+    vf = settings.fit_chain("setpts=PTS-STARTPTS", v.width, v.height, rotation=v.rotation, source=src)
+    args += ["-vf", vf or "", "-fps_mode", "passthrough"]
     if info.has_audio:
         args += [
             "-map",

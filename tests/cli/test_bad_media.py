@@ -1,0 +1,91 @@
+"""Awkward but valid media, and inputs that must fail cleanly, through the CLI as a user runs it.
+
+The corpus is built with lavfi: odd sizes in two codecs that x264 cannot take as they are
+(MPEG-4 Part 2 4:2:0 and H.264 4:4:4 at 321x181), an RGB PNG-in-MOV, a one-frame clip, a still
+image. Every valid input must give a valid file; every failure must be one line with the right
+exit code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from shotline.cli.main import cli
+from shotline.core.media.probe import probe
+from tests.mediakit import ffmpeg
+
+
+def shotline(*args: str | Path) -> tuple[int, str, str]:
+    r = CliRunner().invoke(cli, [str(a) for a in args])
+    return r.exit_code, r.stdout, r.stderr
+
+
+@pytest.fixture(scope="module")
+def corpus(clips) -> dict[str, Path]:
+    return {
+        "odd_mpeg4": clips(duration=1.0, width=321, height=181, source="testsrc", codec="mpeg4", audio="mono"),
+        "odd_444": clips(duration=1.0, width=321, height=181, source="testsrc", pix_fmt="yuv444p", audio=None),
+        "rgb_mov": clips(duration=0.4, source="testsrc", codec="png", pix_fmt="rgb24", container="mov", audio=None),
+        "one_frame": clips(duration=0.04, source="testsrc", audio=None),
+    }
+
+
+@pytest.fixture(scope="module")
+def cube(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    p = tmp_path_factory.mktemp("lut") / "identity.cube"
+    corners = [f"{r} {g} {b}" for b in (0, 1) for g in (0, 1) for r in (0, 1)]
+    p.write_text("LUT_3D_SIZE 2\n" + "\n".join(corners) + "\n")
+    return p
+
+
+ODD_COMMANDS = {
+    "fade": ["fade", "--in", "0.3"],
+    "speed": ["speed", "--factor", "2"],
+    "trim": ["trim", "--start", "0.2", "--end", "0.8"],
+    "burnin": ["burnin", "--shot-id", "s1"],
+}
+
+
+@pytest.mark.parametrize("kind", ["odd_mpeg4", "odd_444"])
+@pytest.mark.parametrize("command", [*ODD_COMMANDS, "lut"])
+def test_odd_sizes_give_a_valid_even_file_with_a_note(
+    corpus, cube, out: Path, kind: str, command: str, caplog: pytest.LogCaptureFixture
+):
+    src = corpus[kind]
+    assert (probe(src).video.width, probe(src).video.height) == (321, 181)  # type: ignore[union-attr]
+    args = ODD_COMMANDS.get(command, ["lut", "--cube", str(cube)])
+    code, _, err = shotline(args[0], src, *args[1:], "-o", out / "o.mp4")
+    assert code == 0, err
+    v = probe(out / "o.mp4").video
+    assert v is not None and (v.width, v.height) == (322, 182) and v.pix_fmt == "yuv420p"
+    assert "321x181 padded to 322x182" in caplog.text  # the note (stderr when logging is not set up)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["fade", "--in", "0.3", "--mode", "full"],
+        ["speed", "--factor", "2"],
+        ["trim", "--start", "0.2", "--end", "0.6"],
+        ["loop", "--duration", "1.5"],
+    ],
+)
+def test_crf_0_is_lossless_in_every_full_reencode(clips, out: Path, args: list[str]):
+    src = clips(duration=1.0, gop=5)
+    code, _, err = shotline(args[0], src, *args[1:], "--crf", "0", "-o", out / "o.mp4")
+    assert code == 0, err
+    v = probe(out / "o.mp4").video
+    assert v is not None and v.profile == "High 4:4:4 Predictive" and v.pix_fmt == "yuv420p"
+
+
+def test_lanczos_upscale_takes_an_rgb_source(corpus, out: Path):
+    code, _, err = shotline(
+        "upscale", corpus["rgb_mov"], "--backend", "lanczos", "--scale", "2", "-o", out / "up.mp4"
+    )
+    assert code == 0, err
+    v = probe(out / "up.mp4").video
+    assert v is not None and (v.width, v.height) == (640, 360)
+    assert v.color_space == "bt709" and v.color_range == "tv"
