@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from shotline.core.errors import UsageError
+from shotline.core.errors import MediaError, UsageError
 from shotline.core.media.encode import DEFAULT, EncodeSettings
 from shotline.core.media.plan import Plan, single
 from shotline.core.media.probe import MediaInfo, probe
@@ -83,7 +83,7 @@ def burnin_filter(
     """The -vf chain and the constant frame rate it runs at."""
     v = info.video
     if v is None:
-        raise UsageError(f"{info.path}: has no video stream to burn into")
+        raise MediaError(info.path, "has no video stream to burn into")
     if not (shot_id or caption or timecode or frame_number):
         raise UsageError("nothing to burn in: give a shot id, a caption, --timecode or --frame-number")
     for label, value in (("shot id", shot_id), ("caption", caption)):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from shotline.core.errors import UsageError
+from shotline.core.errors import MediaError, UsageError
 from shotline.core.media.encode import DEFAULT, EncodeSettings
 from shotline.core.media.normalize import choose_target, normalize_graph, video_duration
 from shotline.core.media.plan import OUT, Plan, Step, work
@@ -31,6 +31,10 @@ from shotline.core.ops.concat import concat_list
 FADE_COLORS = ("black", "white")
 SMOOTH_MODES = ("none", "blend", "mci")
 MIN_SPEED, MAX_SPEED = 0.1, 10.0
+# loop bounds: the plays are listed one line each (copy) or one decoder each (exact length),
+# so the work grows with them; a day of output or ten thousand plays is far past any real use
+MAX_LOOP_PLAYS = 10_000
+MAX_LOOP_SECONDS = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ def _one(
 
 def _need_video(info: MediaInfo) -> None:
     if info.video is None:
-        raise UsageError(f"{info.path}: has no video stream")
+        raise MediaError(info.path, "has no video stream")
 
 
 def _fit(settings: EncodeSettings, info: MediaInfo, chain: str | None) -> str | None:
@@ -226,6 +230,8 @@ def plan_loop(
         raise UsageError(f"loop times must be 1 or more, not {times}")
     if duration is not None and not (duration > 0 and math.isfinite(duration)):
         raise UsageError(f"loop duration must be a positive number of seconds, not {duration}")
+    if times is not None and times > MAX_LOOP_PLAYS:
+        raise UsageError(f"loop times must be at most {MAX_LOOP_PLAYS}, not {times}")
     info = probe(src)
     length = info.duration
     if times is not None:
@@ -233,6 +239,11 @@ def plan_loop(
     else:
         assert duration is not None
         plays = Fraction(duration) / Fraction(length)
+    if plays > MAX_LOOP_PLAYS or float(plays) * length > MAX_LOOP_SECONDS:
+        raise UsageError(
+            f"{src}: looping to {float(plays) * length:.0f} s ({float(plays):.0f} plays) is past the limit "
+            f"({MAX_LOOP_PLAYS} plays, {MAX_LOOP_SECONDS / 3600:.0f} h)"
+        )
     whole = round(plays)
     frame = float(1 / info.video.rate) if info.video and info.video.rate else 0.02
     target = float(plays * Fraction(length))
@@ -337,6 +348,10 @@ def plan_speed(
     rate = info.video.rate
     rate_s = f"{rate.numerator}/{rate.denominator}"
     out_len = length / f
+    if round(length * rate) < 2:
+        raise MediaError(src, "holds a single frame (a still image?); a speed change needs a moving clip")
+    if out_len * rate < 1:
+        raise UsageError(f"{src}: at x{f:.3g} the {length:.3f} s clip would last less than one frame")
     vf = [f"setpts=(PTS-STARTPTS)/{f:.9f}"]
     if f < 1 and smooth == "blend":
         vf.append(f"framerate=fps={rate_s}")

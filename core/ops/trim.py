@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from shotline.core.errors import UsageError
+from shotline.core.errors import MediaError, UsageError
 from shotline.core.media.encode import DEFAULT, EncodeSettings
 from shotline.core.media.plan import OUT, Plan, Step, work
 from shotline.core.media.probe import MediaInfo, probe
@@ -83,7 +83,7 @@ def plan_trim(
     src, output = Path(input), Path(output)
     info = probe(src)
     if info.video is None:
-        raise UsageError(f"{src}: has no video stream")
+        raise MediaError(src, "has no video stream")
     stop = end if end is not None else (start + duration if duration is not None else None)
     index = index_frames(src, around=(start,) if stop is None else (start, stop))
     first, last = _range(info, index, start, end, duration)

@@ -8,6 +8,8 @@ exit code.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,52 @@ def test_lanczos_upscale_takes_an_rgb_source(corpus, out: Path):
     v = probe(out / "up.mp4").video
     assert v is not None and (v.width, v.height) == (640, 360)
     assert v.color_space == "bt709" and v.color_range == "tv"
+
+
+# ----------------------------------------------------------------------------- false success
+
+
+def test_thumbs_and_contact_sheet_on_a_one_frame_clip_write_what_they_say(corpus, out: Path):
+    code, stdout, err = shotline("thumbs", corpus["one_frame"], "--count", "3", "-o", out / "th")
+    assert code == 0, err
+    files = sorted((out / "th").iterdir())
+    assert [f.name for f in files] == ["thumb_001.png", "thumb_002.png", "thumb_003.png"]
+    assert all(probe(f).video is not None for f in files)
+    code, _, err = shotline("contact-sheet", corpus["one_frame"], "--count", "4", "-o", out / "s.png")
+    assert code == 0, err
+    assert probe(out / "s.png").video is not None
+
+
+@pytest.mark.parametrize("kind", ["png", "one_frame"])
+def test_speed_refuses_a_still_image(corpus, out: Path, kind: str, tmp_path: Path):
+    src = corpus["one_frame"]
+    if kind == "png":
+        src = tmp_path / "still.png"
+        ffmpeg("-f", "lavfi", "-i", "testsrc=s=320x180", "-frames:v", "1", str(src))
+    code, _, err = shotline("speed", src, "--factor", "2", "-o", out / "s.mp4")
+    assert code == 3 and "single frame" in err and len(err.strip().splitlines()) == 1
+    assert list(out.iterdir()) == []
+
+
+def _capped_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))  # an unbounded loop dies here, not the host
+
+
+@pytest.mark.parametrize("how", [["--times", "1000000000"], ["--duration", "1e12"]])
+def test_loop_is_bounded(clips, out: Path, how: list[str]):
+    argv = [sys.executable, "-m", "shotline.cli.main", "loop", str(clips(duration=1.0)), *how]
+    r = subprocess.run(
+        [*argv, "-o", str(out / "l.mp4")], capture_output=True, text=True, timeout=120, preexec_fn=_capped_memory
+    )
+    assert r.returncode == 2 and ("limit" in r.stderr or "at most" in r.stderr), r.stderr[-500:]
+    assert list(out.iterdir()) == []
+
+
+def test_an_unknown_provider_fails_validation(tmp_path: Path, out: Path):
+    sb = tmp_path / "sb.yaml"
+    sb.write_text('title: t\nshots:\n  - id: a\n    prompt: "a boat"\n    provider: nosuch\n')
+    code, _, err = shotline("produce", sb, "-o", out / "film")
+    assert code == 2 and "provider: unknown provider 'nosuch'" in err
+    assert not (out / "film").exists()
