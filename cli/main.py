@@ -66,13 +66,18 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return _load(cmd_name)
 
-    def invoke(self, ctx: click.Context) -> Any:
-        from shotline.core.errors import Interrupted, ShotlineError
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["shotline.argv"] = list(args)  # to write odd file names in errors as one line
+        return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        from shotline.core.errors import Interrupted, ShotlineError, escape_args
+
+        args = ctx.meta.get("shotline.argv", [])
         try:
             return super().invoke(ctx)
         except ShotlineError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {escape_args(str(exc), args)}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo(f"error: {Interrupted('interrupted')}", err=True)

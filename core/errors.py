@@ -9,6 +9,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
+def shown(path: object) -> str:
+    """A path (or any user text) as it goes into a one-line message: control characters such as a
+    newline in a file name are written as escapes (\\n), everything printable is kept."""
+    text = str(path)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def escape_args(message: str, args: list[str]) -> str:
+    """``message`` with every argument that holds a control character (a file name with a
+    newline), as given or made absolute, written as shown() writes it: one line stays one line."""
+    import os
+
+    for arg in args:
+        if not arg.isprintable():
+            for form in sorted({arg, os.path.abspath(arg)}, key=len, reverse=True):
+                message = message.replace(form, shown(form))
+    return message
+
+
 class ShotlineError(Exception):
     """Base class for every error shotline raises on purpose."""
 
@@ -33,7 +54,7 @@ class MediaError(ShotlineError):
     def __init__(self, path: object, problem: str) -> None:
         self.path = str(path)
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        super().__init__(f"{shown(self.path)}: {problem}")
 
 
 class FFmpegError(ShotlineError):

@@ -12,6 +12,7 @@ work; odd-sized images get a one-pixel pad to an even size for 4:2:0 (EncodeSett
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -22,12 +23,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from shotline.core.errors import MediaError, OutputExistsError, UsageError
+from shotline.core.errors import MediaError, OutputExistsError, UsageError, shown
 from shotline.core.media.encode import DEFAULT, EncodeSettings
 from shotline.core.media.ffmpeg import ffmpeg_path
 from shotline.core.media.plan import OUT, Plan, Step, single
 from shotline.core.media.probe import probe
-from shotline.core.media.runner import ProgressCallback, execute, run, same_file
+from shotline.core.media.runner import ProgressCallback, execute, not_writable, run, same_file, sweep_dead
 from shotline.core.ops.resize import require_video, target_size
 
 IMAGE_FORMATS = {"png": "png", "jpg": "mjpeg", "jpeg": "mjpeg", "webp": "libwebp", "tiff": "tiff"}
@@ -47,17 +48,32 @@ def atomic_dir(
         if same_file(Path(inp), output) or Path(inp).resolve().is_relative_to(output.resolve()):
             raise UsageError(f"{output}: output folder would hold or replace an input; choose another")
     if output.exists() and not output.is_dir():
-        raise UsageError(f"{output}: exists and is not a folder")
+        raise UsageError(f"{shown(output)}: exists and is not a folder")
     if output.is_dir() and any(output.iterdir()) and not overwrite:
-        raise OutputExistsError(f"{output}: folder exists and is not empty (use --force to replace it)")
+        raise OutputExistsError(f"{shown(output)}: folder exists and is not empty (use --force to replace it)")
     if not output.parent.is_dir():
-        raise UsageError(f"{output}: folder {output.parent} does not exist")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name[:40]}.part.", dir=output.parent))
+        raise UsageError(f"{shown(output)}: folder {shown(output.parent)} does not exist")
+    sweep_dead(output, stem=output.name)
+    try:
+        tmp = Path(
+            tempfile.mkdtemp(prefix=f".{output.name[:40]}.{os.getpid()}-", suffix=".part", dir=output.parent)
+        )
+    except OSError as exc:
+        raise not_writable(output, exc) from None
     try:
         yield tmp
-        if output.exists():
+        if overwrite and output.exists():
             shutil.rmtree(output)
-        os.replace(tmp, output)
+        try:
+            # a folder renames over an empty folder only: a second writer that lost the race
+            # meets the first one's files and fails instead of replacing them
+            os.rename(tmp, output)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            raise OutputExistsError(
+                f"{shown(output)}: another writer filled this folder first (use --force to replace it)"
+            ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

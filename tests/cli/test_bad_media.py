@@ -140,3 +140,70 @@ def test_an_unknown_provider_fails_validation(tmp_path: Path, out: Path):
     code, _, err = shotline("produce", sb, "-o", out / "film")
     assert code == 2 and "provider: unknown provider 'nosuch'" in err
     assert not (out / "film").exists()
+
+
+# ----------------------------------------------------------------------------- clean errors
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].isprintable(), lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["frames", "extract", "{src}"], ["thumbs", "{src}"], ["trim", "{src}", "--start", "0.2"]],
+)
+def test_an_unwritable_folder_is_a_one_line_usage_error(clips, command: list[str]):
+    # sysfs refuses new files even to root (a chmod 555 folder does not stop root)
+    target = "/sys/shotline-out" + (".mp4" if command[0] == "trim" else "")
+    code, _, err = shotline(*(a.format(src=clips()) for a in command), "-o", target)
+    assert code == 2
+    assert "cannot write in folder /sys" in _one_line(err)
+
+
+def test_no_video_stream_is_bad_media_everywhere(clips, out: Path):
+    audio_only = out / "sound.m4a"
+    ffmpeg("-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac", str(audio_only))
+    for args in (["fade", "--in", "0.2"], ["speed", "--factor", "2"], ["trim", "--start", "0.2"]):
+        code, _, err = shotline(args[0], audio_only, *args[1:], "-o", out / "o.mp4")
+        assert code == 3 and "has no video stream" in _one_line(err), args
+
+
+def test_a_missing_font_is_a_usage_error(clips, out: Path):
+    code, _, err = shotline("burnin", clips(), "--shot-id", "x", "--font", out / "none.ttf", "-o", out / "b.mp4")
+    assert code == 2 and "font file not found" in _one_line(err)
+
+
+def test_messages_stay_one_line(clips, out: Path, tmp_path: Path):
+    odd_name = tmp_path / "new\nline 'q' ü.mp4"
+    odd_name.write_bytes(clips(duration=1.0).read_bytes())
+    code, _, err = shotline("trim", odd_name, "--start", "5", "-o", out / "t.mp4")
+    assert code == 2 and "new\\nline 'q' ü.mp4" in _one_line(err)
+    png = tmp_path / "still.mp4"  # a PNG named .mp4
+    ffmpeg("-f", "lavfi", "-i", "testsrc=s=64x64", "-frames:v", "1", "-f", "image2", "-c:v", "png", str(png))
+    code, _, err = shotline("concat", png, clips(duration=1.0), "-o", out / "c.mp4")
+    assert code == 3 and "not an MP4/MOV file" in _one_line(err)
+    assert list(out.iterdir()) == []
+
+
+def test_a_fifo_is_not_taken_for_an_empty_file(tmp_path: Path, out: Path):
+    import os
+
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    code, _, err = shotline("fade", fifo, "--in", "0.2", "-o", out / "f.mp4")
+    assert code == 3 and "not a regular file" in _one_line(err)
+
+
+def test_a_full_disk_says_so():
+    from shotline.core.errors import FFmpegError
+    from shotline.core.media.ffmpeg import ffmpeg_path
+    from shotline.core.media.runner import execute
+
+    argv = [ffmpeg_path(), "-v", "error", "-f", "lavfi", "-i", "testsrc=d=2", "-f", "mpegts", "-y", "/dev/full"]
+    with pytest.raises(FFmpegError) as info:
+        execute(argv)
+    assert str(info.value).splitlines()[0].endswith("no space left on device in /dev")

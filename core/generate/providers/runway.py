@@ -59,6 +59,7 @@ from shotline.core.generate.providers.http import (
     fetch_with_refresh,
     parse_retry_after,
     redact,
+    tls_failure,
 )
 
 log = logging.getLogger("shotline.providers.runway")
@@ -631,6 +632,9 @@ class RunwayProvider(Provider):
                 retry_after=retry_after,
             )
         if isinstance(exc, runwayml.APIConnectionError):
+            tls = tls_failure("runway", exc)
+            if tls is not None:
+                return tls
             cause = exc.__cause__
             never_sent = isinstance(cause, httpx.ConnectError)
             return RemoteError(
