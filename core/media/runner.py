@@ -341,7 +341,7 @@ def execute(
     if rc != 0:
         short = "\n".join(stderr.strip().splitlines()[-8:])
         name = Path(argv[0]).name
-        if -rc in _STOP_SIGNALS or _SIGNALLED.search(stderr):
+        if -rc in _STOP_SIGNALS or _SIGNALLED.search(stderr) or _ffmpeg_signalled(rc, stderr):
             # a Ctrl-C or SIGTERM that reached ffmpeg (the whole process group got it) but not
             # us: we ignore SIGINT when started as a background job of a script
             raise Interrupted("interrupted; partial output removed")
@@ -357,6 +357,12 @@ def execute(
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _SIGNALLED = re.compile(r"received signal (2|15|1)\b")
+
+
+def _ffmpeg_signalled(rc: int, stderr: str) -> bool:
+    """ffmpeg exits 255 after a SIGINT/SIGTERM it handled (it says so only at -loglevel info);
+    the only other way to 255 is an EPERM error, which names itself."""
+    return rc == 255 and "Operation not permitted" not in stderr
 
 
 def die_with_parent() -> Callable[[], None] | None:
