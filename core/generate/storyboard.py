@@ -23,7 +23,6 @@ from typing import Any
 
 from shotline.core.errors import UsageError
 from shotline.core.generate.providers.base import ShotKind
-from shotline.core.generate.providers.registry import PROVIDERS
 
 # Ids are for people ("sc 12A", "plan-séquence"): a letter or digit first, no slashes or
 # control characters. Files are named from a sanitized form (core.batch.safe_name).
@@ -358,7 +357,6 @@ def from_dict(
     defaults = c.mapping("defaults", data.get("defaults"))
     c.keys("defaults", defaults, ("provider", "model", "takes", "duration", "kind", "transition"))
     d_provider = c.text("defaults provider", defaults.get("provider")) or "local"
-    _provider(c, "defaults provider", d_provider)
     d_model = c.text("defaults model", defaults.get("model"))
     d_takes = c.integer("defaults takes", defaults.get("takes", 1), low=1, high=16) or 1
     d_duration = c.number("defaults duration", defaults.get("duration", 5), high=60) or 5.0
@@ -578,8 +576,6 @@ def _shot(
         c.add(f"{label} source_video", f"{kind.value} needs a source video")
 
     provider = c.text(f"{label} provider", raw.get("provider")) or d.provider
-    if "provider" in raw:
-        _provider(c, f"{label} provider", provider)
     model = c.text(f"{label} model", raw.get("model")) or d.model
     takes = c.integer(f"{label} takes", raw.get("takes", d.takes), low=1, high=16) or d.takes
     preset = c.text(f"{label} style_preset", raw.get("style_preset"))
@@ -630,11 +626,6 @@ def _shot_audio(c: _Checker, where: str, raw: Any) -> ShotAudio:
         music=music,
         volume_db=vol or 0.0,
     )
-
-
-def _provider(c: _Checker, where: str, name: str) -> None:
-    if name not in PROVIDERS:
-        c.add(where, f"unknown provider {name!r}; known: {', '.join(sorted(PROVIDERS))}")
 
 
 def _transition(c: _Checker, where: str, raw: Any) -> Transition:

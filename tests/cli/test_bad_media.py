@@ -134,11 +134,11 @@ def test_loop_is_bounded(clips, out: Path, how: list[str]):
     assert list(out.iterdir()) == []
 
 
-def test_an_unknown_provider_fails_validation(tmp_path: Path, out: Path):
+def test_an_unknown_provider_fails_before_any_folder_is_made(tmp_path: Path, out: Path):
     sb = tmp_path / "sb.yaml"
     sb.write_text('title: t\nshots:\n  - id: a\n    prompt: "a boat"\n    provider: nosuch\n')
     code, _, err = shotline("produce", sb, "-o", out / "film")
-    assert code == 2 and "provider: unknown provider 'nosuch'" in err
+    assert code == 2 and "unknown provider 'nosuch'" in err
     assert not (out / "film").exists()
 
 
