@@ -96,14 +96,24 @@ class EncodeSettings:
             )
         return ",".join(x for x in (chain, pad) if x) or None
 
-    def audio_args(self) -> list[str]:
-        return ["-c:a", self.acodec, "-b:a", self.abitrate, "-ar", str(self.sample_rate)]
+    def audio_args(self, source_rate: int | None = None) -> list[str]:
+        """Encoder options for the sound. With ``source_rate`` (an edit of one clip: fade, trim,
+        speed) the source's rate is kept where the codec takes it, so nothing is resampled that
+        was not asked for; the channel layout is always the input's."""
+        rate = self.sample_rate
+        if source_rate and source_rate in _CODEC_RATES.get(self.acodec, ()):
+            rate = source_rate
+        return ["-c:a", self.acodec, "-b:a", self.abitrate, "-ar", str(rate)]
 
     def container_args(self, output: str) -> list[str]:
         if self.faststart and output.lower().endswith((".mp4", ".mov", ".m4v")):
             return ["-movflags", "+faststart"]
         return []
 
+
+# sample rates an audio encoder takes (AAC: the MPEG-4 sampling frequency table)
+_AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
+_CODEC_RATES: dict[str, tuple[int, ...]] = {"aac": _AAC_RATES, "libfdk_aac": _AAC_RATES}
 
 # pixel format -> (needs an even width, needs an even height)
 _SUBSAMPLED = {

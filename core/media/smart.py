@@ -625,7 +625,9 @@ def audio_steps(
         return None
     delta = s0 - h0
     chain_tail = f",{af}" if af else ""
-    enc = [*settings.audio_args(), "-f", "adts"]
+    enc = [*settings.audio_args(sr), "-f", "adts"]
+    if enc[enc.index("-ar") + 1] != str(sr):
+        return None  # the encoder cannot write the source's rate: the packets would not match
     kept = (first_copy - h0) // blk + 1  # priming packet + the blocks up to the seam
     inp, off = _audio_input(src, h0, sr)
     head = (
@@ -720,8 +722,10 @@ def plan_smart(
     t_start, t_end = index.time(start), index.time(end)
     args = ["-f", "concat", "-safe", "0", "-i", work("segments.ffconcat")]
     smart_audio = None
-    if info.has_audio and "|" not in str(output):
-        aidx = index_audio(src, settings.sample_rate, around=(t_start, t_end))
+    source_rate = info.audio.sample_rate if info.audio else None
+    if info.has_audio and source_rate and "|" not in str(output):
+        # any rate and layout: the packets copied and the blocks re-encoded are the source's
+        aidx = index_audio(src, source_rate, around=(t_start, t_end))
         if aidx is not None and settings.acodec == "aac":
             smart_audio = audio_steps(src, aidx, t_start, t_end, audio_touched, af, settings)
     if smart_audio is not None:
@@ -732,7 +736,7 @@ def plan_smart(
         if af:
             chain.append(af)
         args += ["-i", str(src), "-map", "0:v:0", "-map", "1:a:0", "-af", ",".join(chain)]
-        args += ["-c:v", "copy", *settings.audio_args()]
+        args += ["-c:v", "copy", *settings.audio_args(source_rate)]
     else:
         args += ["-map", "0:v:0", "-c:v", "copy"]
     args += settings.container_args(str(output))

@@ -65,11 +65,14 @@ def _fit(settings: EncodeSettings, info: MediaInfo, chain: str | None) -> str | 
     return settings.fit_chain(chain, v.width, v.height, rotation=v.rotation, source=info.path)
 
 
-def _full_encode_args(settings: EncodeSettings, info: MediaInfo, output: Path) -> list[str]:
+def _full_encode_args(
+    settings: EncodeSettings, info: MediaInfo, output: Path, keep_rate: bool = True
+) -> list[str]:
+    """Encoder args for a full re-encode; ``keep_rate``: the sound keeps the source's rate."""
     rate = float(info.video.rate) if info.video and info.video.rate else None
     args = settings.video_args(rate)
     if info.has_audio:
-        args += settings.audio_args()
+        args += settings.audio_args(info.audio.sample_rate if info.audio and keep_rate else None)
     return args + settings.container_args(str(output))
 
 
@@ -275,7 +278,7 @@ def plan_loop(
     args += ["-filter_complex", ";".join(graph), "-map", "[vout]"]
     if info.has_audio:
         args += ["-map", "[aout]"]
-    args += _full_encode_args(settings, info, output)
+    args += _full_encode_args(settings, info, output, keep_rate=False)  # the graph resamples to 48 kHz
     seconds = float(Fraction(sum(g.frames)) / tgt.rate)
     return _one(
         args, output, src, seconds, f"loop to {target:.3f} s", {"mode": "encode", "duration": seconds}

@@ -136,7 +136,7 @@ def _plan_exact(
             "-af",
             f"atrim=start={t0 - seek:.6f}:end={t1 - seek:.6f},asetpts=PTS-STARTPTS",
         ]
-        args += settings.audio_args()
+        args += settings.audio_args(info.audio.sample_rate if info.audio else None)
     rate = float(info.video.rate) if info.video and info.video.rate else None
     args += settings.video_args(rate) + settings.container_args(str(output))
     meta: dict[str, object] = {
