@@ -40,7 +40,16 @@ def _colour_args(info: MediaInfo) -> list[str]:
     v = info.video
     assert v is not None
     if _rgb(info):
-        return ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
+        return [
+            "-colorspace",
+            "bt709",
+            "-color_primaries",
+            "bt709",
+            "-color_trc",
+            "bt709",
+            "-color_range",
+            "tv",
+        ]
     args = []
     for flag, value in (
         ("-color_range", v.color_range),

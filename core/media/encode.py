@@ -36,8 +36,9 @@ class EncodeSettings:
             args += ["-preset", self.preset]
             if self.crf is not None:
                 args += ["-crf", str(self.crf)]
-            if self.profile and self.vcodec == "libx264":
-                args += ["-profile:v", self.x264_profile]
+            profile = self.x264_profile
+            if profile and self.vcodec == "libx264":
+                args += ["-profile:v", profile]
         elif self.vcodec == "prores_ks":
             args += ["-profile:v", self.profile or "3"]
         elif self.vcodec == "libvpx-vp9" and self.crf is not None:

@@ -26,8 +26,8 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -117,7 +117,7 @@ def sweep_dead(output: Path, stem: str | None = None) -> list[Path]:
     """Remove the temporary files and scratch folders beside ``output`` whose writer is dead
     (a SIGKILL, a power cut): their names carry the owner's pid. Returns what was removed."""
     prefix = f".{(stem if stem is not None else output.stem)[:40]}."
-    removed = []
+    removed: list[Path] = []
     try:
         entries = [e for e in os.scandir(output.parent) if e.name.startswith(prefix)]
     except OSError:

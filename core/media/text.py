@@ -19,7 +19,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from shotline.core.errors import DependencyError, MediaError, UsageError, shown
+from shotline.core.errors import DependencyError, UsageError, shown
 
 
 def quote_level(value: str) -> str:

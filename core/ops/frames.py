@@ -50,7 +50,9 @@ def atomic_dir(
     if output.exists() and not output.is_dir():
         raise UsageError(f"{shown(output)}: exists and is not a folder")
     if output.is_dir() and any(output.iterdir()) and not overwrite:
-        raise OutputExistsError(f"{shown(output)}: folder exists and is not empty (use --force to replace it)")
+        raise OutputExistsError(
+            f"{shown(output)}: folder exists and is not empty (use --force to replace it)"
+        )
     if not output.parent.is_dir():
         raise UsageError(f"{shown(output)}: folder {shown(output.parent)} does not exist")
     sweep_dead(output, stem=output.name)

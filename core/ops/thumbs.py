@@ -138,7 +138,9 @@ def thumbnails(
         assert isinstance(names, tuple)
         missing = [n for n in names if not (tmp / n).is_file()]
         if missing:  # ffmpeg exits 0 when a seek finds no frame: never report what is not there
-            raise MediaError(input, f"no frame at {len(missing)} of the {len(names)} moments; nothing written")
+            raise MediaError(
+                input, f"no frame at {len(missing)} of the {len(names)} moments; nothing written"
+            )
     return ThumbsResult(
         plan.output,
         tuple(plan.output / n for n in names),

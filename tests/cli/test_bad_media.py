@@ -28,9 +28,15 @@ def shotline(*args: str | Path) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def corpus(clips) -> dict[str, Path]:
     return {
-        "odd_mpeg4": clips(duration=1.0, width=321, height=181, source="testsrc", codec="mpeg4", audio="mono"),
-        "odd_444": clips(duration=1.0, width=321, height=181, source="testsrc", pix_fmt="yuv444p", audio=None),
-        "rgb_mov": clips(duration=0.4, source="testsrc", codec="png", pix_fmt="rgb24", container="mov", audio=None),
+        "odd_mpeg4": clips(
+            duration=1.0, width=321, height=181, source="testsrc", codec="mpeg4", audio="mono"
+        ),
+        "odd_444": clips(
+            duration=1.0, width=321, height=181, source="testsrc", pix_fmt="yuv444p", audio=None
+        ),
+        "rgb_mov": clips(
+            duration=0.4, source="testsrc", codec="png", pix_fmt="rgb24", container="mov", audio=None
+        ),
         "one_frame": clips(duration=0.04, source="testsrc", audio=None),
     }
 
@@ -128,7 +134,11 @@ def _capped_memory() -> None:
 def test_loop_is_bounded(clips, out: Path, how: list[str]):
     argv = [sys.executable, "-m", "shotline.cli.main", "loop", str(clips(duration=1.0)), *how]
     r = subprocess.run(
-        [*argv, "-o", str(out / "l.mp4")], capture_output=True, text=True, timeout=120, preexec_fn=_capped_memory
+        [*argv, "-o", str(out / "l.mp4")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_capped_memory,
     )
     assert r.returncode == 2 and ("limit" in r.stderr or "at most" in r.stderr), r.stderr[-500:]
     assert list(out.iterdir()) == []
@@ -173,7 +183,9 @@ def test_no_video_stream_is_bad_media_everywhere(clips, out: Path):
 
 
 def test_a_missing_font_is_a_usage_error(clips, out: Path):
-    code, _, err = shotline("burnin", clips(), "--shot-id", "x", "--font", out / "none.ttf", "-o", out / "b.mp4")
+    code, _, err = shotline(
+        "burnin", clips(), "--shot-id", "x", "--font", out / "none.ttf", "-o", out / "b.mp4"
+    )
     assert code == 2 and "font file not found" in _one_line(err)
 
 
@@ -203,7 +215,19 @@ def test_a_full_disk_says_so():
     from shotline.core.media.ffmpeg import ffmpeg_path
     from shotline.core.media.runner import execute
 
-    argv = [ffmpeg_path(), "-v", "error", "-f", "lavfi", "-i", "testsrc=d=2", "-f", "mpegts", "-y", "/dev/full"]
+    argv = [
+        ffmpeg_path(),
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=d=2",
+        "-f",
+        "mpegts",
+        "-y",
+        "/dev/full",
+    ]
     with pytest.raises(FFmpegError) as info:
         execute(argv)
     assert str(info.value).splitlines()[0].endswith("no space left on device in /dev")
