@@ -71,7 +71,7 @@ class LazyGroup(click.Group):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
-        from shotline.core.errors import Interrupted, ShotlineError, escape_args
+        from shotline.core.errors import Interrupted, ShotlineError, escape_args, os_error_message
 
         args = ctx.meta.get("shotline.argv", [])
         try:
@@ -82,6 +82,9 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo(f"error: {Interrupted('interrupted')}", err=True)
             ctx.exit(Interrupted.exit_code)
+        except OSError as exc:  # a read or write the OS refused where no check foresaw it: one line
+            click.echo(f"error: {escape_args(os_error_message(exc), args)}", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

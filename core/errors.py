@@ -30,6 +30,14 @@ def escape_args(message: str, args: list[str]) -> str:
     return message
 
 
+def os_error_message(exc: OSError) -> str:
+    """One line for an OSError: what the OS said (a full disk in plain words) and the file."""
+    import errno
+
+    what = "no space left on device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    return f"{what}: {shown(exc.filename)}" if exc.filename else what
+
+
 class ShotlineError(Exception):
     """Base class for every error shotline raises on purpose."""
 

@@ -231,3 +231,15 @@ def test_a_full_disk_says_so():
     with pytest.raises(FFmpegError) as info:
         execute(argv)
     assert str(info.value).splitlines()[0].endswith("no space left on device in /dev")
+
+
+def test_a_full_disk_under_python_is_one_line_too(clips):
+    with open("/dev/full", "w") as full:
+        r = subprocess.run(
+            [sys.executable, "-m", "shotline.cli.main", "probe", str(clips()), "--json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert r.returncode == 1 and _one_line(r.stderr) == "error: no space left on device"
