@@ -243,3 +243,17 @@ def test_a_full_disk_under_python_is_one_line_too(clips):
             timeout=120,
         )
     assert r.returncode == 1 and _one_line(r.stderr) == "error: no space left on device"
+
+
+def test_crf_0_timeline_render_is_lossless_not_a_broken_smart_render(clips, out: Path):
+    from shotline.core.media.encode import DEFAULT
+    from shotline.otio_adapters.conform.render import render_timeline
+    from tests.timeline.conform_util import clip, timeline, track
+
+    a = clips(duration=2, gop=10)
+    tl = timeline()
+    track(tl).extend([clip(a, 3, 40, media_frames=50)])
+    res = render_timeline(tl, out / "lossless.mp4", settings=DEFAULT.with_(crf=0))
+    assert res.mode == "full"  # copied GOPs are not lossless High 4:4:4: no smart render
+    v = probe(out / "lossless.mp4").video
+    assert v is not None and v.profile == "High 4:4:4 Predictive" and v.frame_count == 40
