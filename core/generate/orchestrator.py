@@ -707,10 +707,14 @@ class Orchestrator:
                 # so a crash during a long upload does not leave the create in doubt.
                 provider.prepare(plan.request)
                 with self._create_lock(plan.provider, provider):
+                    if self.stop.is_set():  # stopped while waiting for the create slot
+                        raise _Stop
                     row = led.begin_submit(row.id)  # committed before any byte of the create is sent
                     self._view(plan, "submitting")
                     task_id = provider.submit(plan.request)
                     row = led.task_created(row.id, task_id)
+            except _Stop:
+                raise
             except Exception as exc:
                 if getattr(exc, "maybe_created", False) and not provider.idempotent_submit:
                     found = provider.find_task(plan.request)
