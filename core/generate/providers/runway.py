@@ -624,6 +624,8 @@ class RunwayProvider(Provider):
             detail = redact(detail) if isinstance(detail, str) else exc.response.reason_phrase
             retry_after = parse_retry_after(exc.response.headers)
             retryable = status in (408, 409, 429) or status >= 500
+            if status in (401, 403):  # permanent: no retry brings a key back
+                detail = f"{detail}; check {ENV_KEY} (a wrong, revoked or unauthorised key)"
             return RemoteError(
                 f"runway: HTTP {status}: {detail}",
                 status=status,
