@@ -5,8 +5,8 @@
   every step succeeded; intermediate files live in a scratch dir. Without overwrite the claim
   is atomic (a hard link, which fails if the name exists), so of two writers racing for one
   output the second fails cleanly instead of replacing the first's file;
-* temporary names carry the writer's pid; the next writer beside the same output removes those
-  whose owner is dead (a SIGKILL leaves them);
+* temporary names carry the writer's pid and host; the next writer on that host beside the
+  same output removes those whose owner is dead (a SIGKILL leaves them);
 * refuses to write over any of its inputs, refuses an existing output unless overwrite;
 * Ctrl-C (KeyboardInterrupt) or SIGTERM stops ffmpeg and removes partial outputs; ffmpeg dies
   with its parent (Linux: a parent-death signal), so a killed shotline leaves no encoder
@@ -98,10 +98,28 @@ def not_writable(output: Path, exc: OSError) -> UsageError:
     return UsageError(f"{shown(output)}: cannot write in folder {shown(output.parent)} ({why})")
 
 
-_OWNED = re.compile(r"\.(\d+)-[^.]*\.(?:part|work)")
+_OWNED = re.compile(r"\.(\d+)-([0-9a-f]{4})[^.]*\.(?:part|work)")
 
 
-def _owner_alive(pid: int) -> bool:
+def owner_tag() -> str:
+    """What a temporary name carries to say whose it is: this process's pid and a short tag of
+    the host, so a folder shared between machines (or containers) never has another host's
+    live files taken for a dead writer's."""
+    global _HOST
+    if _HOST is None:
+        import hashlib
+        import socket
+
+        _HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:4]
+    return f"{os.getpid()}-{_HOST}"
+
+
+_HOST: str | None = None
+
+
+def _owner_alive(pid: int, host: str) -> bool:
+    if host != owner_tag().partition("-")[2]:
+        return True  # another host's: we cannot tell, so it stays
     if pid == os.getpid():
         return True
     try:
@@ -124,7 +142,7 @@ def sweep_dead(output: Path, stem: str | None = None) -> list[Path]:
         return removed
     for entry in entries:
         m = _OWNED.match(entry.name[len(prefix) - 1 :])
-        if m and not _owner_alive(int(m.group(1))):
+        if m and not _owner_alive(int(m.group(1)), m.group(2)):
             _unlink(Path(entry.path))
             removed.append(Path(entry.path))
             log.info("removed %s, left by a writer that died", entry.path)
@@ -135,7 +153,7 @@ def temp_path_for(output: Path) -> Path:
     """A unique temporary path beside output, with the same suffix so muxers infer the format."""
     try:
         fd, name = tempfile.mkstemp(
-            prefix=f".{output.stem[:40]}.{os.getpid()}-", suffix=f".part{output.suffix}", dir=output.parent
+            prefix=f".{output.stem[:40]}.{owner_tag()}", suffix=f".part{output.suffix}", dir=output.parent
         )
     except OSError as exc:
         raise not_writable(output, exc) from None
@@ -227,7 +245,7 @@ def run(
     commands: list[tuple[str, ...]] = []
     with atomic_output(output, plan.inputs, overwrite) as tmp:
         workdir = Path(
-            tempfile.mkdtemp(prefix=f".{output.stem[:40]}.{os.getpid()}-", suffix=".work", dir=output.parent)
+            tempfile.mkdtemp(prefix=f".{output.stem[:40]}.{owner_tag()}", suffix=".work", dir=output.parent)
         )
         try:
             for i, step in enumerate(plan.steps):

@@ -28,7 +28,15 @@ from shotline.core.media.encode import DEFAULT, EncodeSettings
 from shotline.core.media.ffmpeg import ffmpeg_path
 from shotline.core.media.plan import OUT, Plan, Step, single
 from shotline.core.media.probe import probe
-from shotline.core.media.runner import ProgressCallback, execute, not_writable, run, same_file, sweep_dead
+from shotline.core.media.runner import (
+    ProgressCallback,
+    execute,
+    not_writable,
+    owner_tag,
+    run,
+    same_file,
+    sweep_dead,
+)
 from shotline.core.ops.resize import require_video, target_size
 
 IMAGE_FORMATS = {"png": "png", "jpg": "mjpeg", "jpeg": "mjpeg", "webp": "libwebp", "tiff": "tiff"}
@@ -58,7 +66,7 @@ def atomic_dir(
     sweep_dead(output, stem=output.name)
     try:
         tmp = Path(
-            tempfile.mkdtemp(prefix=f".{output.name[:40]}.{os.getpid()}-", suffix=".part", dir=output.parent)
+            tempfile.mkdtemp(prefix=f".{output.name[:40]}.{owner_tag()}", suffix=".part", dir=output.parent)
         )
     except OSError as exc:
         raise not_writable(output, exc) from None

@@ -113,3 +113,22 @@ def test_ctrl_c_to_the_group_while_sigint_is_ignored_is_an_interruption(slow_sou
     _, err = proc.communicate()
     assert rc == 130, err
     assert "interrupted" in err and list(out.iterdir()) == []
+
+
+def test_only_this_hosts_dead_writers_are_swept(tmp_path: Path):
+    from shotline.core.media.runner import owner_tag, sweep_dead
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    pid = int(dead.stdout)  # a process that has exited
+    host = owner_tag().partition("-")[2]
+    other = "0000" if host != "0000" else "ffff"
+    mine = tmp_path / f".film.{pid}-{host}abc.part.mp4"
+    theirs = tmp_path / f".film.{pid}-{other}abc.part.mp4"  # a shared folder: another machine's writer
+    live = tmp_path / f".film.{owner_tag()}abc.work"
+    for p in (mine, theirs):
+        p.write_bytes(b"half")
+    live.mkdir()
+    assert sweep_dead(tmp_path / "film.mp4") == [mine]
+    assert theirs.exists() and live.exists() and not mine.exists()
