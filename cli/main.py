@@ -66,17 +66,25 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return _load(cmd_name)
 
-    def invoke(self, ctx: click.Context) -> Any:
-        from shotline.core.errors import Interrupted, ShotlineError
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["shotline.argv"] = list(args)  # to write odd file names in errors as one line
+        return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        from shotline.core.errors import Interrupted, ShotlineError, escape_args, os_error_message
+
+        args = ctx.meta.get("shotline.argv", [])
         try:
             return super().invoke(ctx)
         except ShotlineError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {escape_args(str(exc), args)}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo(f"error: {Interrupted('interrupted')}", err=True)
             ctx.exit(Interrupted.exit_code)
+        except OSError as exc:  # a read or write the OS refused where no check foresaw it: one line
+            click.echo(f"error: {escape_args(os_error_message(exc), args)}", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,6 +9,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
+def shown(path: object) -> str:
+    """A path (or any user text) as it goes into a one-line message: control characters such as a
+    newline in a file name are written as escapes (\\n), everything printable is kept."""
+    text = str(path)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def escape_args(message: str, args: list[str]) -> str:
+    """``message`` with every argument that holds a control character (a file name with a
+    newline), as given or made absolute, written as shown() writes it: one line stays one line."""
+    import os
+
+    for arg in args:
+        if not arg.isprintable():
+            for form in sorted({arg, os.path.abspath(arg)}, key=len, reverse=True):
+                message = message.replace(form, shown(form))
+    return message
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an OSError: what the OS said (a full disk in plain words) and the file."""
+    import errno
+
+    what = "no space left on device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    return f"{what}: {shown(exc.filename)}" if exc.filename else what
+
+
 class ShotlineError(Exception):
     """Base class for every error shotline raises on purpose."""
 
@@ -33,7 +62,7 @@ class MediaError(ShotlineError):
     def __init__(self, path: object, problem: str) -> None:
         self.path = str(path)
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        super().__init__(f"{shown(self.path)}: {problem}")
 
 
 class FFmpegError(ShotlineError):

@@ -29,9 +29,28 @@ def _carry_args() -> list[str]:
     return ["-map", "0:a?", "-map", "0:s?", "-c:a", "copy", "-c:s", "copy", "-map_metadata", "0"]
 
 
+def _rgb(info: MediaInfo) -> bool:
+    """An RGB source (PNG-in-MOV, an image): its tags (matrix gbr, full range) describe RGB, not
+    the YUV the encoder writes, so the scaler converts with BT.709 and the output says so."""
+    v = info.video
+    assert v is not None
+    return v.color_space in ("gbr", "rgb") or v.pix_fmt.startswith(("rgb", "bgr", "gbr", "argb", "abgr"))
+
+
 def _colour_args(info: MediaInfo) -> list[str]:
     v = info.video
     assert v is not None
+    if _rgb(info):
+        return [
+            "-colorspace",
+            "bt709",
+            "-color_primaries",
+            "bt709",
+            "-color_trc",
+            "bt709",
+            "-color_range",
+            "tv",
+        ]
     args = []
     for flag, value in (
         ("-color_range", v.color_range),
@@ -49,6 +68,8 @@ def lanczos_plan(info: MediaInfo, output: Path, scale: int, enc: EncodeSettings)
     v = info.video
     assert v is not None
     vf = f"scale=trunc(iw*{scale}/2)*2:trunc(ih*{scale}/2)*2:flags=lanczos+accurate_rnd+full_chroma_int"
+    if _rgb(info):
+        vf += ":out_color_matrix=bt709:out_range=tv"
     args = ["-i", info.path, "-map", "0:v:0", *_carry_args(), "-vf", vf, "-fps_mode", "passthrough"]
     args += enc.video_args(float(v.rate) if v.rate else None) + _colour_args(info)
     args += enc.container_args(str(output))

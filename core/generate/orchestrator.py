@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -381,6 +381,7 @@ class Orchestrator:
         self._options = {k: dict(v) for k, v in (provider_options or {}).items()}
         self._providers: dict[str, Provider] = {}
         self._plock = threading.Lock()
+        self._create_locks: dict[str, threading.Lock] = {}
         self._ledger = ledger
         self.on_update = on_update
         self._own_ledger = False
@@ -405,6 +406,16 @@ class Orchestrator:
                         options.setdefault("workdir", self.outdir / ".local-tasks")
                     self._providers[name] = get_provider(name, **options)
             return self._providers[name]
+
+    def _create_lock(self, name: str, provider: Provider) -> AbstractContextManager[object]:
+        """The window of doubt of a create (announced in the ledger, not yet answered with a task
+        id) is open for one take at a time where a doubtful create can be neither repeated nor
+        looked up (Runway: no idempotency key, no task search): a kill then leaves at most one
+        take uncertain per provider instead of one per worker. Polls and downloads stay parallel."""
+        if provider.idempotent_submit or type(provider).find_task is not Provider.find_task:
+            return nullcontext()
+        with self._plock:
+            return self._create_locks.setdefault(name, threading.Lock())
 
     def close(self) -> None:
         with self._plock:
@@ -690,9 +701,15 @@ class Orchestrator:
                 # Uploads and client setup are unbilled: done before the take is marked submitting,
                 # so a crash during a long upload does not leave the create in doubt.
                 provider.prepare(plan.request)
-                row = led.begin_submit(row.id)  # committed before any byte of the create is sent
-                self._view(plan, "submitting")
-                task_id = provider.submit(plan.request)
+                with self._create_lock(plan.provider, provider):
+                    if self.stop.is_set():  # stopped while waiting for the create slot
+                        raise _Stop
+                    row = led.begin_submit(row.id)  # committed before any byte of the create is sent
+                    self._view(plan, "submitting")
+                    task_id = provider.submit(plan.request)
+                    row = led.task_created(row.id, task_id)
+            except _Stop:
+                raise
             except Exception as exc:
                 if getattr(exc, "maybe_created", False) and not provider.idempotent_submit:
                     found = provider.find_task(plan.request)
@@ -720,7 +737,6 @@ class Orchestrator:
                 return led.update(
                     row.id, status="failed", error=_safe(exc), finished_at=time.time(), event="submit-failed"
                 )
-            row = led.task_created(row.id, task_id)
             self._view(plan, "submitted")
             return row
 

@@ -178,6 +178,8 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         raise MediaError(p, "no such file")
     if p.is_dir():
         raise MediaError(p, "is a directory, not a media file")
+    if not p.is_file():  # never opened: reading a FIFO would wait for a writer forever
+        raise MediaError(p, "is not a regular file (a FIFO, socket or device); give a media file")
     size = p.stat().st_size
     if size == 0:
         raise MediaError(p, "file is empty (0 bytes)")

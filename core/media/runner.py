@@ -1,10 +1,17 @@
 """The one runner that executes Plans.
 
 * progress from ``-progress pipe:1`` (out_time, frame, speed) to a callback, with an ETA;
-* the final output is written to a temporary file beside the target and renamed into
-  place only when every step succeeded; intermediate files live in a scratch dir;
+* the final output is written to a temporary file beside the target and claimed only when
+  every step succeeded; intermediate files live in a scratch dir. Without overwrite the claim
+  is atomic (a hard link, which fails if the name exists), so of two writers racing for one
+  output the second fails cleanly instead of replacing the first's file;
+* temporary names carry the writer's pid and host; the next writer on that host beside the
+  same output removes those whose owner is dead (a SIGKILL leaves them);
 * refuses to write over any of its inputs, refuses an existing output unless overwrite;
-* Ctrl-C (KeyboardInterrupt) or SIGTERM stops ffmpeg and removes partial outputs;
+* Ctrl-C (KeyboardInterrupt) or SIGTERM stops ffmpeg and removes partial outputs; ffmpeg dies
+  with its parent (Linux: a parent-death signal), so a killed shotline leaves no encoder
+  writing on; an ffmpeg stopped by a signal sent to the whole group (Ctrl-C while shotline
+  itself ignores SIGINT, as a script's background job does) is an interruption (130), too;
 * failures raise FFmpegError carrying the command and the tail of ffmpeg's stderr;
 * argv lists only: nothing goes through a shell.
 """
@@ -12,10 +19,13 @@
 from __future__ import annotations
 
 import collections
+import errno
 import logging
 import os
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -23,8 +33,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from shotline.core.errors import FFmpegError, Interrupted, OutputExistsError, UsageError
+from shotline.core.errors import FFmpegError, Interrupted, OutputExistsError, UsageError, shown
 from shotline.core.media.ffmpeg import ffmpeg_path
 from shotline.core.media.plan import OUT, WORK, Plan, Step
 from shotline.core.vocab import install_sigterm, restore_sigterm
@@ -69,26 +80,111 @@ def check_output(output: Path, inputs: tuple[Path, ...] | list[Path], overwrite:
     """The output rules every writer follows (also used by in-process writers such as upscale)."""
     for inp in inputs:
         if same_file(Path(inp), output):
-            raise UsageError(f"{output}: output would overwrite an input; choose another output path")
+            raise UsageError(f"{shown(output)}: output would overwrite an input; choose another output path")
     if output.exists() and not overwrite:
-        raise OutputExistsError(f"{output}: already exists (use --force to overwrite)")
+        raise OutputExistsError(f"{shown(output)}: already exists (use --force to overwrite)")
     if output.exists() and output.is_dir():
-        raise UsageError(f"{output}: is a directory; give a file name")
+        raise UsageError(f"{shown(output)}: is a directory; give a file name")
     parent = output.parent
     if not parent.exists():
-        raise UsageError(f"{output}: folder {parent} does not exist")
+        raise UsageError(f"{shown(output)}: folder {shown(parent)} does not exist")
     if not os.access(parent, os.W_OK):
-        raise UsageError(f"{output}: folder {parent} is not writable")
+        raise UsageError(f"{shown(output)}: folder {shown(parent)} is not writable")
+
+
+def not_writable(output: Path, exc: OSError) -> UsageError:
+    """The one-line error for a folder the OS refuses to write in (read-only, permissions, full)."""
+    if exc.errno == errno.ENOSPC:
+        return UsageError(f"{shown(output)}: no space left on device in {shown(output.parent)}")
+    why = os.strerror(exc.errno) if exc.errno else str(exc)
+    return UsageError(f"{shown(output)}: cannot write in folder {shown(output.parent)} ({why})")
+
+
+_OWNED = re.compile(r"\.(\d+)-([0-9a-f]{4})[^.]*\.(?:part|work)")
+
+
+def owner_tag() -> str:
+    """What a temporary name carries to say whose it is: this process's pid and a short tag of
+    the host, so a folder shared between machines (or containers) never has another host's
+    live files taken for a dead writer's."""
+    global _HOST
+    if _HOST is None:
+        import hashlib
+        import socket
+
+        _HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:4]
+    return f"{os.getpid()}-{_HOST}"
+
+
+_HOST: str | None = None
+
+
+def _owner_alive(pid: int, host: str) -> bool:
+    if host != owner_tag().partition("-")[2]:
+        return True  # another host's: we cannot tell, so it stays
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def sweep_dead(output: Path, stem: str | None = None) -> list[Path]:
+    """Remove the temporary files and scratch folders beside ``output`` whose writer is dead
+    (a SIGKILL, a power cut): their names carry the owner's pid. Returns what was removed."""
+    prefix = f".{(stem if stem is not None else output.stem)[:40]}."
+    removed: list[Path] = []
+    try:
+        entries = [e for e in os.scandir(output.parent) if e.name.startswith(prefix)]
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _OWNED.match(entry.name[len(prefix) - 1 :])
+        if m and not _owner_alive(int(m.group(1)), m.group(2)):
+            _unlink(Path(entry.path))
+            removed.append(Path(entry.path))
+            log.info("removed %s, left by a writer that died", entry.path)
+    return removed
 
 
 def temp_path_for(output: Path) -> Path:
     """A unique temporary path beside output, with the same suffix so muxers infer the format."""
-    fd, name = tempfile.mkstemp(
-        prefix=f".{output.stem[:40]}.", suffix=f".part{output.suffix}", dir=output.parent
-    )
+    try:
+        fd, name = tempfile.mkstemp(
+            prefix=f".{output.stem[:40]}.{owner_tag()}", suffix=f".part{output.suffix}", dir=output.parent
+        )
+    except OSError as exc:
+        raise not_writable(output, exc) from None
     os.close(fd)
     os.unlink(name)
     return Path(name)
+
+
+def claim(tmp: Path, output: Path, overwrite: bool) -> None:
+    """Move the finished ``tmp`` to ``output``. Without overwrite this is one atomic step that
+    fails if ``output`` appeared meanwhile (another writer won): a hard link, then the temporary
+    name goes. Where the filesystem has no hard links it falls back to a check and a rename."""
+    if overwrite:
+        os.replace(tmp, output)
+        return
+    try:
+        os.link(tmp, output)
+    except FileExistsError:
+        raise OutputExistsError(
+            f"{shown(output)}: already exists: another writer finished it first (use --force to overwrite)"
+        ) from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        if output.exists():
+            raise OutputExistsError(f"{shown(output)}: already exists (use --force to overwrite)") from None
+        os.replace(tmp, output)
+        return
+    os.unlink(tmp)
 
 
 @contextmanager
@@ -100,12 +196,13 @@ def atomic_output(
     """Yield a temp path beside ``output``; rename it into place only if the block succeeds."""
     output = Path(output)
     check_output(output, inputs, overwrite)
+    sweep_dead(output)
     tmp = temp_path_for(output)
     try:
         yield tmp
         if not tmp.exists():
-            raise UsageError(f"{output}: nothing was written")
-        os.replace(tmp, output)
+            raise UsageError(f"{shown(output)}: nothing was written")
+        claim(tmp, output, overwrite)
     except BaseException:
         _unlink(tmp)
         raise
@@ -149,7 +246,9 @@ def run(
     done_media = 0.0
     commands: list[tuple[str, ...]] = []
     with atomic_output(output, plan.inputs, overwrite) as tmp:
-        workdir = Path(tempfile.mkdtemp(prefix=f".{output.stem[:40]}.work.", dir=output.parent))
+        workdir = Path(
+            tempfile.mkdtemp(prefix=f".{output.stem[:40]}.{owner_tag()}", suffix=".work", dir=output.parent)
+        )
         try:
             for i, step in enumerate(plan.steps):
                 for name, text in step.files:
@@ -220,6 +319,7 @@ def execute(
             text=True,
             errors="replace",
             bufsize=1,
+            preexec_fn=die_with_parent(),
         )
     except OSError as exc:
         raise FFmpegError(f"cannot start {argv[0]}: {exc}", argv) from exc
@@ -260,8 +360,53 @@ def execute(
     stderr = "".join(tail)
     if rc != 0:
         short = "\n".join(stderr.strip().splitlines()[-8:])
-        raise FFmpegError(f"{Path(argv[0]).name} failed (exit {rc})", argv, short)
+        name = Path(argv[0]).name
+        if -rc in _STOP_SIGNALS or _SIGNALLED.search(stderr) or _ffmpeg_signalled(rc, stderr):
+            # a Ctrl-C or SIGTERM that reached ffmpeg (the whole process group got it) but not
+            # us: we ignore SIGINT when started as a background job of a script
+            raise Interrupted("interrupted; partial output removed")
+        if "No space left on device" in stderr:
+            where = next((a for a in reversed(argv) if os.sep in a), "")
+            folder = f" in {shown(Path(where).parent)}" if where else ""
+            raise FFmpegError(f"{name}: no space left on device{folder}", argv, short)
+        if rc < 0:
+            raise FFmpegError(f"{name} was killed by signal {-rc}", argv, short)
+        raise FFmpegError(f"{name} failed (exit {rc})", argv, short)
     return stderr
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_SIGNALLED = re.compile(r"received signal (2|15|1)\b")
+
+
+def _ffmpeg_signalled(rc: int, stderr: str) -> bool:
+    """ffmpeg exits 255 after a SIGINT/SIGTERM it handled (it says so only at -loglevel info);
+    the only other way to 255 is an EPERM error, which names itself."""
+    return rc == 255 and "Operation not permitted" not in stderr
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A preexec function that makes the child die (SIGKILL) when this process dies, so an
+    ffmpeg never outlives a killed shotline (Linux prctl PR_SET_PDEATHSIG; elsewhere None:
+    the child is stopped on every exit path we see, but not after a SIGKILL)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    global _PRCTL
+    if _PRCTL is None:
+        import ctypes
+
+        _PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # looked up here, never in the child
+    prctl, parent = _PRCTL, os.getpid()
+
+    def preexec() -> None:
+        prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return preexec
+
+
+_PRCTL: Any = None
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:

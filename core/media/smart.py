@@ -352,11 +352,13 @@ def split(index: FrameIndex, start: int, end: int, touched: Sequence[tuple[int, 
     return segs
 
 
-def unsupported(info: MediaInfo) -> str | None:
-    """Why ``info`` cannot be smart-rendered (None: it can)."""
+def unsupported(info: MediaInfo, settings: EncodeSettings = DEFAULT) -> str | None:
+    """Why ``info`` cannot be smart-rendered with ``settings`` (None: it can)."""
     v = info.video
     if v is None:
         return "no video stream"
+    if settings.crf == 0:
+        return "lossless (crf 0) needs a High 4:4:4 stream the copied GOPs are not"
     if v.codec not in SMART_CODECS:
         return f"codec {v.codec} (smart render handles {', '.join(SMART_CODECS)})"
     if v.pix_fmt not in SMART_PIX_FMTS:
@@ -365,6 +367,8 @@ def unsupported(info: MediaInfo) -> str | None:
         return "variable frame rate"
     if v.rotation:
         return "rotated (display matrix)"
+    if v.width % 2 or v.height % 2:
+        return f"odd size {v.width}x{v.height} (x264 encodes 4:2:0 at even sizes only)"
     if Path(info.path).suffix.lower() not in (".mp4", ".mov", ".m4v", ".mkv"):
         return "container is not mp4/mov/mkv"
     return None
@@ -621,7 +625,9 @@ def audio_steps(
         return None
     delta = s0 - h0
     chain_tail = f",{af}" if af else ""
-    enc = [*settings.audio_args(), "-f", "adts"]
+    enc = [*settings.audio_args(sr), "-f", "adts"]
+    if enc[enc.index("-ar") + 1] != str(sr):
+        return None  # the encoder cannot write the source's rate: the packets would not match
     kept = (first_copy - h0) // blk + 1  # priming packet + the blocks up to the seam
     inp, off = _audio_input(src, h0, sr)
     head = (
@@ -716,8 +722,10 @@ def plan_smart(
     t_start, t_end = index.time(start), index.time(end)
     args = ["-f", "concat", "-safe", "0", "-i", work("segments.ffconcat")]
     smart_audio = None
-    if info.has_audio and "|" not in str(output):
-        aidx = index_audio(src, settings.sample_rate, around=(t_start, t_end))
+    source_rate = info.audio.sample_rate if info.audio else None
+    if info.has_audio and source_rate and "|" not in str(output):
+        # any rate and layout: the packets copied and the blocks re-encoded are the source's
+        aidx = index_audio(src, source_rate, around=(t_start, t_end))
         if aidx is not None and settings.acodec == "aac":
             smart_audio = audio_steps(src, aidx, t_start, t_end, audio_touched, af, settings)
     if smart_audio is not None:
@@ -728,7 +736,7 @@ def plan_smart(
         if af:
             chain.append(af)
         args += ["-i", str(src), "-map", "0:v:0", "-map", "1:a:0", "-af", ",".join(chain)]
-        args += ["-c:v", "copy", *settings.audio_args()]
+        args += ["-c:v", "copy", *settings.audio_args(source_rate)]
     else:
         args += ["-map", "0:v:0", "-c:v", "copy"]
     args += settings.container_args(str(output))

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from shotline.core.errors import DependencyError, MediaError
+from shotline.core.errors import DependencyError, UsageError, shown
 
 
 def quote_level(value: str) -> str:
@@ -66,7 +66,7 @@ def find_font(font: str | os.PathLike[str] | None = None) -> Path:
         if p.is_file():
             return p
         if p.suffix.lower() in (".ttf", ".otf", ".ttc", ".pfb") or os.sep in str(font):
-            raise MediaError(p, "font file not found")
+            raise UsageError(f"{shown(p)}: font file not found (--font)")
         found = _fc_match(str(font))
         if found is None:
             raise DependencyError(f"font {font!r}: fontconfig found no match; pass a font file with --font")

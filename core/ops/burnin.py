@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from shotline.core.errors import UsageError
+from shotline.core.errors import MediaError, UsageError
 from shotline.core.media.encode import DEFAULT, EncodeSettings
 from shotline.core.media.plan import Plan, single
 from shotline.core.media.probe import MediaInfo, probe
@@ -83,7 +83,7 @@ def burnin_filter(
     """The -vf chain and the constant frame rate it runs at."""
     v = info.video
     if v is None:
-        raise UsageError(f"{info.path}: has no video stream to burn into")
+        raise MediaError(info.path, "has no video stream to burn into")
     if not (shot_id or caption or timecode or frame_number):
         raise UsageError("nothing to burn in: give a shot id, a caption, --timecode or --frame-number")
     for label, value in (("shot id", shot_id), ("caption", caption)):
@@ -134,6 +134,13 @@ def plan_burnin(
     """Plan a review copy with burn-ins; options as for burnin_filter."""
     info = require_video(input)
     vf, rate = burnin_filter(info, **options)  # type: ignore[arg-type]
+    v = info.video
+    assert v is not None
+    if v.sar != 1:  # the chain scales to square pixels at an even size first
+        w, h, rot = even(v.display_size[0]), even(v.display_size[1]), 0
+    else:
+        w, h, rot = v.width, v.height, v.rotation
+    vf = settings.fit_chain(vf, w, h, rotation=rot, source=input) or vf
     args = ["-i", str(input), "-map", "0:v:0", "-vf", vf, *settings.video_args(float(rate))]
     args += [*audio_args(info, output, settings), *settings.container_args(str(output))]
     return single(args, Path(output), [Path(input)], info.duration, "burn in review overlays", rate=rate)

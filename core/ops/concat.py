@@ -156,9 +156,11 @@ def mp4_track_matrices(path: Path) -> tuple[bytes, ...]:
     with open(path, "rb") as f:
         moov = None
         for typ, start, end in _boxes(f, 0, size):
+            if not (typ.isascii() and typ.decode("ascii").isprintable()):  # a PNG, random bytes...
+                raise MediaError(path, "not an MP4/MOV file (no box structure)")
             if end > size:
                 raise MediaError(
-                    path, f"truncated: the {typ.decode('latin-1')} box runs past the end of the file"
+                    path, f"truncated: the {typ.decode('ascii')} box runs past the end of the file"
                 )
             if typ == b"moov":
                 moov = (start, end)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from shotline.core.errors import UsageError
+from shotline.core.errors import MediaError, UsageError
 from shotline.core.media.encode import DEFAULT, EncodeSettings
 from shotline.core.media.normalize import choose_target, normalize_graph, video_duration
 from shotline.core.media.plan import OUT, Plan, Step, work
@@ -31,6 +31,10 @@ from shotline.core.ops.concat import concat_list
 FADE_COLORS = ("black", "white")
 SMOOTH_MODES = ("none", "blend", "mci")
 MIN_SPEED, MAX_SPEED = 0.1, 10.0
+# loop bounds: the plays are listed one line each (copy) or one decoder each (exact length),
+# so the work grows with them; a day of output or ten thousand plays is far past any real use
+MAX_LOOP_PLAYS = 10_000
+MAX_LOOP_SECONDS = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -51,14 +55,24 @@ def _one(
 
 def _need_video(info: MediaInfo) -> None:
     if info.video is None:
-        raise UsageError(f"{info.path}: has no video stream")
+        raise MediaError(info.path, "has no video stream")
 
 
-def _full_encode_args(settings: EncodeSettings, info: MediaInfo, output: Path) -> list[str]:
+def _fit(settings: EncodeSettings, info: MediaInfo, chain: str | None) -> str | None:
+    """``chain`` plus the encoder's even-size rule for this source's frames."""
+    assert info.video is not None
+    v = info.video
+    return settings.fit_chain(chain, v.width, v.height, rotation=v.rotation, source=info.path)
+
+
+def _full_encode_args(
+    settings: EncodeSettings, info: MediaInfo, output: Path, keep_rate: bool = True
+) -> list[str]:
+    """Encoder args for a full re-encode; ``keep_rate``: the sound keeps the source's rate."""
     rate = float(info.video.rate) if info.video and info.video.rate else None
     args = settings.video_args(rate)
     if info.has_audio:
-        args += settings.audio_args()
+        args += settings.audio_args(info.audio.sample_rate if info.audio and keep_rate else None)
     return args + settings.container_args(str(output))
 
 
@@ -110,7 +124,7 @@ def plan_fade(
     src, output = Path(input), Path(output)
     info = probe(src)
     _need_video(info)
-    why = unsupported(info) if mode != "full" else "full re-encode asked for"
+    why = unsupported(info, settings) if mode != "full" else "full re-encode asked for"
     if mode == "smart" and why:
         raise UsageError(f"{src}: cannot smart-render: {why}")
     # a long clip is indexed only near its fades (and its ends)
@@ -149,6 +163,7 @@ def plan_fade(
     if info.has_audio:
         # the sound ends with the picture (its fade-out ends there), as in the smart render
         args += ["-map", "0:a:0", "-af", ",".join(x for x in (af, f"atrim=end={length:.6f}") if x)]
+    vf = _fit(settings, info, vf)
     if vf:
         args += ["-vf", vf]
     args += _full_encode_args(settings, info, output)
@@ -218,6 +233,8 @@ def plan_loop(
         raise UsageError(f"loop times must be 1 or more, not {times}")
     if duration is not None and not (duration > 0 and math.isfinite(duration)):
         raise UsageError(f"loop duration must be a positive number of seconds, not {duration}")
+    if times is not None and times > MAX_LOOP_PLAYS:
+        raise UsageError(f"loop times must be at most {MAX_LOOP_PLAYS}, not {times}")
     info = probe(src)
     length = info.duration
     if times is not None:
@@ -225,6 +242,11 @@ def plan_loop(
     else:
         assert duration is not None
         plays = Fraction(duration) / Fraction(length)
+    if plays > MAX_LOOP_PLAYS or float(plays) * length > MAX_LOOP_SECONDS:
+        raise UsageError(
+            f"{src}: looping to {float(plays) * length:.0f} s ({float(plays):.0f} plays) is past the limit "
+            f"({MAX_LOOP_PLAYS} plays, {MAX_LOOP_SECONDS / 3600:.0f} h)"
+        )
     whole = round(plays)
     frame = float(1 / info.video.rate) if info.video and info.video.rate else 0.02
     target = float(plays * Fraction(length))
@@ -256,7 +278,7 @@ def plan_loop(
     args += ["-filter_complex", ";".join(graph), "-map", "[vout]"]
     if info.has_audio:
         args += ["-map", "[aout]"]
-    args += _full_encode_args(settings, info, output)
+    args += _full_encode_args(settings, info, output, keep_rate=False)  # the graph resamples to 48 kHz
     seconds = float(Fraction(sum(g.frames)) / tgt.rate)
     return _one(
         args, output, src, seconds, f"loop to {target:.3f} s", {"mode": "encode", "duration": seconds}
@@ -329,13 +351,17 @@ def plan_speed(
     rate = info.video.rate
     rate_s = f"{rate.numerator}/{rate.denominator}"
     out_len = length / f
+    if round(length * rate) < 2:
+        raise MediaError(src, "holds a single frame (a still image?); a speed change needs a moving clip")
+    if out_len * rate < 1:
+        raise UsageError(f"{src}: at x{f:.3g} the {length:.3f} s clip would last less than one frame")
     vf = [f"setpts=(PTS-STARTPTS)/{f:.9f}"]
     if f < 1 and smooth == "blend":
         vf.append(f"framerate=fps={rate_s}")
     elif f < 1 and smooth == "mci":
         vf.append(f"minterpolate=fps={rate_s}:mi_mode=mci:mc_mode=aobmc:vsbmc=1")
     vf.append(f"fps={rate_s}:round=up")  # sample and hold: slot k shows source frame floor(k*f)
-    args = ["-i", str(src), "-map", "0:v:0", "-vf", ",".join(vf)]
+    args = ["-i", str(src), "-map", "0:v:0", "-vf", _fit(settings, info, ",".join(vf)) or ""]
     if info.has_audio:
         args += ["-map", "0:a:0", "-af", f"asetpts=PTS-STARTPTS,{atempo_chain(f)}"]
     args += ["-t", f"{out_len:.6f}"] + _full_encode_args(settings, info, output)

@@ -7,11 +7,12 @@ target, which is renamed into place only when it succeeded.
 Building reads a numbered sequence (``shot_0001.png``, ``shot_0002.png`` ...): a
 folder, one file of the sequence, or a printf pattern. The numbering is found
 from the names, so folder or file names with spaces, quotes, unicode or ``%``
-work; odd-sized images get a one-pixel pad to an even size for 4:2:0.
+work; odd-sized images get a one-pixel pad to an even size for 4:2:0 (EncodeSettings.fit_chain).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -22,12 +23,20 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from shotline.core.errors import MediaError, OutputExistsError, UsageError
+from shotline.core.errors import MediaError, OutputExistsError, UsageError, shown
 from shotline.core.media.encode import DEFAULT, EncodeSettings
 from shotline.core.media.ffmpeg import ffmpeg_path
 from shotline.core.media.plan import OUT, Plan, Step, single
 from shotline.core.media.probe import probe
-from shotline.core.media.runner import ProgressCallback, execute, run, same_file
+from shotline.core.media.runner import (
+    ProgressCallback,
+    execute,
+    not_writable,
+    owner_tag,
+    run,
+    same_file,
+    sweep_dead,
+)
 from shotline.core.ops.resize import require_video, target_size
 
 IMAGE_FORMATS = {"png": "png", "jpg": "mjpeg", "jpeg": "mjpeg", "webp": "libwebp", "tiff": "tiff"}
@@ -47,17 +56,34 @@ def atomic_dir(
         if same_file(Path(inp), output) or Path(inp).resolve().is_relative_to(output.resolve()):
             raise UsageError(f"{output}: output folder would hold or replace an input; choose another")
     if output.exists() and not output.is_dir():
-        raise UsageError(f"{output}: exists and is not a folder")
+        raise UsageError(f"{shown(output)}: exists and is not a folder")
     if output.is_dir() and any(output.iterdir()) and not overwrite:
-        raise OutputExistsError(f"{output}: folder exists and is not empty (use --force to replace it)")
+        raise OutputExistsError(
+            f"{shown(output)}: folder exists and is not empty (use --force to replace it)"
+        )
     if not output.parent.is_dir():
-        raise UsageError(f"{output}: folder {output.parent} does not exist")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name[:40]}.part.", dir=output.parent))
+        raise UsageError(f"{shown(output)}: folder {shown(output.parent)} does not exist")
+    sweep_dead(output, stem=output.name)
+    try:
+        tmp = Path(
+            tempfile.mkdtemp(prefix=f".{output.name[:40]}.{owner_tag()}", suffix=".part", dir=output.parent)
+        )
+    except OSError as exc:
+        raise not_writable(output, exc) from None
     try:
         yield tmp
-        if output.exists():
+        if overwrite and output.exists():
             shutil.rmtree(output)
-        os.replace(tmp, output)
+        try:
+            # a folder renames over an empty folder only: a second writer that lost the race
+            # meets the first one's files and fails instead of replacing them
+            os.rename(tmp, output)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            raise OutputExistsError(
+                f"{shown(output)}: another writer filled this folder first (use --force to replace it)"
+            ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -246,7 +272,7 @@ def plan_from_images(
 ) -> Plan:
     """Encode a numbered image sequence at a constant ``fps`` (a number or "30000/1001")."""
     seq = find_sequence(source)
-    image_size(seq.first)  # validates the first image
+    width, height = image_size(seq.first)  # validates the first image
     try:
         rate = Fraction(str(fps))
     except (ValueError, ZeroDivisionError):
@@ -254,10 +280,13 @@ def plan_from_images(
     if not 0 < rate <= 240:
         raise UsageError(f"fps {fps} must be above 0 and at most 240")
     r = f"{rate.numerator}/{rate.denominator}"
-    vf = (
-        "pad=ceil(iw/2)*2:ceil(ih/2)*2,setsar=1,"
-        "scale=out_color_matrix=bt709:out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int"
+    vf = settings.fit_chain(
+        "setsar=1,scale=out_color_matrix=bt709:out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int",
+        width,
+        height,
+        source=seq.first,
     )
+    assert vf is not None
     args = ["-framerate", r, "-start_number", str(seq.start_number), "-f", "image2", "-i", seq.pattern]
     args += ["-frames:v", str(seq.count), "-vf", vf, *settings.video_args(float(rate))]
     args += ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"]

@@ -129,12 +129,16 @@ def plan_lut(
         apply = f"lut3d=file={path}:interp={interp}"
     else:
         apply = f"lut1d=file={path}:interp={'cubic' if interp == 'tetrahedral' else 'linear'}"
+    v = info.video
+    fmt = settings.fit_chain(
+        f"format={settings.pix_fmt}", v.width, v.height, rotation=v.rotation, source=input
+    )
     if strength >= 1:
-        vf = f"[0:v:0]format=rgb48le,{apply},format={settings.pix_fmt}[v]"
+        vf = f"[0:v:0]format=rgb48le,{apply},{fmt}[v]"
     else:
         vf = (
             f"[0:v:0]format=gbrp16le,split[a][b];[b]{apply}[g];"
-            f"[a][g]blend=all_expr='A*{1 - strength:.4f}+B*{strength:.4f}',format={settings.pix_fmt}[v]"
+            f"[a][g]blend=all_expr='A*{1 - strength:.4f}+B*{strength:.4f}',{fmt}[v]"
         )
     args = ["-i", str(input), "-filter_complex", vf, "-map", "[v]"]
     args += [*settings.video_args(float(info.video.rate)), *audio_args(info, output, settings)]

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from shotline.core.errors import UsageError
+from shotline.core.errors import MediaError, UsageError
 from shotline.core.media.plan import OUT, Plan, Step, single
 from shotline.core.media.probe import MediaInfo
 from shotline.core.media.runner import ProgressCallback, execute, run
@@ -29,18 +29,31 @@ from shotline.core.ops.resize import require_video, target_size
 
 
 def pick_times(info: MediaInfo, count: int | None = None, times: list[float] | None = None) -> list[float]:
-    """Evenly spread moments (middle of each slice), or the given ones checked against the clip."""
+    """Evenly spread moments (middle of each slice), or the given ones checked against the clip.
+
+    A moment inside the last frame is taken at that frame's start: the seek keeps the first frame
+    at or after the moment, so on a short clip (one frame: every moment) it would find none."""
+    last = _last_frame_start(info)
     if times:
         bad = [t for t in times if not 0 <= t < info.duration]
         if bad:
             raise UsageError(
                 f"{info.path}: time {bad[0]:g} s is outside the clip (0 to {info.duration:.3f} s)"
             )
-        return [float(t) for t in times]
+        return [min(float(t), last) for t in times]
     n = 12 if count is None else count
     if not 1 <= n <= 400:
         raise UsageError(f"count {n} must be between 1 and 400")
-    return [round(info.duration * (i + 0.5) / n, 3) for i in range(n)]
+    return [min(round(info.duration * (i + 0.5) / n, 3), last) for i in range(n)]
+
+
+def _last_frame_start(info: MediaInfo) -> float:
+    """Seconds from the start to the last frame (rounded down to the millisecond)."""
+    v = info.video
+    assert v is not None
+    step = float(1 / v.rate) if v.rate else 0.0
+    end = float(v.frame_count / v.rate) if v.frame_count and v.rate and not v.vfr else info.duration
+    return max(0.0, math.floor((min(end, info.duration) - step) * 1000) / 1000)
 
 
 def timestamp(t: float, hours: bool = False) -> str:
@@ -121,8 +134,13 @@ def thumbnails(
         argv = [ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "warning"]
         argv += [a.replace(OUT, sub) for a in (*step.args, step.output)]
         execute(argv)
-    names = plan.meta["names"]
-    assert isinstance(names, tuple)
+        names = plan.meta["names"]
+        assert isinstance(names, tuple)
+        missing = [n for n in names if not (tmp / n).is_file()]
+        if missing:  # ffmpeg exits 0 when a seek finds no frame: never report what is not there
+            raise MediaError(
+                input, f"no frame at {len(missing)} of the {len(names)} moments; nothing written"
+            )
     return ThumbsResult(
         plan.output,
         tuple(plan.output / n for n in names),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from shotline.core.errors import UsageError
+from shotline.core.errors import MediaError, UsageError
 from shotline.core.media.encode import DEFAULT, EncodeSettings
 from shotline.core.media.normalize import choose_target, normalize_graph, probe_all, video_duration
 from shotline.core.media.plan import OUT, Plan, Step
@@ -51,7 +51,7 @@ def _check(infos: list[MediaInfo], lengths: list[float], transition: str, durati
         raise UsageError(f"transition duration must be positive seconds, not {duration}")
     for i, (info, length) in enumerate(zip(infos, lengths)):
         if info.video is None:
-            raise UsageError(f"{info.path}: has no video stream")
+            raise MediaError(info.path, "has no video stream")
         # a middle clip is shared by two transitions, an end clip by one
         uses = (1 if i > 0 else 0) + (1 if i < len(infos) - 1 else 0)
         if uses * duration > length + 1e-6:

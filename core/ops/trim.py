@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from shotline.core.errors import UsageError
+from shotline.core.errors import MediaError, UsageError
 from shotline.core.media.encode import DEFAULT, EncodeSettings
 from shotline.core.media.plan import OUT, Plan, Step, work
 from shotline.core.media.probe import MediaInfo, probe
@@ -83,11 +83,11 @@ def plan_trim(
     src, output = Path(input), Path(output)
     info = probe(src)
     if info.video is None:
-        raise UsageError(f"{src}: has no video stream")
+        raise MediaError(src, "has no video stream")
     stop = end if end is not None else (start + duration if duration is not None else None)
     index = index_frames(src, around=(start,) if stop is None else (start, stop))
     first, last = _range(info, index, start, end, duration)
-    why = unsupported(info) or index.unsupported()
+    why = unsupported(info, settings) or index.unsupported()
     if mode == "smart" and why:
         raise UsageError(f"{src}: cannot smart-render: {why} (use --mode exact or fast)")
     if mode == "fast":
@@ -125,7 +125,10 @@ def _plan_exact(
     seek = max(0.0, t0 - index.frame_duration / 2) if first > 0 else 0.0
     args = ["-ss", f"{seek:.6f}"] if seek > 0 else []
     args += ["-i", str(src), "-map", "0:v:0", "-frames:v", str(last - first)]
-    args += ["-vf", "setpts=PTS-STARTPTS", "-fps_mode", "passthrough"]
+    assert info.video is not None
+    v = info.video
+    vf = settings.fit_chain("setpts=PTS-STARTPTS", v.width, v.height, rotation=v.rotation, source=src)
+    args += ["-vf", vf or "", "-fps_mode", "passthrough"]
     if info.has_audio:
         args += [
             "-map",
@@ -133,7 +136,7 @@ def _plan_exact(
             "-af",
             f"atrim=start={t0 - seek:.6f}:end={t1 - seek:.6f},asetpts=PTS-STARTPTS",
         ]
-        args += settings.audio_args()
+        args += settings.audio_args(info.audio.sample_rate if info.audio else None)
     rate = float(info.video.rate) if info.video and info.video.rate else None
     args += settings.video_args(rate) + settings.container_args(str(output))
     meta: dict[str, object] = {

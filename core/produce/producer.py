@@ -685,6 +685,18 @@ class Producer:
     # ------------------------------------------------------------------ the run
 
     def run(self, *, dry_run: bool = False) -> ProduceResult:
+        created = not self.outdir.exists()
+        try:
+            return self._run(dry_run=dry_run)
+        except BaseException:
+            if created:  # a run that failed before writing anything leaves no empty folder
+                try:
+                    self.outdir.rmdir()
+                except OSError:
+                    pass  # not empty: what it holds (ledger, takes) is the next run's to resume
+            raise
+
+    def _run(self, *, dry_run: bool) -> ProduceResult:
         t0 = time.monotonic()
         state = StageState(self.state_path)
         lines: list[StageLine] = []

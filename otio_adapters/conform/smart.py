@@ -94,6 +94,8 @@ def why_not(conform: Conform, output: Path, settings: EncodeSettings) -> str | N
         return f"the output encoder is {settings.vcodec} {settings.pix_fmt}"
     if output.suffix.lower() not in (".mp4", ".mov", ".m4v"):
         return f"the output container is {output.suffix}"
+    if settings.crf == 0:  # x264 writes lossless only as High 4:4:4, which no copied GOP is
+        return "lossless (crf 0) output"
     return None
 
 

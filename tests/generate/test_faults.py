@@ -326,3 +326,93 @@ def test_download_restarts_when_range_is_ignored(out: Path) -> None:
     assert ranges[0] is None and ranges[1] == f"bytes={len(data) // 2}-"
     assert (out / "c.mp4").read_bytes() == data and result.size == len(data)
     assert result.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_runway_creates_go_one_at_a_time_while_renders_overlap(
+    runway_server: LocalServer, tmp_path: Path
+) -> None:
+    """Runway's creates cannot be looked up, so a kill may leave each create in flight in doubt:
+    the orchestrator keeps at most one in flight per provider; polls and downloads stay parallel."""
+    import threading
+    import time
+
+    from shotline.core.generate.orchestrator import BatchConfig, Orchestrator
+    from tests.generate.servers.driver import take_plans
+
+    app = rw_app(runway_server)
+    app.render_s = 0.3
+    in_flight, most = 0, 0
+    lock = threading.Lock()
+    create = app._create
+
+    def slow_create(endpoint: str, req: Any) -> Any:  # a create that takes a moment on the wire
+        nonlocal in_flight, most
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+        try:
+            time.sleep(0.05)
+            return create(endpoint, req)
+        finally:
+            with lock:
+                in_flight -= 1
+
+    app._create = slow_create  # type: ignore[method-assign]
+    provider = runway(runway_server)
+    config = BatchConfig(concurrency=4, poll_interval=0.02, backoff_base=0.02)
+    orch = Orchestrator(tmp_path / "p", providers={"runway": provider}, config=config)
+    try:
+        result = orch.run(take_plans(provider, shots=4, takes=2))
+    finally:
+        orch.close()
+    assert result.ok and len(app.tasks) == 8
+    assert most == 1  # never two creates in flight
+    spans = sorted((t.created, t.created + app.render_s) for t in app.tasks.values())
+    overlapping = max(sum(1 for a, b in spans if a <= start < b) for start, _ in spans)
+    assert overlapping >= 3  # the renders (and their polls) still run side by side
+
+
+def test_a_sigkill_leaves_at_most_one_runway_take_in_doubt(tmp_path: Path) -> None:
+    """16 takes, 4 workers: the stand-in holds every create it receives unanswered, and the batch
+    process is SIGKILLed while they hang. Each held create is a take in doubt (announced in the
+    ledger, never answered), so at most one may reach the service at a time."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from shotline.core.generate.ledger import Ledger
+    from tests.generate.servers.fixtures import RUNWAY_KEY
+
+    release = threading.Event()
+
+    class HeldCreates(RunwayApp):
+        arrived = 0
+
+        def _create(self, endpoint: str, req: Any) -> Any:
+            with self.lock:
+                HeldCreates.arrived += 1
+            release.wait(30)
+            return super()._create(endpoint, req)
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "RUNWAYML_API_SECRET": RUNWAY_KEY, "PYTHONPATH": str(root)}
+    env.pop("RUNWAYML_BASE_URL", None)
+    with LocalServer(HeldCreates(RUNWAY_KEY)) as server:
+        argv = [sys.executable, "-m", "tests.generate.servers.driver", server.url, str(tmp_path / "p")]
+        argv += ["--shots", "8", "--takes", "2", "--concurrency", "4"]
+        proc = subprocess.Popen(argv, cwd=root, env=env, stdout=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            end = time.monotonic() + 3.0  # time enough for every worker's create to arrive
+            while time.monotonic() < end and HeldCreates.arrived < 4:
+                time.sleep(0.05)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        finally:
+            release.set()
+    with Ledger(tmp_path / "p" / "ledger.sqlite") as led:
+        in_doubt = [r for r in led.takes() if r.status == "submitting" and not r.task_id]
+    assert HeldCreates.arrived == len(in_doubt) == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shotline.core.errors import MediaError, UsageError
+from shotline.core.errors import UsageError
 from shotline.core.media.ffmpeg import ffmpeg_path
 from shotline.core.media.probe import probe
 from shotline.core.media.text import filter_value, find_font, font_available
@@ -126,7 +126,7 @@ def test_font_lookup(tmp_path: Path):
     default = find_font()
     assert default.is_file() and default.suffix.lower() in (".ttf", ".otf", ".ttc")
     assert find_font(default) == default  # a file is used as given
-    with pytest.raises(MediaError, match="font file not found"):
+    with pytest.raises(UsageError, match="font file not found"):
         find_font(tmp_path / "missing.ttf")
     if shutil.which("fc-match"):
         assert find_font("sans").is_file()  # a fontconfig pattern resolves to a file

@@ -119,3 +119,27 @@ def test_smart_fade_of_a_longer_clip_indexes_only_its_ends(clips, out: Path):
     assert len(codes) == 300 and codes[20:280] == list(range(20, 280))
     s = decode_gray(res.output)
     assert _mean(s[0]) < 20 and _mean(s[-1]) < 25 and _mean(s[150]) > 100
+
+
+@pytest.mark.parametrize("layout,rate", [("mono", 44100), ("stereo", 48000), ("mono", 22050)])
+def test_smart_fade_and_trim_keep_the_sound_as_it_was(clips, out: Path, layout: str, rate: int):
+    """Any AAC rate and layout: the untouched packets are copied, the faded or cut blocks are
+    re-encoded at the source's own rate and layout; nothing is resampled."""
+    from shotline.core.ops.trim import plan_trim, trim
+
+    src = reencode_h264(
+        clips(duration=3.0, source="color=c=gray", audio=layout, sample_rate=rate),
+        out / f"src-{layout}-{rate}.mp4",
+        gop=12,
+    )
+    plan = plan_fade(src, out / "f.mp4", fade_in=0.5, fade_out=0.5)
+    assert plan.meta["mode"] == "smart" and plan.meta["audio"] == "smart"
+    res = fade(src, out / "f.mp4", fade_in=0.5, fade_out=0.5)
+    assert plan_trim(src, out / "t.mp4", start=0.7, end=2.3).meta["audio"] == "smart"
+    cut = trim(src, out / "t.mp4", start=0.7, end=2.3)
+    for path, offset in ((res.output, 0.0), (cut.output, cut.start)):
+        a = probe(path).audio
+        assert a is not None and (a.sample_rate, a.channels) == (rate, 1 if layout == "mono" else 2)
+        pcm, ref = audio_samples(path, rate), audio_samples(src, rate)[round(offset * rate) :]
+        middle = slice(int(0.6 * rate), int(1.4 * rate))  # past the fade-in / the cut's seam
+        assert np.abs(pcm[middle] - ref[middle]).max() < 0.005

@@ -23,6 +23,7 @@ import logging
 import os
 import random
 import re
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -76,6 +77,26 @@ class RemoteError(ProviderError):
         self.maybe_created = maybe_created
         self.retry_after = retry_after
         self.code = code
+
+
+def tls_failure(service: str, exc: BaseException) -> RemoteError | None:
+    """The permanent error for a connection refused by TLS (an untrusted certificate, as behind
+    a company proxy that re-signs HTTPS, or a failed handshake), naming it and saying how to
+    trust a CA; None when ``exc`` is some other network failure. No retry can fix it."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, ssl.SSLError):
+            reason = getattr(e, "verify_message", None) or getattr(e, "reason", None) or str(e)
+            kind = "certificate not trusted" if isinstance(e, ssl.SSLCertVerificationError) else "TLS failed"
+            return RemoteError(
+                f"{service}: {kind} ({reason}); if a proxy re-signs HTTPS, set SSL_CERT_FILE to a "
+                "CA bundle (PEM) that holds its certificate",
+                retryable=False,
+            )
+        e = e.__cause__ or e.__context__
+    return None
 
 
 class ExpiredOutputError(RemoteError):
@@ -262,8 +283,10 @@ class ApiClient:
                     method, url, json=json, data=data, files=files, params=params, headers=merged
                 )
             except httpx.ConnectError as exc:
-                # The request never left: safe to retry, creates included.
-                err = RemoteError(f"{self.service}: cannot connect ({type(exc).__name__})", retryable=True)
+                # The request never left: safe to retry, creates included (a TLS refusal: never).
+                err = tls_failure(self.service, exc) or RemoteError(
+                    f"{self.service}: cannot connect ({type(exc).__name__})", retryable=True
+                )
             except httpx.HTTPError as exc:
                 # Sent, but the answer was lost (timeout, reset): a create may have been accepted.
                 err = RemoteError(
@@ -359,6 +382,9 @@ def download(
             try:
                 done = _transfer(http, url, part, have, req_headers, max_bytes)
             except httpx.HTTPError as exc:
+                tls = tls_failure(f"download of {redact_url(url)}", exc)
+                if tls is not None:
+                    raise tls from None
                 log.debug("download of %s interrupted: %s", redact_url(url), type(exc).__name__)
                 done = False
             if done:

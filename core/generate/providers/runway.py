@@ -59,6 +59,7 @@ from shotline.core.generate.providers.http import (
     fetch_with_refresh,
     parse_retry_after,
     redact,
+    tls_failure,
 )
 
 log = logging.getLogger("shotline.providers.runway")
@@ -623,6 +624,8 @@ class RunwayProvider(Provider):
             detail = redact(detail) if isinstance(detail, str) else exc.response.reason_phrase
             retry_after = parse_retry_after(exc.response.headers)
             retryable = status in (408, 409, 429) or status >= 500
+            if status in (401, 403):  # permanent: no retry brings a key back
+                detail = f"{detail}; check {ENV_KEY} (a wrong, revoked or unauthorised key)"
             return RemoteError(
                 f"runway: HTTP {status}: {detail}",
                 status=status,
@@ -631,6 +634,9 @@ class RunwayProvider(Provider):
                 retry_after=retry_after,
             )
         if isinstance(exc, runwayml.APIConnectionError):
+            tls = tls_failure("runway", exc)
+            if tls is not None:
+                return tls
             cause = exc.__cause__
             never_sent = isinstance(cause, httpx.ConnectError)
             return RemoteError(
