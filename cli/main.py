@@ -67,13 +67,19 @@ class LazyGroup(click.Group):
         return _load(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
-        from shotline.core.errors import Interrupted, ShotlineError
+        from shotline.core.errors import Interrupted, ShotlineError, missing_module
 
         try:
             return super().invoke(ctx)
         except ShotlineError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except ModuleNotFoundError as exc:  # a package this install lacks: say which, and which extra
+            if (exc.name or "").split(".")[0] == "shotline":
+                raise
+            err = missing_module(exc)
+            click.echo(f"error: {err}", err=True)
+            ctx.exit(err.exit_code)
         except KeyboardInterrupt:
             click.echo(f"error: {Interrupted('interrupted')}", err=True)
             ctx.exit(Interrupted.exit_code)

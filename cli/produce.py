@@ -111,7 +111,9 @@ def produce_cmd(
         cancel_on_interrupt=cancel_on_interrupt,
     )
     say = (lambda s: None) if as_json else (lambda s: click.echo(s, err=True))
-    result = produce(storyboard, out, opts, dry_run=dry_run, say=say)
+    result = produce(
+        storyboard, out, opts, dry_run=dry_run, say=say, warn=lambda s: click.echo(f"warning: {s}", err=True)
+    )
     if as_json:
         emit_json(result)
         return

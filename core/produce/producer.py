@@ -98,6 +98,7 @@ class Producer:
         options: ProduceOptions | None = None,
         *,
         say: Callable[[str], None] | None = None,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         from shotline.core.generate.storyboard import load_storyboard
 
@@ -106,6 +107,7 @@ class Producer:
         self.outdir = Path(outdir)
         self.opts = options or ProduceOptions()
         self.say = say or (lambda s: log.info(s))
+        self.warn = warn or say or (lambda s: log.warning(s))  # failures: shown even when progress is not
         from shotline.core.generate.orchestrator import safe_name
 
         self.slug = safe_name(self.sb.title)
@@ -227,7 +229,9 @@ class Producer:
             orch.close()
         failed = [o for o in result.outcomes if o.status != "done"]
         for o in failed:
-            self.notes.append(f"{o.shot_id} take {o.take}: {o.status}" + (f" ({o.error})" if o.error else ""))
+            line = f"{o.shot_id} take {o.take}: {o.status}" + (f" ({o.error})" if o.error else "")
+            self.notes.append(line)
+            self.warn(f"generate: {line}")
         if not files:
             raise UsageError("generation produced no usable take; see the ledger and run again")
         self.say(
@@ -828,6 +832,11 @@ def produce(
     *,
     dry_run: bool = False,
     say: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> ProduceResult:
-    """Library entry point used by ``shotline produce`` and ``make demo``."""
-    return Producer(storyboard, outdir, options, say=say).run(dry_run=dry_run)
+    """Library entry point used by ``shotline produce`` and ``make demo``.
+
+    ``say`` gets each stage's progress line, ``warn`` each failure (a take that failed, and why);
+    ``warn`` defaults to ``say``.
+    """
+    return Producer(storyboard, outdir, options, say=say, warn=warn).run(dry_run=dry_run)
