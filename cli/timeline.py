@@ -147,6 +147,13 @@ def _echo_report(report: Any) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Storyboard: the generation ledger naming each shot's chosen take.",
 )
+@click.option(
+    "--from",
+    "from_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Storyboard: the folder shotline produce (or generate) wrote; its ledger names each shot's take "
+    "(default: <storyboard>-out beside the storyboard, when it exists).",
+)
 @click.option("--allow-missing", is_flag=True, help="Storyboard: shots without media become offline clips.")
 @click.option(
     "--for", "for_app", type=click.Choice(["resolve"]), help="Write the shape this application imports."
@@ -168,6 +175,7 @@ def build_cmd(
     voiceover: Path | None,
     media_dir: Path | None,
     ledger: Path | None,
+    from_dir: Path | None,
     allow_missing: bool,
     for_app: str | None,
     force: bool,
@@ -193,10 +201,10 @@ def build_cmd(
             raise UsageError(
                 "--speed, --freeze and --transition apply to clip lists; a storyboard sets its own"
             )
-        result = _build_storyboard(inputs[0], media_dir, ledger, allow_missing, fade_in, fade_out)
+        result = _build_storyboard(inputs[0], media_dir, ledger, from_dir, allow_missing, fade_in, fade_out)
     else:
-        if ledger or media_dir or allow_missing:
-            raise UsageError("--ledger, --media-dir and --allow-missing apply to a storyboard input")
+        if ledger or media_dir or from_dir or allow_missing:
+            raise UsageError("--ledger, --media-dir, --from and --allow-missing apply to a storyboard input")
         speed_map = dict(_index_value(s, "FACTOR") for s in speeds)
         freeze_map = dict(_index_value(s, "SECONDS") for s in freezes)
         trim_map = dict(_trim_value(s) for s in trims)
@@ -250,23 +258,17 @@ def _build_storyboard(
     path: Path,
     media_dir: Path | None,
     ledger: Path | None,
+    from_dir: Path | None,
     allow_missing: bool,
     fade_in: float,
     fade_out: float,
 ) -> Any:
     from shotline.core.generate.storyboard import load_storyboard
-    from shotline.otio_adapters.build import build_from_storyboard, takes_from_folder, takes_from_ledger
+    from shotline.otio_adapters.build import build_from_storyboard, takes_for_storyboard
 
-    sb = load_storyboard(path)
+    sb = load_storyboard(path, check_files=False)  # the edit needs the shots' media, not their stills
     ids = [s.id for s in sb.shots]
-    notes: list[str] = []
-    if ledger is not None:
-        takes, notes = takes_from_ledger(ledger, ids)
-    else:
-        folder = media_dir or (path.resolve().parent / "shots")
-        if not folder.is_dir():
-            folder = path.resolve().parent
-        takes = takes_from_folder(folder, ids)
+    takes, notes = takes_for_storyboard(path, ids, media_dir=media_dir, ledger=ledger, from_dir=from_dir)
     result = build_from_storyboard(sb, takes, allow_missing=allow_missing, fade_in=fade_in, fade_out=fade_out)
     result.notes[:0] = notes
     return result

@@ -348,7 +348,7 @@ def _make_transition(
 def build_timeline(
     shots: Sequence[Shot],
     *,
-    transitions: TransitionSpec | None | Sequence[TransitionSpec | None] = None,
+    transitions: TransitionSpec | str | None | Sequence[TransitionSpec | str | None] = None,
     fade_in: float = 0.0,
     fade_out: float = 0.0,
     rate: Fraction | None = None,
@@ -361,17 +361,19 @@ def build_timeline(
     """Build the timeline for ``shots``.
 
     ``transitions`` is one spec for every cut, or one per cut (``len(shots) - 1``, None for a
-    cut). ``rate`` defaults to the first constant-rate shot's rate. Raises TimelineError when a
+    cut); a spec may be written as text (``"dissolve:0.5"``, ``"wipeleft:1"``, ``"cut"``). ``rate`` defaults to the first constant-rate shot's rate. Raises TimelineError when a
     transition does not fit its neighbours, MediaError for unusable media.
     """
     if not shots:
         raise UsageError("no shots to build a timeline from")
     notes: list[str] = []
     cuts: list[TransitionSpec | None]
+    if isinstance(transitions, str):  # "dissolve:0.5" is one transition, not a sequence of characters
+        transitions = parse_transition(transitions)
     if transitions is None or isinstance(transitions, TransitionSpec):
         cuts = [transitions] * (len(shots) - 1)
     else:
-        cuts = list(transitions)
+        cuts = [parse_transition(t) if isinstance(t, str) else t for t in transitions]
         if len(cuts) != len(shots) - 1:
             raise UsageError(f"{len(shots)} shots need {len(shots) - 1} transitions, got {len(cuts)}")
     cache: dict[Path, MediaInfo] = {}
@@ -572,7 +574,7 @@ def _bed_track(
 def build_from_files(
     paths: Sequence[Path | str],
     *,
-    transition: TransitionSpec | None = None,
+    transition: TransitionSpec | str | None = None,
     fade_in: float = 0.0,
     fade_out: float = 0.0,
     rate: Fraction | None = None,
@@ -693,6 +695,46 @@ def takes_from_ledger(ledger_path: Path, shot_ids: Sequence[str]) -> tuple[dict[
                 found[sid] = take_from_row(row, path, sfx)
                 break
     return found, notes
+
+
+PRODUCE_LEDGER = "ledger.sqlite"  # what `shotline generate`/`produce` keep in their output folder
+
+
+def produce_folder_for(storyboard_path: Path) -> Path:
+    """Where ``shotline produce STORYBOARD`` writes by default: ``<name>-out`` beside the storyboard."""
+    p = Path(storyboard_path)
+    return p.with_name(p.name.split(".")[0] + "-out")
+
+
+def takes_for_storyboard(
+    storyboard_path: Path,
+    shot_ids: Sequence[str],
+    *,
+    media_dir: Path | None = None,
+    ledger: Path | None = None,
+    from_dir: Path | None = None,
+) -> tuple[dict[str, ShotTake], list[str]]:
+    """Each shot's media for a storyboard, from the first of: ``ledger``; the ledger in ``from_dir``
+    (a produce or generate output folder); ``media_dir``; produce's default output folder beside the
+    storyboard when it holds a ledger; ``shots/`` beside the storyboard; the storyboard's own folder."""
+    if ledger is not None:
+        return takes_from_ledger(Path(ledger), shot_ids)
+    if from_dir is not None:
+        found = Path(from_dir) / PRODUCE_LEDGER
+        if not found.is_file():
+            raise UsageError(
+                f"{from_dir}: no {PRODUCE_LEDGER} here; give the folder shotline produce/generate wrote"
+            )
+        return takes_from_ledger(found, shot_ids)
+    if media_dir is not None:
+        return takes_from_folder(Path(media_dir), shot_ids), []
+    base = Path(storyboard_path).resolve()
+    default = produce_folder_for(base) / PRODUCE_LEDGER
+    if default.is_file():
+        takes, notes = takes_from_ledger(default, shot_ids)
+        return takes, [f"media from {default.parent.name}/ (shotline produce's output)", *notes]
+    shots = base.parent / "shots"
+    return takes_from_folder(shots if shots.is_dir() else base.parent, shot_ids), []
 
 
 def take_from_row(row: Any, path: Path, sfx: Path | None = None) -> ShotTake:
