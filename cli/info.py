@@ -23,7 +23,9 @@ DOCTOR_ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "prores_ks"
 
 @click.command("probe")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the full facts as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the full facts as JSON: a list, one object per INPUT."
+)
 @with_examples("shotline probe clip.mp4", "shotline probe a.mp4 b.mov --json")
 def probe_cmd(inputs: tuple[Path, ...], as_json: bool) -> None:
     """Print the media facts of each INPUT (duration, rate, size, rotation, colour, audio)."""
@@ -31,7 +33,7 @@ def probe_cmd(inputs: tuple[Path, ...], as_json: bool) -> None:
 
     infos = [probe(p) for p in inputs]
     if as_json:
-        emit_json(infos[0] if len(infos) == 1 else infos)
+        emit_json(infos)  # always a list: the same shape for one file and for many
         return
     for info in infos:
         click.echo(f"{info.path}")

@@ -110,7 +110,9 @@ def produce_cmd(
         from_stage=from_stage,
         cancel_on_interrupt=cancel_on_interrupt,
     )
-    say = (lambda s: None) if as_json else (lambda s: click.echo(s, err=True))
+    from shotline.cli.common import is_quiet
+
+    say = (lambda s: None) if as_json or is_quiet() else (lambda s: click.echo(s, err=True))
     result = produce(
         storyboard, out, opts, dry_run=dry_run, say=say, warn=lambda s: click.echo(f"warning: {s}", err=True)
     )

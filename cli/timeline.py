@@ -112,7 +112,9 @@ def _echo_report(report: Any) -> None:
 )
 @click.option("--fade-in", type=float, default=0.0, help="Fade from black at the start (seconds).")
 @click.option("--fade-out", type=float, default=0.0, help="Fade to black at the end (seconds).")
-@click.option("--rate", help="Timeline frame rate (default: the first clip's, or the storyboard's).")
+@click.option(
+    "--fps", "--rate", "rate", help="Timeline frame rate (default: the first clip's, or the storyboard's)."
+)
 @click.option("--name", help="Timeline name.")
 @click.option(
     "--speed",
@@ -279,7 +281,7 @@ def _build_storyboard(
     "shotline timeline export film.otio -f edl -o film.edl",
     "shotline timeline export film.otio -f fcp7 --for resolve -o film.xml",
     "shotline timeline export film.otio -f otioz -o film.otioz",
-    "shotline timeline export film.edl --rate 25 -o film.otio",
+    "shotline timeline export film.edl --fps 25 -o film.otio",
 )
 @click.argument("timeline", type=click.Path(path_type=Path))
 @click.option(
@@ -292,7 +294,9 @@ def _build_storyboard(
     "--for", "for_app", type=click.Choice(["resolve"]), help="Write the shape this application imports."
 )
 @click.option("--strict", is_flag=True, help="Fail instead of writing when the format would drop anything.")
-@click.option("--rate", "in_rate", help="Frame rate of an EDL input (EDLs carry none; OTIO assumes 24).")
+@click.option(
+    "--fps", "--rate", "in_rate", help="Frame rate of an EDL input (EDLs carry none; OTIO assumes 24)."
+)
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def export_cmd(

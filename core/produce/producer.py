@@ -120,6 +120,8 @@ class Producer:
 
         for name in self.deliver:
             get_preset(name)  # an unknown platform fails before anything runs
+        if self.opts.upscale:
+            self._upscale_options()  # so does an upscaler this install lacks
 
     # ------------------------------------------------------------------ plumbing
 
@@ -451,6 +453,7 @@ class Producer:
         return StageResult({"otio": otio_path, "otioz": otioz}, {"duration": built.duration})
 
     def stage_render(self, otio_path: Path) -> StageResult:
+        from shotline.core.generate.orchestrator import safe_name
         from shotline.core.ops.gif import gif
         from shotline.core.ops.reframe import reframe
         from shotline.core.ops.thumbs import contact_sheet
@@ -466,14 +469,15 @@ class Producer:
             from shotline.core.ops.presets import get_preset
 
             preset = get_preset(name)
+            label = safe_name(name.strip())  # the name the user wrote (youtube-shorts), not the preset's
             src_aspect = r.width / r.height
             mode = "crop" if abs(preset.width / preset.height - src_aspect) / src_aspect < 0.3 else "pad"
-            dest = cuts / f"{self.slug}_{preset.name}.mp4"
+            dest = cuts / f"{self.slug}_{label}.mp4"
             res = reframe(master, dest, preset, mode=mode, overwrite=True)
             for w in getattr(res, "warnings", ()) or ():
-                self.notes.append(f"{preset.name}: {w}")
-            outputs[f"cut:{preset.name}"] = dest
-            self.say(f"render: {preset.name} cut ({mode}) -> {dest.name}")
+                self.notes.append(f"{label}: {w}")
+            outputs[f"cut:{label}"] = dest
+            self.say(f"render: {label} cut ({preset.name} preset, {mode}) -> {dest.name}")
         fmt = self.opts.preview_format
         preview = self.outdir / f"preview.{fmt}"
         gif(master, preview, fps=10, width=480, format=fmt, overwrite=True)
@@ -483,8 +487,10 @@ class Producer:
         outputs["contact_sheet"] = sheet
         return StageResult(outputs, {"mode": r.mode, "frames": r.frames, "copied_frames": r.copied_frames})
 
-    def stage_upscale(self, master: Path) -> StageResult:
-        from shotline.upscale.api import UpscaleOptions, upscale
+    def _upscale_options(self) -> Any:
+        """--upscale MODEL as UpscaleOptions; a missing upscaler is reported in produce's own terms."""
+        from shotline.core.errors import DependencyError
+        from shotline.upscale.api import UpscaleOptions, choose_backend
 
         model = self.opts.upscale or "animevideov3"
         backend = "auto"
@@ -493,6 +499,21 @@ class Producer:
         elif model.startswith("topaz"):
             backend, _, model = "topaz", None, model.partition(":")[2] or "prob-4"
         opts = UpscaleOptions(model=model, scale=self.opts.upscale_scale, backend=backend)
+        if backend == "auto":
+            try:
+                choose_backend(opts)
+            except DependencyError:
+                raise DependencyError(
+                    f"--upscale {model} needs an AI upscaler: pip install 'shotline[torch]' (PyTorch) or "
+                    "'shotline[ncnn]' (ncnn, Vulkan), or use --upscale lanczos for plain ffmpeg scaling"
+                ) from None
+        return opts
+
+    def stage_upscale(self, master: Path) -> StageResult:
+        from shotline.upscale.api import upscale
+
+        opts = self._upscale_options()
+        model, backend = opts.model, opts.backend
         dest = self.outdir / f"master_upscaled_{re.sub(r'[^A-Za-z0-9]+', '', model)}.mp4"
         rep = upscale(master, dest, opts, overwrite=True)
         self.say(f"upscale: {master.name} -> {dest.name} ({getattr(rep, 'backend', backend)})")

