@@ -15,11 +15,11 @@ DEMO_OUT ?= demo-out
 
 $(DEMO_BIN)/python:
 	$(PYTHON) -m venv $(DEMO_VENV)
-	$(DEMO_BIN)/python -m pip install -q --upgrade pip
+	$(DEMO_BIN)/python -m pip install -qq --upgrade pip
 
 # A regular (non-editable) install of the plain package: the wheel a user gets, no extras.
 $(DEMO_VENV)/.installed: pyproject.toml README.md LICENSE $(SOURCES) | $(DEMO_BIN)/python
-	$(DEMO_BIN)/pip install -q .
+	$(DEMO_BIN)/pip install -qq .
 	touch $@
 
 $(BIN)/python:
