@@ -45,8 +45,7 @@ def build_wheel(tmp: Path) -> Path:
             "pip",
             "wheel",
             "-q",
-            "--no-deps",
-            "--no-build-isolation",
+            "--no-deps",  # built in pip's isolated build environment, as for any user
             "-w",
             tmp / "dist",
             src,
