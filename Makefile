@@ -19,6 +19,7 @@ $(DEMO_BIN)/python:
 
 # A regular (non-editable) install of the plain package: the wheel a user gets, no extras.
 $(DEMO_VENV)/.installed: pyproject.toml README.md LICENSE $(SOURCES) | $(DEMO_BIN)/python
+	@rm -rf build/lib build/bdist.*  # setuptools builds in-tree: no stale module may ride along
 	$(DEMO_BIN)/pip install -qq .
 	touch $@
 
