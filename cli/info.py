@@ -82,6 +82,16 @@ def doctor_cmd(as_json: bool) -> None:
     )
     keys = report["provider_keys"]
     click.echo("keys     " + ", ".join(f"{k} {'set' if v else 'unset'}" for k, v in keys.items()))
+    extras = report["extras"]
+    click.echo(
+        "extras   "
+        + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in extras.items())
+        + (
+            f" (add one with pip install 'shotline[{next(k for k, v in extras.items() if not v)}]')"
+            if not all(extras.values())
+            else ""
+        )
+    )
 
 
 def doctor_report() -> dict[str, Any]:
@@ -115,4 +125,26 @@ def doctor_report() -> dict[str, Any]:
         pass
     # names only: a value never leaves os.environ
     keys = {k: bool(os.environ.get(k)) for k in PROVIDER_KEYS}
-    return {"ffmpeg": ff, "encoders": enc, "pyav": pyav, "torch": torch_info, "provider_keys": keys}
+    return {
+        "ffmpeg": ff,
+        "encoders": enc,
+        "pyav": pyav,
+        "torch": torch_info,
+        "provider_keys": keys,
+        "extras": installed_extras(),
+    }
+
+
+def installed_extras() -> dict[str, bool]:
+    """Each optional extra: whether every module it brings is importable here (found, not imported)."""
+    import importlib.util
+
+    from shotline.core.errors import MODULE_SOURCES
+
+    modules: dict[str, list[str]] = {}
+    for module, (_, extra) in MODULE_SOURCES.items():
+        if extra is not None:
+            modules.setdefault(extra, []).append(module)
+    return {
+        extra: all(importlib.util.find_spec(m) is not None for m in mods) for extra, mods in modules.items()
+    }

@@ -138,3 +138,15 @@ def test_produce_upscale_hint_names_produce_options(tmp_path: Path) -> None:
     assert "--upscale lanczos" in line and "--backend" not in line, line
     assert "shotline[torch]" in line and "shotline[ncnn]" in line, line
     assert not (tmp_path / "out").exists()  # refused before any stage ran
+
+
+def test_doctor_lists_the_extras_this_install_has(tmp_path: Path) -> None:
+    import json
+
+    r = shotline_without("runwayml", "doctor", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    extras = json.loads(r.stdout)["extras"]
+    assert set(extras) == {"runway", "torch", "ncnn", "aaf"}
+    assert extras["runway"] is False
+    r = shotline_without("runwayml", "doctor", cwd=tmp_path)
+    assert "runway no" in r.stdout and "pip install 'shotline[runway]'" in r.stdout
