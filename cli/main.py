@@ -152,6 +152,14 @@ class LazyGroup(click.Group):
         except click.exceptions.Abort:
             click.echo("Aborted!", err=True)
             sys.exit(1)
+        except OSError as exc:  # stdout closed early (`shotline probe --json x | head`), as click does
+            import errno
+            import os
+
+            if exc.errno != errno.EPIPE:
+                raise
+            sys.stdout = open(os.devnull, "w")
+            sys.exit(1)
         sys.exit(rv if isinstance(rv, int) and not isinstance(rv, bool) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
