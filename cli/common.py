@@ -54,6 +54,12 @@ def output_options(func: F) -> F:
     return func
 
 
+def is_quiet() -> bool:
+    """Whether -q/--quiet was given (before or after the command name)."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and (ctx.find_root().obj or {}).get("quiet"))
+
+
 def to_jsonable(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         if hasattr(obj, "to_dict"):
@@ -74,9 +80,44 @@ def emit_json(obj: Any) -> None:
     click.echo(json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False))
 
 
-def print_plan(plan: Any) -> None:
+def plan_dict(plan: Any, **extra: Any) -> dict[str, Any]:
+    """A plan as JSON-ready data: what --dry-run --json prints."""
+    from shotline.core.media.ffmpeg import ffmpeg_path
+    from shotline.core.media.plan import pretty
+
+    binary = ffmpeg_path()
+    steps = []
+    for step in plan.steps:
+        argv = [binary if step.tool == "ffmpeg" else step.tool, *step.args]
+        if step.tool == "ffmpeg":
+            argv.append(step.output)
+        steps.append(
+            {
+                "tool": step.tool,
+                "argv": [pretty(a, plan.output) for a in argv],
+                "label": step.label,
+                "duration": step.duration,
+                "files": [name for name, _ in step.files],
+            }
+        )
+    return {
+        "dry_run": True,
+        "description": plan.description,
+        "output": str(plan.output),
+        "inputs": [str(i) for i in plan.inputs],
+        "commands": plan.commands(binary),
+        "steps": steps,
+        **extra,
+    }
+
+
+def print_plan(plan: Any, as_json: bool = False, **extra: Any) -> None:
+    """--dry-run: the plan's commands as shell lines, or (with --json) as JSON."""
     from shotline.core.media.ffmpeg import ffmpeg_path
 
+    if as_json:
+        emit_json(plan_dict(plan, **extra))
+        return
     click.echo(f"# {plan.description}" if plan.description else "# plan")
     for line in plan.commands(ffmpeg_path()):
         click.echo(line)
@@ -95,7 +136,7 @@ class ProgressBar:
     def __call__(self, p: Any) -> None:
         import time
 
-        if not sys.stderr.isatty():
+        if not sys.stderr.isatty() or is_quiet():
             return
         now = time.monotonic()
         if self._start is None:
@@ -133,7 +174,7 @@ def run_plan(
     from shotline.core.media.runner import run
 
     if dry_run:
-        print_plan(plan)
+        print_plan(plan, as_json)
         return
     bar = ProgressBar(plan.description or str(plan.output))
     try:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from shotline.cli.common import emit_json, with_examples
+from shotline.cli.common import emit_json, is_quiet, with_examples
 
 
 @click.group("storyboard")
@@ -179,7 +179,11 @@ class LiveView:
             self.rows[view.key] = view
         if self.live is not None:
             self.live.update(self._table())
-        elif self.enabled and (old is None or old.state != view.state) and view.state in QUIET_SHOWN:
+        elif (
+            (self.enabled or view.state == "failed")
+            and (old is None or old.state != view.state)
+            and view.state in QUIET_SHOWN
+        ):
             shot, take, kind = view.key
             shot += " (sound)" if kind == "sound-effect" else ""
             extra = f" ({view.detail})" if view.detail and view.state in ("failed", "uncertain") else ""
@@ -302,7 +306,7 @@ def generate_cmd(
                 click.echo("estimated cost: " + (", ".join(f"{v:g} {u}" for u, v in totals.items()) or "0"))
             orch.check_budget(plans)  # --budget applies to a dry run too
             return
-        view = LiveView(plans, enabled=True)
+        view = LiveView(plans, enabled=not is_quiet())
         orch.on_update = view.update
         with view:
             result = orch.run(plans)

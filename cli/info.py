@@ -16,7 +16,9 @@ DOCTOR_ENCODERS = ("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "prores_ks"
 
 @click.command("probe")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the full facts as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the full facts as JSON: a list, one object per INPUT."
+)
 @with_examples("shotline probe clip.mp4", "shotline probe a.mp4 b.mov --json")
 def probe_cmd(inputs: tuple[Path, ...], as_json: bool) -> None:
     """Print the media facts of each INPUT (duration, rate, size, rotation, colour, audio)."""
@@ -24,7 +26,7 @@ def probe_cmd(inputs: tuple[Path, ...], as_json: bool) -> None:
 
     infos = [probe(p) for p in inputs]
     if as_json:
-        emit_json(infos[0] if len(infos) == 1 else infos)
+        emit_json(infos)  # always a list: the same shape for one file and for many
         return
     for info in infos:
         click.echo(f"{info.path}")
@@ -73,6 +75,16 @@ def doctor_cmd(as_json: bool) -> None:
     )
     keys = report["provider_keys"]
     click.echo("keys     " + ", ".join(f"{k} {'set' if v else 'unset'}" for k, v in keys.items()))
+    extras = report["extras"]
+    click.echo(
+        "extras   "
+        + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in extras.items())
+        + (
+            f" (add one with pip install 'shotline[{next(k for k, v in extras.items() if not v)}]')"
+            if not all(extras.values())
+            else ""
+        )
+    )
 
 
 def doctor_report() -> dict[str, Any]:
@@ -106,4 +118,26 @@ def doctor_report() -> dict[str, Any]:
         pass
     # names only: a value never leaves os.environ
     keys = {k: bool(os.environ.get(k)) for k in SECRET_ENV_NAMES}
-    return {"ffmpeg": ff, "encoders": enc, "pyav": pyav, "torch": torch_info, "provider_keys": keys}
+    return {
+        "ffmpeg": ff,
+        "encoders": enc,
+        "pyav": pyav,
+        "torch": torch_info,
+        "provider_keys": keys,
+        "extras": installed_extras(),
+    }
+
+
+def installed_extras() -> dict[str, bool]:
+    """Each optional extra: whether every module it brings is importable here (found, not imported)."""
+    import importlib.util
+
+    from shotline.core.errors import MODULE_SOURCES
+
+    modules: dict[str, list[str]] = {}
+    for module, (_, extra) in MODULE_SOURCES.items():
+        if extra is not None:
+            modules.setdefault(extra, []).append(module)
+    return {
+        extra: all(importlib.util.find_spec(m) is not None for m in mods) for extra, mods in modules.items()
+    }

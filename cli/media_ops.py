@@ -50,7 +50,7 @@ def _execute(
 ) -> Any:
     """--dry-run prints the plan; otherwise run with a progress bar and print a line or JSON."""
     if dry_run:
-        print_plan(plan())
+        print_plan(plan(), as_json)
         return None
     bar = ProgressBar(label)
     try:
@@ -76,7 +76,9 @@ def _mb(n: int) -> str:
 @click.command("gif")
 @click.argument("input", type=INPUT)
 @output_options
-@click.option("--fps", type=click.FloatRange(0, 60, min_open=True), default=15, show_default=True)
+@click.option(
+    "--fps", "--rate", "fps", type=click.FloatRange(0, 60, min_open=True), default=15, show_default=True
+)
 @click.option(
     "--width",
     type=int,
@@ -423,7 +425,7 @@ def frames_group() -> None:
 @click.option(
     "-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder."
 )
-@click.option("--fps", type=float, default=1.0, show_default=True, help="Images per second.")
+@click.option("--fps", "--rate", "fps", type=float, default=1.0, show_default=True, help="Images per second.")
 @click.option("--all", "every", is_flag=True, help="Every frame instead of --fps.")
 @_time_option("--start", help="Start time.")
 @_time_option("--duration", help="Length to extract.")
@@ -468,7 +470,9 @@ def frames_extract_cmd(
 @frames_group.command("build")
 @click.argument("source", type=SOURCE)
 @output_options
-@click.option("--fps", default="24", show_default=True, help="Frame rate: 24, 25, 30000/1001 ...")
+@click.option(
+    "--fps", "--rate", "fps", default="24", show_default=True, help="Frame rate: 24, 25, 30000/1001 ..."
+)
 @click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True)
 @with_examples(
     "shotline frames build renders/ --fps 24 -o shot.mp4",
@@ -620,7 +624,8 @@ def lut_cmd(
 )
 @click.option("--frame-number", is_flag=True, help="Frame number, bottom left.")
 @click.option("--font", default=None, help="Font file or fontconfig name (default: fontconfig's sans).")
-@click.option("--size", type=int, default=None, help="Font size in pixels (default: height/22).")
+@click.option("--font-size", "size", type=int, default=None, help="Font size in pixels (default: height/22).")
+@click.option("--size", "size", type=int, default=None, hidden=True, deprecated="use --font-size")
 @with_examples(
     "shotline burnin shot.mp4 --shot-id SH010 -o review.mp4",
     'shotline burnin shot.mp4 --shot-id SH010 --caption "v2: sky fixed" --start-tc 01:00:00:00 -o review.mp4',

@@ -80,7 +80,7 @@ def _summary(plan: Any, *keys: str) -> Callable[[Any], dict[str, Any]]:
     help="auto: stream copy when every stream matches, else normalize.",
 )
 @click.option("--size", help="Target WIDTHxHEIGHT when normalizing (default: the first clip's).")
-@click.option("--fps", "rate", help="Target frame rate when normalizing, e.g. 25 or 30000/1001.")
+@click.option("--fps", "--rate", "rate", help="Target frame rate when normalizing, e.g. 25 or 30000/1001.")
 @encode_options
 @with_examples(
     "shotline concat a.mp4 b.mp4 -o ab.mp4",
@@ -188,7 +188,7 @@ def fade_cmd(
 @click.option("--duration", "-d", type=SECONDS, default=0.5, show_default=True, help="Seconds per crossfade.")
 @click.option("--audio-curve", default="tri", show_default=True, help="acrossfade curve (tri, qsin, exp...).")
 @click.option("--size", help="Target WIDTHxHEIGHT (default: the first clip's).")
-@click.option("--fps", "rate", help="Target frame rate (default: the first clip's).")
+@click.option("--fps", "--rate", "rate", help="Target frame rate (default: the first clip's).")
 @encode_options
 @with_examples(
     "shotline xfade a.mp4 b.mp4 --transition dissolve --duration 0.5 -o ab.mp4",

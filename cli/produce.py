@@ -172,7 +172,11 @@ def produce_cmd(
         return
     storyboard = storyboards[0]
     out = outdir or _default_out(storyboard)
-    say: Callable[[str], None] = (lambda s: None) if as_json else (lambda s: click.echo(s, err=True))
+    from shotline.cli.common import is_quiet
+
+    say: Callable[[str], None] = (
+        (lambda s: None) if as_json or is_quiet() else (lambda s: click.echo(s, err=True))
+    )
     if progress_mode == "auto":
         progress_mode = "bar" if sys.stderr.isatty() and not dry_run else "off"
     display = StageDisplay(progress_mode, say)
@@ -185,7 +189,9 @@ def produce_cmd(
 
             ids = [s.id for s in load_storyboard(storyboard).shots]
             display.say(f"selection: {' '.join(use)} -> {update_selection(out, use, ids)}")
-        result = produce(storyboard, out, opts, dry_run=dry_run, say=display.say, progress=display.sink)
+        result = produce(
+            storyboard, out, opts, dry_run=dry_run, say=display.say, progress=display.sink, warn=display.warn
+        )
     finally:
         display.close()
     if as_json:
@@ -195,7 +201,9 @@ def produce_cmd(
 
 
 def _default_out(storyboard: Path) -> Path:
-    return storyboard.with_name(storyboard.stem.split(".")[0] + "-out")
+    from shotline.otio_adapters.takes import produce_folder_for
+
+    return produce_folder_for(storyboard)
 
 
 def _many(
@@ -273,6 +281,13 @@ class StageDisplay:
             self._bars.console.print(text, markup=False, highlight=False)
         else:
             self._say(text)
+
+    def warn(self, text: str) -> None:
+        """A failure the user must see, quiet or not: above the bars, or as a JSON message."""
+        if self.mode == "json" or self._bars is not None:
+            self.say(f"warning: {text}")
+        else:
+            click.echo(f"warning: {text}", err=True)
 
     def sink(self, p: Any) -> None:
         if self.mode == "json":

@@ -100,7 +100,9 @@ def _echo_report(report: Any) -> None:
 )
 @click.option("--fade-in", type=float, default=0.0, help="Fade from black at the start (seconds).")
 @click.option("--fade-out", type=float, default=0.0, help="Fade to black at the end (seconds).")
-@click.option("--rate", help="Timeline frame rate (default: the first clip's, or the storyboard's).")
+@click.option(
+    "--fps", "--rate", "rate", help="Timeline frame rate (default: the first clip's, or the storyboard's)."
+)
 @click.option("--name", help="Timeline name.")
 @click.option(
     "--speed",
@@ -135,6 +137,13 @@ def _echo_report(report: Any) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Storyboard: the generation ledger naming each shot's chosen take.",
 )
+@click.option(
+    "--from",
+    "from_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Storyboard: the folder shotline produce (or generate) wrote; its ledger names each shot's take "
+    "(default: <storyboard>-out beside the storyboard, when it exists).",
+)
 @click.option("--allow-missing", is_flag=True, help="Storyboard: shots without media become offline clips.")
 @click.option(
     "--for", "for_app", type=click.Choice(["resolve"]), help="Write the shape this application imports."
@@ -156,6 +165,7 @@ def build_cmd(
     voiceover: Path | None,
     media_dir: Path | None,
     ledger: Path | None,
+    from_dir: Path | None,
     allow_missing: bool,
     for_app: str | None,
     force: bool,
@@ -181,10 +191,10 @@ def build_cmd(
             raise UsageError(
                 "--speed, --freeze and --transition apply to clip lists; a storyboard sets its own"
             )
-        result = _build_storyboard(inputs[0], media_dir, ledger, allow_missing, fade_in, fade_out)
+        result = _build_storyboard(inputs[0], media_dir, ledger, from_dir, allow_missing, fade_in, fade_out)
     else:
-        if ledger or media_dir or allow_missing:
-            raise UsageError("--ledger, --media-dir and --allow-missing apply to a storyboard input")
+        if ledger or media_dir or from_dir or allow_missing:
+            raise UsageError("--ledger, --media-dir, --from and --allow-missing apply to a storyboard input")
         speed_map = dict(_index_value(s, "FACTOR") for s in speeds)
         freeze_map = dict(_index_value(s, "SECONDS") for s in freezes)
         trim_map = dict(_trim_value(s) for s in trims)
@@ -238,18 +248,18 @@ def _build_storyboard(
     path: Path,
     media_dir: Path | None,
     ledger: Path | None,
+    from_dir: Path | None,
     allow_missing: bool,
     fade_in: float,
     fade_out: float,
 ) -> Any:
     from shotline.core.generate.storyboard import load_storyboard
     from shotline.otio_adapters.build import build_from_storyboard
-    from shotline.otio_adapters.takes import find_takes
+    from shotline.otio_adapters.takes import takes_for_storyboard
 
-    sb = load_storyboard(path)
-    takes, notes = find_takes(
-        [s.id for s in sb.shots], path.resolve().parent, media_dir=media_dir, ledger=ledger
-    )
+    sb = load_storyboard(path, check_files=False)  # the edit needs the shots' media, not their stills
+    ids = [s.id for s in sb.shots]
+    takes, notes = takes_for_storyboard(path, ids, media_dir=media_dir, ledger=ledger, from_dir=from_dir)
     result = build_from_storyboard(sb, takes, allow_missing=allow_missing, fade_in=fade_in, fade_out=fade_out)
     result.notes[:0] = notes
     return result
@@ -260,7 +270,7 @@ def _build_storyboard(
     "shotline timeline export film.otio -f edl -o film.edl",
     "shotline timeline export film.otio -f fcp7 --for resolve -o film.xml",
     "shotline timeline export film.otio -f otioz -o film.otioz",
-    "shotline timeline export film.edl --rate 25 -o film.otio",
+    "shotline timeline export film.edl --fps 25 -o film.otio",
 )
 @click.argument("timeline", type=click.Path(path_type=Path))
 @click.option(
@@ -277,7 +287,9 @@ def _build_storyboard(
     is_flag=True,
     help="Fail (write nothing) when the format would drop anything or the file reads back changed.",
 )
-@click.option("--rate", "in_rate", help="Frame rate of an EDL input (EDLs carry none; OTIO assumes 24).")
+@click.option(
+    "--fps", "--rate", "in_rate", help="Frame rate of an EDL input (EDLs carry none; OTIO assumes 24)."
+)
 @click.option(
     "--media-dir",
     type=click.Path(file_okay=False, path_type=Path),

@@ -46,7 +46,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 @click.option("--crf", type=click.IntRange(0, 51), default=None, help="x264 quality (default 18).")
 @click.option("--preset", default=None, help="x264 preset (default veryfast).")
 @click.option(
-    "--rate", "rate_text", default=None, help="Timeline rate, overriding the file's (e.g. 24000/1001)."
+    "--fps",
+    "--rate",
+    "rate_text",
+    default=None,
+    help="Timeline rate, overriding the file's (e.g. 24000/1001).",
 )
 @click.option(
     "--size", "size_text", default=None, help="Output size WIDTHxHEIGHT (default: the first clip's)."
@@ -68,7 +72,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 )
 @with_examples(
     "shotline timeline render film.otio -o film.mp4",
-    "shotline timeline render cut.edl --rate 24 --media-dir ./media -o cut.mp4",
+    "shotline timeline render cut.edl --fps 24 --media-dir ./media -o cut.mp4",
     "shotline timeline render film.otioz -o film.mp4 --no-smart --crf 16",
     "shotline timeline render film.xml -o film.mp4 --missing error --dry-run",
     "shotline timeline render long.otio -o long.mp4 --workers 4",
@@ -163,6 +167,9 @@ def _render(timeline: Path, output: Path, options: Any, force: bool, as_json: bo
         rp = plan_render(timeline, output, options, extract_dir=Path(tmp))
         c = rp.conform
         if dry_run:
+            if as_json:
+                print_plan(rp.plan, True, mode=rp.mode, smart_reason=rp.smart_reason, notes=list(c.notes))
+                return
             for note in c.notes:
                 click.echo(f"# note: {note}")
             click.echo(f"# mode: {rp.mode}" + (f" ({rp.smart_reason})" if rp.smart_reason else ""))

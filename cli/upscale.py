@@ -154,6 +154,12 @@ def upscale_cmd(
         raise UsageError("--tile must be 0 (off) or at least 16 pixels")
     if batch < 0 or segment_seconds <= 0:
         raise UsageError("--batch must be >= 0 and --segment-seconds > 0")
+    source = click.get_current_context().get_parameter_source("model")
+    if backend == "lanczos" and source == click.core.ParameterSource.COMMANDLINE:
+        click.echo(
+            f"warning: --model {model} is ignored: the lanczos backend is plain ffmpeg scaling, it uses no model",
+            err=True,
+        )
     opts = UpscaleOptions(
         model=model,
         scale=scale,

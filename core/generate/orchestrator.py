@@ -42,7 +42,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from shotline.core.errors import Interrupted, ProviderError, ShotlineError, UsageError
+from shotline.core.errors import Interrupted, ProviderError, ShotlineError, UsageError, missing_module
 from shotline.core.generate.ledger import ACTIVE, Ledger, TakeRow
 from shotline.core.generate.providers.base import GenerationRequest, Provider, ShotKind, TaskState, TaskStatus
 from shotline.core.vocab import (
@@ -609,6 +609,13 @@ class Orchestrator:
             )
             self._view(plan, "failed", str(exc))
             return self._outcome(plan, row, "failed")
+        except ModuleNotFoundError as exc:  # not this take's fault: the install lacks a package
+            if (exc.name or "").split(".")[0] == "shotline":
+                raise
+            err = missing_module(exc)
+            row = led.update(row.id, status="failed", error=str(err), finished_at=time.time(), event="failed")
+            self._view(plan, "failed", str(err))
+            raise err from None  # ends the run with exit 6 once the other takes settle
         except Exception as exc:  # a provider bug must not take the whole batch down
             log.debug("take %s failed", plan.label, exc_info=True)
             row = led.update(
@@ -710,6 +717,8 @@ class Orchestrator:
                     row = led.task_created(row.id, task_id)
             except _Stop:
                 raise
+            except ModuleNotFoundError:
+                raise  # this install lacks a package: no request went out, and no retry would help
             except Exception as exc:
                 if getattr(exc, "maybe_created", False) and not provider.idempotent_submit:
                     found = provider.find_task(plan.request)

@@ -325,8 +325,8 @@ def _dissolves(g: list[np.ndarray], max_len: int, busy: list[tuple[int, int]]) -
         contrast = _step_contrast(stack, s, e)
         if contrast < _CONTRAST:
             continue  # the picture changes as fast outside the run: steady motion, not a mix
-        mix = 1.0 - min(best[k][0] for k in grp) / _MIX_RATIO
-        conf = float(np.clip(min(mix, (contrast - 1.0) / 3.0), 0.05, 1.0))
+        mixed = 1.0 - min(best[k][0] for k in grp) / _MIX_RATIO
+        conf = float(np.clip(min(mixed, (contrast - 1.0) / 3.0), 0.05, 1.0))
         out.append(Cut("dissolve", s, e, (s + e) // 2, round(conf, 3)))
     return out
 

@@ -114,6 +114,7 @@ class Producer:
         *,
         say: Callable[[str], None] | None = None,
         progress: ProgressSink | None = None,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         from shotline.core.generate.storyboard import load_storyboard
 
@@ -124,6 +125,7 @@ class Producer:
         self.say = say or (lambda s: log.info(s))
         self.progress = progress
         self.track = StageTracker("", None)  # the running stage's progress (see run)
+        self.warn = warn or say or (lambda s: log.warning(s))  # failures: shown even when progress is not
         from shotline.core.generate.orchestrator import safe_name
 
         self.slug = safe_name(self.sb.title)
@@ -140,6 +142,8 @@ class Producer:
 
         # the editor's takes (selection.json): a broken file fails here, before anything runs
         self.selection = load_selection(self.outdir, [s.id for s in self.sb.shots])
+        if self.opts.upscale:
+            self._upscale_options()  # so does an upscaler this install lacks
 
     # ------------------------------------------------------------------ plumbing
 
@@ -264,7 +268,9 @@ class Producer:
             orch.close()
         failed = [o for o in result.outcomes if o.status != "done"]
         for o in failed:
-            self.notes.append(f"{o.shot_id} take {o.take}: {o.status}" + (f" ({o.error})" if o.error else ""))
+            line = f"{o.shot_id} take {o.take}: {o.status}" + (f" ({o.error})" if o.error else "")
+            self.notes.append(line)
+            self.warn(f"generate: {line}")
         if not files:
             raise UsageError("generation produced no usable take; see the ledger and run again")
         self.say(
@@ -561,6 +567,7 @@ class Producer:
         return StageResult({"otio": otio_path, "otioz": otioz}, {"duration": built.duration})
 
     def stage_render(self, otio_path: Path) -> StageResult:
+        from shotline.core.generate.orchestrator import safe_name
         from shotline.core.ops.gif import gif
         from shotline.core.ops.reframe import reframe
         from shotline.core.ops.thumbs import contact_sheet
@@ -588,9 +595,10 @@ class Producer:
             from shotline.core.ops.presets import get_preset
 
             preset = get_preset(name)
+            label = safe_name(name.strip())  # the name the user wrote (youtube-shorts), not the preset's
             src_aspect = r.width / r.height
             mode = "crop" if abs(preset.width / preset.height - src_aspect) / src_aspect < 0.3 else "pad"
-            dest = cuts / f"{self.slug}_{preset.name}.mp4"
+            dest = cuts / f"{self.slug}_{label}.mp4"
             at = share * len(outputs)  # after the master and the cuts before this one
             res = reframe(
                 master,
@@ -598,12 +606,12 @@ class Producer:
                 preset,
                 mode=mode,
                 overwrite=True,
-                progress=self.track.part(at, share, preset.name),
+                progress=self.track.part(at, share, label),
             )
             for w in getattr(res, "warnings", ()) or ():
-                self.notes.append(f"{preset.name}: {w}")
-            outputs[f"cut:{preset.name}"] = dest
-            self.say(f"render: {preset.name} cut ({mode}) -> {dest.name}")
+                self.notes.append(f"{label}: {w}")
+            outputs[f"cut:{label}"] = dest
+            self.say(f"render: {label} cut ({preset.name} preset, {mode}) -> {dest.name}")
         fmt = self.opts.preview_format
         preview = self.outdir / f"preview.{fmt}"
         at = share * (1 + len(self.deliver))
@@ -625,8 +633,10 @@ class Producer:
         outputs["contact_sheet"] = sheet
         return StageResult(outputs, {"mode": r.mode, "frames": r.frames, "copied_frames": r.copied_frames})
 
-    def stage_upscale(self, master: Path) -> StageResult:
-        from shotline.upscale.api import UpscaleOptions, upscale
+    def _upscale_options(self) -> Any:
+        """--upscale MODEL as UpscaleOptions; a missing upscaler is reported in produce's own terms."""
+        from shotline.core.errors import DependencyError
+        from shotline.upscale.api import UpscaleOptions, choose_backend
 
         model = self.opts.upscale or "animevideov3"
         backend = "auto"
@@ -636,6 +646,21 @@ class Producer:
             backend, _, model = "topaz", None, model.partition(":")[2] or "prob-4"
         ray = self.opts.ray if backend == "auto" else None  # lanczos and topaz are one ffmpeg command
         opts = UpscaleOptions(model=model, scale=self.opts.upscale_scale, backend=backend, ray=ray)
+        if backend == "auto":
+            try:
+                choose_backend(opts)
+            except DependencyError:
+                raise DependencyError(
+                    f"--upscale {model} needs an AI upscaler: pip install 'shotline[torch]' (PyTorch) or "
+                    "'shotline[ncnn]' (ncnn, Vulkan), or use --upscale lanczos for plain ffmpeg scaling"
+                ) from None
+        return opts
+
+    def stage_upscale(self, master: Path) -> StageResult:
+        from shotline.upscale.api import upscale
+
+        opts = self._upscale_options()
+        model, backend = opts.model, opts.backend
         dest = self.outdir / f"master_upscaled_{re.sub(r'[^A-Za-z0-9]+', '', model)}.mp4"
         rep = upscale(master, dest, opts, overwrite=True, progress=self.track.part(0, 1, model))
         self.say(f"upscale: {master.name} -> {dest.name} ({getattr(rep, 'backend', backend)})")
@@ -1087,9 +1112,12 @@ def produce(
     dry_run: bool = False,
     say: Callable[[str], None] | None = None,
     progress: ProgressSink | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> ProduceResult:
     """Library entry point used by ``shotline produce`` and ``make demo``.
 
-    ``progress`` receives a StageProgress for every stage as it starts, moves on and ends.
+    ``say`` gets each stage's summary line, ``warn`` each failure (a take that failed, and
+    why; it defaults to ``say``), ``progress`` a StageProgress for every stage as it starts,
+    moves on and ends.
     """
-    return Producer(storyboard, outdir, options, say=say, progress=progress).run(dry_run=dry_run)
+    return Producer(storyboard, outdir, options, say=say, progress=progress, warn=warn).run(dry_run=dry_run)

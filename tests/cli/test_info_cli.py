@@ -15,7 +15,7 @@ def test_probe_json_and_text(clips):
     p = clips(rate="30000/1001", audio="mono", sample_rate=44100)
     r = CliRunner().invoke(cli, ["probe", str(p), "--json"])
     assert r.exit_code == 0, r.output
-    d = json.loads(r.output)
+    (d,) = json.loads(r.output)  # a list, even for one file
     assert d["video"]["avg_rate"] == "30000/1001" and d["audio"]["sample_rate"] == 44100
     r = CliRunner().invoke(cli, ["probe", str(p)])
     assert "30000/1001 fps" in r.output and "44100 Hz 1 ch" in r.output

@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture(scope="session", autouse=True)
 def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Converted weights go to a per-session cache, never the user's."""
-    torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install 'shotline[upscale]')")
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install 'shotline[torch]')")
     # One intra-op thread: the suite shares two cores with other workers, and spinning
     # OpenMP threads on an oversubscribed machine are many times slower than one thread.
     torch.set_num_threads(1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from shotline.core.errors import UsageError
+from shotline.core.errors import UsageError, missing_module
 from shotline.core.generate.providers.base import Provider
 
 PROVIDERS: dict[str, str] = {
@@ -32,7 +32,12 @@ def get_provider(name: str, **options: Any) -> Provider:
     if target is None:
         raise UsageError(f"unknown provider {name!r}; known: {', '.join(provider_names())}")
     module, _, attr = target.partition(":")
-    cls = getattr(importlib.import_module(module), attr)
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError as exc:  # the provider's SDK is an extra this install lacks
+        if (exc.name or "").split(".")[0] == "shotline":
+            raise
+        raise missing_module(exc) from None
     provider = cls(**options)
     if not isinstance(provider, Provider):  # pragma: no cover - a registry typo
         raise TypeError(f"{target} is not a Provider")
