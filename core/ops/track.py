@@ -98,7 +98,9 @@ def _dlib_hog() -> Callable[[np.ndarray], list[Scored]]:
     try:
         import dlib
     except ImportError:
-        raise DependencyError("the dlib-hog face detector needs dlib: pip install dlib-bin") from None
+        raise DependencyError(
+            "the dlib-hog face detector needs dlib: pip install 'shotline[dlib]' (the dlib-bin wheel)"
+        ) from None
     det = dlib.get_frontal_face_detector()
 
     def find(bgr: np.ndarray) -> list[Scored]:
