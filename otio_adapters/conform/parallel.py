@@ -122,6 +122,10 @@ def piece_plan(job: RenderJob, key: Hashable, output: Path) -> Plan:
     start, end = job.pieces[key]
     g = build_graph(c, job.settings, start=start, end=end, audio=False, font=job.font)
     args = g.args() + job.settings.video_args(float(c.rate)) + ["-threads", str(job.threads)]
+    if job.settings.vcodec == "libx264":
+        # with frame threads, libx264's macroblock tree gives different bits for the same frames
+        # from one run to the next; without it a piece is the same on every run and worker
+        args += ["-x264-params", "mbtree=0"]
     args += ["-fps_mode", "passthrough", "-an", "-sn", "-dn"]
     step = Step(tuple(args), OUT, float(Fraction(end - start) / c.rate), f"render frames {start}-{end}")
     return Plan((step,), output, tuple(g.paths), f"piece {key}")
