@@ -258,6 +258,7 @@ def render_parallel(
         )
         running: list[Hashable] = []
         frames_done = [sum(e - s for i, (s, e) in enumerate(pieces) if str(i) in manifest.done)]
+        resumed_frames = frames_done[0]
         t0 = time.monotonic()
 
         def report() -> None:
@@ -267,7 +268,11 @@ def render_parallel(
             elapsed = time.monotonic() - t0
             eta = elapsed * (1 - frac) / frac if frac > 0.01 else None
             now = ",".join(str(k) for k in running)
-            label = f"pieces {len(manifest.done)}/{len(keys)} done, running [{now}] on {executor.where}"
+            rate = (frames_done[0] - resumed_frames) / elapsed if elapsed > 0 else 0.0
+            label = (
+                f"pieces {len(manifest.done)}/{len(keys)} done, running [{now}] on {executor.where}, "
+                f"{rate:.0f} frames/s"
+            )
             progress(Progress(len(manifest.done), len(keys), 0.0, frames_done[0], None, frac, eta, label))
 
         def on_state(now: list[Hashable]) -> None:
