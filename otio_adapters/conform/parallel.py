@@ -178,12 +178,18 @@ def work_dir_for(output: Path) -> Path:
     return output.parent / f".{output.name}.shotline-render"
 
 
-def _key(job: RenderJob) -> str:
-    stats = []
+def _key(job: RenderJob, extracted: Path) -> str:
+    """The run's identity. Media unpacked from an .otioz land in a new folder each run: they
+    count by their place in the bundle and size, so an interrupted .otioz render resumes too."""
+    stats: list[tuple[str, int, int]] = []
     for p in job.conform.media_files():
         st = p.stat()
-        stats.append((str(p), st.st_size, st.st_mtime_ns))
+        inside = p.is_relative_to(extracted)
+        stats.append(
+            (str(p.relative_to(extracted)) if inside else str(p), st.st_size, 0 if inside else st.st_mtime_ns)
+        )
     blob = repr((job.conform, job.pieces, job.settings, job.font, job.threads, stats))
+    blob = blob.replace(str(extracted), "<bundle>")
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -248,7 +254,7 @@ def render_parallel(
         pieces = tuple(pieces_of(conform, piece_seconds))
         job = RenderJob(conform, pieces, options.settings, options.font, _threads())
         work_dir = work_dir_for(output)
-        manifest = _Manifest(work_dir, _key(job), resume)
+        manifest = _Manifest(work_dir, _key(job, Path(tmp)), resume)
         keys: list[Hashable] = list(range(len(pieces)))
         if conform.has_audio:
             keys.insert(0, SOUND)  # the longest single task goes first

@@ -186,3 +186,28 @@ def test_longer_pieces_are_the_same_run_after_run(clips, out) -> None:
     digests = {video_digest(out / f"r{i}.mp4") for i in range(3)}
     assert len(digests) == 1
     assert np.array_equal(sound(out / "r0.mp4"), sound(out / "r1.mp4"))
+
+
+def test_an_interrupted_otioz_render_resumes(clips, out) -> None:
+    """An .otioz is unpacked into a new folder each run: the pieces still count as the same."""
+    from shotline.otio_adapters.bundle import write_otioz
+
+    bundle = out / "film.otioz"
+    write_otioz(film(clips), bundle)
+    opts = RenderOptions(smart=False)
+    dst = out / "film.mp4"
+    cancel = threading.Event()
+    got: list[object] = []
+
+    def stop_after_two(key: object) -> None:
+        got.append(key)
+        if len(got) == 2:
+            cancel.set()
+
+    with pytest.raises(Interrupted):
+        render_parallel(
+            bundle, dst, opts, workers=1, piece_seconds=1.0, on_piece=stop_after_two, cancel=cancel
+        )
+    again: list[object] = []
+    r = render_parallel(bundle, dst, opts, workers=2, piece_seconds=1.0, on_piece=again.append)
+    assert r.frames == 110 and again and not set(map(str, again)) & set(map(str, got))
