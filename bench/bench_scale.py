@@ -7,7 +7,7 @@ same frame for frame (and, for the render, sample for sample). The Ray head is s
 (2 CPUs, no dashboard) and shut down at the end. Prints a Markdown block for
 bench/RESULTS-scale.md, with the load average, since this machine may be shared.
 
-Usage: ``python bench/bench_scale.py [--quick] [--reps N]``
+Usage: ``python bench/bench_scale.py [--quick] [--reps N] [--upscale-only | --render-only]``
 """
 
 from __future__ import annotations
@@ -165,7 +165,8 @@ def timeline_case(d: Path, address: str, reps: int, quick: bool) -> list[str]:
 
 
 def main() -> None:
-    args = parse_args(__doc__)
+    only = {a for a in sys.argv[1:] if a in ("--upscale-only", "--render-only")}
+    args = parse_args(__doc__, [a for a in sys.argv[1:] if a not in only])
     import ray
 
     reps = 1 if args.quick else min(args.reps, 2)
@@ -180,8 +181,11 @@ def main() -> None:
     )
     address = ctx.address_info["gcs_address"]
     try:
-        lines = upscale_cases(d, address, reps, args.quick)
-        lines += timeline_case(d, address, reps, args.quick)
+        lines: list[str] = []
+        if "--render-only" not in only:
+            lines += upscale_cases(d, address, reps, args.quick)
+        if "--upscale-only" not in only:
+            lines += timeline_case(d, address, reps, args.quick)
     finally:
         ray.shutdown()
     print("\n".join(lines))

@@ -125,6 +125,15 @@ def render_cmd(
     _summary(rr, as_json)
 
 
+class _PieceBar(ProgressBar):
+    """The bar with the pieces' state: done, running now, and where."""
+
+    def __call__(self, p: Any) -> None:
+        super().__call__(p)
+        if self._progress is not None and p.label:
+            self._progress.update(self._task, description=p.label)
+
+
 def _render_in_pieces(
     timeline: Path,
     output: Path,
@@ -140,7 +149,7 @@ def _render_in_pieces(
         from shotline.core.cluster import ray_module
 
         ray_module()  # says how to install Ray (exit 6) before any work
-    bar = ProgressBar(f"render {output.name}")
+    bar = _PieceBar(f"render {output.name}")
     try:
         rr = render_parallel(
             timeline,

@@ -194,10 +194,12 @@ class ProcessExecutor:
 
     def _pool(self) -> cf.ProcessPoolExecutor:
         if self.pool is None:
-            kw: dict[str, Any] = {}
-            if self.init is not None:
-                kw = {"initializer": self.init, "initargs": (self.init_arg,)}
-            self.pool = cf.ProcessPoolExecutor(max_workers=self.capacity, mp_context=self.ctx, **kw)
+            self.pool = cf.ProcessPoolExecutor(
+                max_workers=self.capacity,
+                mp_context=self.ctx,
+                initializer=_worker_init,
+                initargs=(os.getpid(), self.init, self.init_arg),
+            )
         return self.pool
 
     def submit(self, key: Hashable) -> Any:
@@ -248,6 +250,34 @@ class ProcessExecutor:
         if self.pool is not None:
             self.pool.shutdown(wait=True)
             self.pool = None
+
+
+def _worker_init(parent: int, init: Callable[[Any], None] | None, arg: Any) -> None:
+    """In each worker process: go when the driver goes (even SIGKILLed), then the caller's init."""
+    _die_with_parent(parent)
+    if init is not None:
+        init(arg)
+
+
+def _die_with_parent(parent: int) -> None:
+    try:  # Linux: the kernel sends SIGKILL to this process when its parent dies
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # the parent died before the call
+                os._exit(1)
+            return
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+
+    def watch() -> None:  # pragma: no cover - elsewhere: look every second
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="shotline-parent-watch").start()
 
 
 class RayExecutor:

@@ -122,6 +122,10 @@ def piece_plan(job: RenderJob, key: Hashable, output: Path) -> Plan:
     start, end = job.pieces[key]
     g = build_graph(c, job.settings, start=start, end=end, audio=False, font=job.font)
     args = g.args() + job.settings.video_args(float(c.rate)) + ["-threads", str(job.threads)]
+    if job.settings.vcodec == "libx264":
+        # with frame threads, libx264's macroblock tree gives different bits for the same frames
+        # from one run to the next; without it a piece is the same on every run and worker
+        args += ["-x264-params", "mbtree=0"]
     args += ["-fps_mode", "passthrough", "-an", "-sn", "-dn"]
     step = Step(tuple(args), OUT, float(Fraction(end - start) / c.rate), f"render frames {start}-{end}")
     return Plan((step,), output, tuple(g.paths), f"piece {key}")
@@ -174,12 +178,18 @@ def work_dir_for(output: Path) -> Path:
     return output.parent / f".{output.name}.shotline-render"
 
 
-def _key(job: RenderJob) -> str:
-    stats = []
+def _key(job: RenderJob, extracted: Path) -> str:
+    """The run's identity. Media unpacked from an .otioz land in a new folder each run: they
+    count by their place in the bundle and size, so an interrupted .otioz render resumes too."""
+    stats: list[tuple[str, int, int]] = []
     for p in job.conform.media_files():
         st = p.stat()
-        stats.append((str(p), st.st_size, st.st_mtime_ns))
+        inside = p.is_relative_to(extracted)
+        stats.append(
+            (str(p.relative_to(extracted)) if inside else str(p), st.st_size, 0 if inside else st.st_mtime_ns)
+        )
     blob = repr((job.conform, job.pieces, job.settings, job.font, job.threads, stats))
+    blob = blob.replace(str(extracted), "<bundle>")
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -244,7 +254,7 @@ def render_parallel(
         pieces = tuple(pieces_of(conform, piece_seconds))
         job = RenderJob(conform, pieces, options.settings, options.font, _threads())
         work_dir = work_dir_for(output)
-        manifest = _Manifest(work_dir, _key(job), resume)
+        manifest = _Manifest(work_dir, _key(job, Path(tmp)), resume)
         keys: list[Hashable] = list(range(len(pieces)))
         if conform.has_audio:
             keys.insert(0, SOUND)  # the longest single task goes first
@@ -254,6 +264,7 @@ def render_parallel(
         )
         running: list[Hashable] = []
         frames_done = [sum(e - s for i, (s, e) in enumerate(pieces) if str(i) in manifest.done)]
+        resumed_frames = frames_done[0]
         t0 = time.monotonic()
 
         def report() -> None:
@@ -263,7 +274,11 @@ def render_parallel(
             elapsed = time.monotonic() - t0
             eta = elapsed * (1 - frac) / frac if frac > 0.01 else None
             now = ",".join(str(k) for k in running)
-            label = f"pieces {len(manifest.done)}/{len(keys)} done, running [{now}] on {executor.where}"
+            rate = (frames_done[0] - resumed_frames) / elapsed if elapsed > 0 else 0.0
+            label = (
+                f"pieces {len(manifest.done)}/{len(keys)} done, running [{now}] on {executor.where}, "
+                f"{rate:.0f} frames/s"
+            )
             progress(Progress(len(manifest.done), len(keys), 0.0, frames_done[0], None, frac, eta, label))
 
         def on_state(now: list[Hashable]) -> None:

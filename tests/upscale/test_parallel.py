@@ -185,3 +185,50 @@ def test_lanczos_in_segments_is_the_same_for_one_and_two_workers(clips, out) -> 
     assert (probe(two).video.width, probe(two).video.height) == (320, 180)
     assert decoded_digest(one) == decoded_digest(two)
     assert frame_times(two) == frame_times(src) and audio_bytes(two) == audio_bytes(src)
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(int(d.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return kids
+
+
+def test_the_driver_killed_takes_its_workers_with_it_and_a_rerun_resumes(clips, out) -> None:
+    import subprocess
+    import sys
+
+    src = clips(**CLIP, audio="stereo")
+    ref = out / "ref.mp4"
+    upscale(src, ref, UpscaleOptions(segment_seconds=0.1))
+    dst = out / "up.mp4"
+    manifest = work_dir_for(dst) / "manifest.json"
+    cmd = [sys.executable, "-m", "shotline.cli.main", "upscale", str(src), "-o", str(dst)]
+    cmd += ["--segment-seconds", "0.1", "--workers", "2"]
+    proc = subprocess.Popen(cmd, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            done = len(json.loads(manifest.read_text())["segments"])
+        except (OSError, ValueError, KeyError):
+            done = 0
+        if done >= 1:
+            workers = _children(proc.pid)
+            proc.kill()
+            break
+        time.sleep(0.01)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL and workers
+    deadline = time.monotonic() + 20
+    while any(Path(f"/proc/{w}").exists() for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists()]  # no orphaned worker left running
+    report = upscale(src, dst, UpscaleOptions(segment_seconds=0.1, workers=2))
+    assert 1 <= report.segments_resumed < 6
+    assert decoded_digest(dst) == decoded_digest(ref)
