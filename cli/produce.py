@@ -144,7 +144,7 @@ def produce_cmd(
     from shotline.core.produce.producer import ProduceOptions, produce
 
     if ray_address is not None and not dry_run:
-        from shotline.core.cluster import ray_module
+        from shotline.core.media.cluster import ray_module
 
         ray_module()  # says how to install Ray (exit 6) before any work
     opts = ProduceOptions(

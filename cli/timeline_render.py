@@ -146,7 +146,7 @@ def _render_in_pieces(
     from shotline.otio_adapters.conform.parallel import render_parallel
 
     if ray_address is not None:
-        from shotline.core.cluster import ray_module
+        from shotline.core.media.cluster import ray_module
 
         ray_module()  # says how to install Ray (exit 6) before any work
     bar = _PieceBar(f"render {output.name}")

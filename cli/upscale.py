@@ -186,7 +186,7 @@ def upscale_cmd(
     if ray_address is not None and backend in ("lanczos", "topaz"):
         raise UsageError("--ray runs the AI backends' segments; lanczos and topaz run as one ffmpeg command")
     if ray_address is not None and not dry_run:
-        from shotline.core.cluster import ray_module
+        from shotline.core.media.cluster import ray_module
 
         ray_module()  # says how to install Ray (exit 6) before any work
     if dry_run:

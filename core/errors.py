@@ -77,6 +77,13 @@ class FFmpegError(ShotlineError):
         super().__init__(f"{message}{detail}")
 
 
+class FFmpegKilled(FFmpegError):
+    """ffmpeg was killed by a signal nobody here sent (out of memory, a kill from outside).
+
+    Work that is a pure function of its inputs (a render piece, an upscale segment) may run again.
+    """
+
+
 class ProviderError(ShotlineError):
     """A generation service refused or failed a request."""
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shotline.core import cluster
+from shotline.core.media import cluster
 from shotline.core.media.probe import MediaInfo
 from shotline.upscale import pipeline
 from shotline.upscale.pipeline import Manifest, PipelineProgress, PipelineStats, Segment, SourceLayout

@@ -32,7 +32,7 @@ __all__ = [
     "timeline",
     "render",
     "export",
-    "upscale",
+    "upscale_video",
     "produce",
     "as_rate",
     "as_transition",
@@ -61,7 +61,7 @@ _LAZY: dict[str, str] = {
     "timeline": "shotline._public:timeline",
     "render": "shotline._public:render",
     "export": "shotline._public:export",
-    "upscale": "shotline._public:upscale",
+    "upscale_video": "shotline._public:upscale_video",
     "produce": "shotline._public:produce",
     "as_rate": "shotline._public:as_rate",
     "as_transition": "shotline._public:as_transition",
@@ -94,7 +94,7 @@ if TYPE_CHECKING:
         speed,
         timeline,
         trim,
-        upscale,
+        upscale_video,
         xfade,
     )
     from shotline.core.errors import (

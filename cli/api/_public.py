@@ -283,7 +283,7 @@ def export(timeline: Any, output: PathLike, format: str | None = None, **options
 # ----------------------------------------------------------------------------- upscale, produce
 
 
-def upscale(
+def upscale_video(
     input: PathLike,
     output: PathLike,
     *,

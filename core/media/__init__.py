@@ -10,6 +10,6 @@ from shotline.core import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
-    "encode ffmpeg normalize plan probe runner smart text",
+    "cluster encode ffmpeg normalize plan probe runner smart text",
     "probe:MediaInfo encode:EncodeSettings plan:Plan plan:Step runner:RunResult ffmpeg:ffmpeg_path",
 )

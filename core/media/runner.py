@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shotline.core.errors import FFmpegError, Interrupted, OutputExistsError, UsageError, shown
+from shotline.core.errors import FFmpegError, FFmpegKilled, Interrupted, OutputExistsError, UsageError, shown
 from shotline.core.media.ffmpeg import ffmpeg_path
 from shotline.core.media.plan import OUT, WORK, Plan, Step
 from shotline.core.vocab import install_sigterm, restore_sigterm
@@ -371,7 +371,7 @@ def execute(
             folder = f" in {shown(Path(where).parent)}" if where else ""
             raise FFmpegError(f"{name}: no space left on device{folder}", argv, short)
         if rc < 0:
-            raise FFmpegError(f"{name} was killed by signal {-rc}", argv, short)
+            raise FFmpegKilled(f"{name} was killed by signal {-rc}", argv, short)
         raise FFmpegError(f"{name} failed (exit {rc})", argv, short)
     return stderr
 

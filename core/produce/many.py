@@ -47,7 +47,7 @@ def _one(storyboard: Path, outdir: Path, opts: ProduceOptions, dry_run: bool) ->
 
 def ray_address(address: str) -> str:
     """The cluster's concrete address ("auto" joins this machine's cluster or starts a local one)."""
-    from shotline.core import cluster
+    from shotline.core.media import cluster
 
     ray = cluster.connect(address)
     return str(ray.get_runtime_context().gcs_address)

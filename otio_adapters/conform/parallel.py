@@ -32,8 +32,8 @@ from typing import Any
 
 import opentimelineio as otio
 
-from shotline.core import cluster
 from shotline.core.errors import UsageError
+from shotline.core.media import cluster
 from shotline.core.media.encode import EncodeSettings
 from shotline.core.media.plan import OUT, Plan, Step
 from shotline.core.media.runner import Progress, ProgressCallback, RunResult, check_output, run

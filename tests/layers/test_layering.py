@@ -48,6 +48,9 @@ def modules() -> list[tuple[str, Path]]:
         for path in sorted((ROOT / folder).rglob("*.py")):
             rel = path.relative_to(ROOT / folder).with_suffix("")
             parts = [p for p in rel.parts if p != "__init__"]
+            if folder == "cli" and parts[:1] == ["api"]:  # cli/api installs as the top-level package
+                out.append((".".join(["shotline", *parts[1:]]), path))
+                continue
             out.append((".".join([package, *parts]), path))
     return out
 

@@ -93,3 +93,20 @@ def test_a_transition_string_is_not_iterated_by_build_timeline(clips) -> None:  
     assert abs(built.duration - 1.5) < 0.05
     per_cut = build_timeline([Shot(path=a), Shot(path=b)], transitions=["wipeleft:0.25"])  # type: ignore[list-item]
     assert abs(per_cut.duration - 1.75) < 0.05
+
+
+def test_top_level_functions_survive_importing_the_subpackages() -> None:
+    """Importing a subpackage binds its name on ``shotline``: no top-level function may share one.
+
+    ``shotline.upscale`` was the upscale function until any code imported ``shotline.upscale.*``;
+    from then on it was the package and calling it raised "'module' object is not callable".
+    """
+    code = (
+        "import shotline, shotline.upscale.models, shotline.core, shotline.cli.main, "
+        "shotline.otio_adapters, shotline.resolve_plugin\n"
+        "bad = [n for n in shotline.__all__ if n[0].islower() and n != '__version__' "
+        "and not callable(getattr(shotline, n))]\n"
+        "print(bad, callable(shotline.upscale_video))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[] True"

@@ -64,7 +64,7 @@ def test_two_workers_give_the_one_worker_output_frame_for_frame(clips, out, tmp_
 
 def test_a_worker_killed_mid_segment_is_replaced_and_the_output_is_unchanged(clips, out, tmp_path) -> None:
     """SIGKILL to a worker process while it encodes a segment: its segment runs again."""
-    from shotline.core import cluster
+    from shotline.core.media import cluster
 
     src = clips(**LONGER, audio="stereo")
     ref = out / "ref.mp4"

@@ -21,7 +21,6 @@ import hashlib
 import logging
 import multiprocessing
 import os
-import re
 import tempfile
 import threading
 import time
@@ -32,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from shotline.core.errors import DependencyError, FFmpegError, Interrupted, ShotlineError, UsageError
+from shotline.core.errors import DependencyError, FFmpegKilled, Interrupted, ShotlineError, UsageError
 
 log = logging.getLogger("shotline.cluster")
 
@@ -132,9 +131,6 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
-_KILLED = re.compile(r"\(exit -\d+\)")
-
-
 class ThreadExecutor:
     """Items that are external processes (ffmpeg): one thread waits on each.
 
@@ -157,8 +153,8 @@ class ThreadExecutor:
     def result(self, handle: Any) -> Any:
         try:
             return handle.result()
-        except FFmpegError as exc:
-            if _KILLED.search(str(exc)) and not self.stop.is_set():
+        except FFmpegKilled as exc:
+            if not self.stop.is_set():
                 raise WorkerLost(str(exc)) from exc
             raise
 
