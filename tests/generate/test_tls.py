@@ -67,6 +67,20 @@ class TlsServer:
                         if not chunk:
                             break
                         data += chunk
+                    head, _, body_seen = data.partition(b"\r\n\r\n")
+                    length = next(
+                        (
+                            int(line.split(b":", 1)[1])
+                            for line in head.split(b"\r\n")
+                            if line.lower().startswith(b"content-length:")
+                        ),
+                        0,
+                    )
+                    while len(body_seen) < length:  # read the whole request: closing on unread
+                        chunk = tls.recv(4096)  # bytes resets the connection under the client
+                        if not chunk:
+                            break
+                        body_seen += chunk
                     if data:
                         self.requests += 1
                         body = b'{"error": "invalid API key"}'
