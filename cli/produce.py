@@ -11,6 +11,9 @@ from typing import Any
 import click
 
 from shotline.cli.common import emit_json, with_examples
+from shotline.core.produce.producer import STAGE_TABLE
+
+STAGE_NAMES = [s.name for s in STAGE_TABLE]  # the stages --only and --from can name
 
 
 @click.command("produce")
@@ -64,13 +67,13 @@ from shotline.cli.common import emit_json, with_examples
     "--only",
     "only",
     multiple=True,
-    type=click.Choice(["generate", "review", "timeline", "render", "upscale", "export"]),
+    type=click.Choice(STAGE_NAMES),
     help="Run only this stage (repeatable); the others must already be done.",
 )
 @click.option(
     "--from",
     "from_stage",
-    type=click.Choice(["generate", "review", "timeline", "render", "upscale", "export"]),
+    type=click.Choice(STAGE_NAMES),
     help="Re-run this stage and every one after it.",
 )
 @click.option(

@@ -18,6 +18,7 @@ outputs are unchanged is skipped, see core/produce/stages.py):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import re
@@ -49,7 +50,24 @@ from shotline.core.vocab import SOUND_KINDS, sha256_file, stable_hash
 
 log = logging.getLogger("shotline.produce")
 
-STAGES = ("generate", "review", "timeline", "render", "upscale", "export", "report")
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of produce: what it starts from, what decides whether it must run again, how it
+    runs, and what ``--dry-run`` says of it. The run and the dry run both read this table.
+
+    ``key``, ``run`` and ``plan`` take the Producer and the outcomes of the stages run so far.
+    ``off`` says why the stage does not run at all (None: it runs when its input is there).
+    """
+
+    name: str
+    needs: str | None  # the stage whose output this one starts from
+    key: Callable[[Producer, dict[str, StageOutcome]], tuple[Any, ...]]
+    run: Callable[[Producer, dict[str, StageOutcome]], StageResult]
+    plan: Callable[[Producer], str]
+    off: Callable[[Producer], str | None] = lambda p: None
+
+
 STATE_FILE = Path(".shotline") / "produce-state.json"
 SETTLED = ("done", "failed", "cancelled")  # a take in any other state may still finish: re-poll, never re-pay
 
@@ -133,7 +151,9 @@ class Producer:
         for name in (*self.opts.only, *((self.opts.from_stage,) if self.opts.from_stage else ())):
             if name not in STAGES:
                 raise UsageError(f"unknown stage '{name}'; stages are {', '.join(STAGES)}")
-        self.deliver = tuple(self.opts.deliver if self.opts.deliver is not None else self.sb.deliver)
+        self.deliver: tuple[str, ...] = tuple(
+            self.opts.deliver if self.opts.deliver is not None else self.sb.deliver
+        )
         from shotline.core.ops.presets import get_preset
 
         for name in self.deliver:
@@ -141,7 +161,7 @@ class Producer:
         from shotline.core.produce.selection import load_selection
 
         # the editor's takes (selection.json): a broken file fails here, before anything runs
-        self.selection = load_selection(self.outdir, [s.id for s in self.sb.shots])
+        self.selection: dict[str, int] = load_selection(self.outdir, [s.id for s in self.sb.shots])
         if self.opts.upscale:
             self._upscale_options()  # so does an upscaler this install lacks
 
@@ -173,7 +193,8 @@ class Producer:
         )
         return Orchestrator(self.outdir, config=cfg, providers=self.opts.providers, on_update=on_update)
 
-    def _storyboard_key(self) -> str:
+    @functools.cached_property
+    def sb_key(self) -> str:
         """The storyboard and every file it points at: a changed still re-runs what used it."""
         files = [self.storyboard_path]
         for shot in self.sb.shots:
@@ -728,90 +749,54 @@ class Producer:
         if dry_run:
             return self._dry_run(state)
         self.outdir.mkdir(parents=True, exist_ok=True)
-        sb_key = self._storyboard_key()
         done: dict[str, StageOutcome] = {}
 
-        def go(name: str, key_parts: tuple[Any, ...], fn: Callable[[], StageResult]) -> StageOutcome | None:
-            wanted, force = self._wanted(name)
-            key = stable_hash(name, *key_parts)
-            self.track = track = StageTracker(name, self.progress)
+        def go(stage: Stage) -> None:
+            wanted, force = self._wanted(stage.name)
+            key = stable_hash(stage.name, *stage.key(self, done))
+            self.track = track = StageTracker(stage.name, self.progress)
             if not wanted:
-                rec = state.valid(name, key)
+                rec = state.valid(stage.name, key)
                 if rec is None:
                     lines.append(
-                        StageLine(name, "missing", "not run (outside --only/--from) and not done yet")
+                        StageLine(stage.name, "missing", "not run (outside --only/--from) and not done yet")
                     )
-                    return None
-                lines.append(StageLine(name, "skip", "still valid"))
+                    return
+                lines.append(StageLine(stage.name, "skip", "still valid"))
                 track.finish("skipped", "still valid")
-                return StageOutcome(name, False, rec)
+                done[stage.name] = StageOutcome(stage.name, False, rec)
+                return
 
             def started() -> StageResult:
                 track.start()
-                return fn()
+                return stage.run(self, done)
 
-            outcome = run_stage(state, name, key, started, force=force)
+            outcome = run_stage(state, stage.name, key, started, force=force)
             track.finish("done" if outcome.ran else "skipped", None if outcome.ran else "still valid")
             lines.append(
                 StageLine(
-                    name,
+                    stage.name,
                     "run" if outcome.ran else "skip",
                     f"{outcome.record.seconds:.1f} s" if outcome.ran else "still valid",
                 )
             )
-            done[name] = outcome
-            return outcome
+            done[stage.name] = outcome
 
-        gen = go("generate", (sb_key, self.opts.provider), self.stage_generate)
-        rev = (
-            go(
-                "review",
-                (
-                    sb_key,
-                    gen and gen.record.checksums(),
-                    self.opts.max_retakes,
-                    dataclasses.asdict(self.opts.review),
-                ),
-                self.stage_review,
-            )
-            if gen
-            else None
-        )
-        tl = (
-            go(
-                "timeline",
-                # the editor's picks, when there are any (a folder without them keeps its key)
-                (sb_key, rev and rev.record.checksums(), *((self.selection,) if self.selection else ())),
-                self.stage_timeline,
-            )
-            if rev
-            else None
-        )
-        ren = None
-        if tl:
-            otio_path = tl.record.path("otio")
-            ren = go(
-                "render",
-                (tl.record.checksums(), self.deliver, self.opts.preview_format),
-                lambda: self.stage_render(otio_path),
-            )
-            if self.opts.upscale and ren:
-                master = ren.record.path("master")
-                go(
-                    "upscale",
-                    (ren.record.checksums()["master"], self.opts.upscale, self.opts.upscale_scale),
-                    lambda: self.stage_upscale(master),
-                )
-            else:
-                lines.append(StageLine("upscale", "off", "not asked for (--upscale MODEL)"))
-                StageTracker("upscale", self.progress).finish("skipped", "not asked for")
-            go("export", (tl.record.checksums(), self.deliver), lambda: self.stage_export(otio_path))
+        for stage in STAGE_TABLE:
+            if stage.needs is not None and stage.needs not in done:
+                continue  # what it starts from is missing: the line above says why
+            why_off = stage.off(self)
+            if why_off is not None:
+                lines.append(StageLine(stage.name, "off", why_off))
+                StageTracker(stage.name, self.progress).finish("skipped", why_off)
+                continue
+            go(stage)
         elapsed = time.monotonic() - t0
-        self.track = track = StageTracker("report", self.progress)
+        self.track = track = StageTracker(REPORT, self.progress)
         track.start()
         manifest, report, deliverables, cost = self._finish(state, elapsed)
         track.finish()
-        lines.append(StageLine("report", "run", str(report.name)))
+        lines.append(StageLine(REPORT, "run", str(report.name)))
         return ProduceResult(
             self.outdir, tuple(lines), tuple(deliverables), report, manifest, cost, elapsed, tuple(self.notes)
         )
@@ -839,26 +824,12 @@ class Producer:
                 f"{money(todo)} still to pay",
             )
         ]
-        runtime = self.sb.duration
-        for name, detail in (
-            ("review", f"up to {self.opts.max_retakes} retake round(s) for rejected shots"),
-            ("timeline", f"{len(self.sb.shots)} shots, {runtime:.1f} s"),
-            (
-                "render",
-                f"master + {len(self.deliver)} platform cut(s) ({', '.join(self.deliver) or 'none'}), "
-                f"{self.opts.preview_format} preview, contact sheet; about {runtime * (1 + len(self.deliver)):.0f} s "
-                "of encoding at ~1x realtime on 2 cores",
-            ),
-            ("upscale", f"{self.opts.upscale}" if self.opts.upscale else "off"),
-            ("export", "EDL, FCP7 XML, FCPXML, Resolve OTIO + job"),
-            ("report", "manifest.json and report.html"),
-        ):
+        for stage in (*STAGE_TABLE[1:], None):  # generate's line is the one above
+            name = stage.name if stage else REPORT
+            detail = stage.plan(self) if stage else "manifest.json and report.html"
             wanted, _ = self._wanted(name)
-            action = (
-                "off"
-                if (name == "upscale" and not self.opts.upscale) or not wanted
-                else ("skip" if name in state.records else "run")
-            )
+            off = stage is not None and stage.off(self) is not None
+            action = "off" if off or not wanted else ("skip" if name in state.records else "run")
             lines.append(StageLine(name, action, detail))
         return ProduceResult(self.outdir, tuple(lines), (), None, None, total, 0.0)
 
@@ -1102,6 +1073,65 @@ class Producer:
                 )
                 pending = None
         return tuple(items)
+
+
+STAGE_TABLE: tuple[Stage, ...] = (
+    Stage(
+        "generate",
+        None,
+        key=lambda p, d: (p.sb_key, p.opts.provider),
+        run=lambda p, d: p.stage_generate(),
+        plan=lambda p: "every take of every shot",  # the dry run says more: see _dry_run
+    ),
+    Stage(
+        "review",
+        "generate",
+        key=lambda p, d: (
+            p.sb_key,
+            d["generate"].record.checksums(),
+            p.opts.max_retakes,
+            dataclasses.asdict(p.opts.review),
+        ),
+        run=lambda p, d: p.stage_review(),
+        plan=lambda p: f"up to {p.opts.max_retakes} retake round(s) for rejected shots",
+    ),
+    Stage(
+        "timeline",
+        "review",
+        # the editor's picks, when there are any (a folder without them keeps its key)
+        key=lambda p, d: (p.sb_key, d["review"].record.checksums(), *((p.selection,) if p.selection else ())),
+        run=lambda p, d: p.stage_timeline(),
+        plan=lambda p: f"{len(p.sb.shots)} shots, {p.sb.duration:.1f} s",
+    ),
+    Stage(
+        "render",
+        "timeline",
+        key=lambda p, d: (d["timeline"].record.checksums(), p.deliver, p.opts.preview_format),
+        run=lambda p, d: p.stage_render(d["timeline"].record.path("otio")),
+        plan=lambda p: (
+            f"master + {len(p.deliver)} platform cut(s) ({', '.join(p.deliver) or 'none'}), "
+            f"{p.opts.preview_format} preview, contact sheet; about {p.sb.duration * (1 + len(p.deliver)):.0f} s "
+            "of encoding at ~1x realtime on 2 cores"
+        ),
+    ),
+    Stage(
+        "upscale",
+        "render",
+        key=lambda p, d: (d["render"].record.checksums()["master"], p.opts.upscale, p.opts.upscale_scale),
+        run=lambda p, d: p.stage_upscale(d["render"].record.path("master")),
+        plan=lambda p: f"{p.opts.upscale}" if p.opts.upscale else "off",
+        off=lambda p: None if p.opts.upscale else "not asked for (--upscale MODEL)",
+    ),
+    Stage(
+        "export",
+        "timeline",
+        key=lambda p, d: (d["timeline"].record.checksums(), p.deliver),
+        run=lambda p, d: p.stage_export(d["timeline"].record.path("otio")),
+        plan=lambda p: "EDL, FCP7 XML, FCPXML, Resolve OTIO + job",
+    ),
+)
+REPORT = "report"  # the last step, always run: manifest.json and report.html from every stage's record
+STAGES = (*(s.name for s in STAGE_TABLE), REPORT)
 
 
 def produce(
