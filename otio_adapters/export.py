@@ -22,7 +22,7 @@ import copy
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ import opentimelineio as otio
 from shotline.core.errors import DependencyError, TimelineError, UsageError
 from shotline.core.media.runner import atomic_output
 from shotline.otio_adapters.build import NAMESPACE
-from shotline.otio_adapters.timeline import timeline_rate
+from shotline.otio_adapters.timeline import ExportReport, timeline_rate
 
 
 @dataclass(frozen=True)
@@ -54,26 +54,6 @@ FORMATS: dict[str, Format] = {
     )
 }
 EDL_REEL_LEN = 8
-
-
-@dataclass
-class ExportReport:
-    """What an export wrote, and exactly what it could not carry."""
-
-    output: Path | None
-    format: str
-    dropped: list[str] = field(default_factory=list)  # parts of the edit not in the file
-    changed: list[str] = field(default_factory=list)  # parts written differently from the timeline
-    read_back: list[str] = field(default_factory=list)  # how the file reads back differently
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "output": str(self.output) if self.output else None,
-            "format": self.format,
-            "dropped": self.dropped,
-            "changed": self.changed,
-            "read_back": self.read_back,
-        }
 
 
 def format_for(name: str | None, output: Path | None = None) -> Format:

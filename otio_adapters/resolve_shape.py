@@ -33,7 +33,7 @@ from shotline.otio_adapters.build import NAMESPACE, path_from_url
 from shotline.otio_adapters.timeline import timeline_rate
 
 if TYPE_CHECKING:
-    from shotline.otio_adapters.export import ExportReport
+    from shotline.otio_adapters.timeline import ExportReport
 
 RESOLVE_NS = "Resolve_OTIO"
 START_TC_HOURS = 1

@@ -1,4 +1,5 @@
-"""Timelines in: read any file OTIO has an adapter for, and the rate its edit is counted in.
+"""Timelines in and out: read any file OTIO has an adapter for, the rate its edit is counted in,
+and the report of what an export could not carry.
 
 Every reader of a timeline (the renderer, the exporter, the Resolve shape check, the Resolve
 job writer, produce) goes through these two functions, so a timeline means the same thing to
@@ -8,6 +9,7 @@ each of them.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -95,4 +97,24 @@ def timeline_rate(tl: otio.schema.Timeline) -> Fraction:
     raise TimelineError(f"timeline '{tl.name}': no clip or gap carries a rate; pass --rate")
 
 
-__all__ = ["NAMESPACE", "READABLE", "read_timeline", "timeline_rate"]
+@dataclass
+class ExportReport:
+    """What an export wrote, and exactly what it could not carry."""
+
+    output: Path | None
+    format: str
+    dropped: list[str] = field(default_factory=list)  # parts of the edit not in the file
+    changed: list[str] = field(default_factory=list)  # parts written differently from the timeline
+    read_back: list[str] = field(default_factory=list)  # how the file reads back differently
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": str(self.output) if self.output else None,
+            "format": self.format,
+            "dropped": self.dropped,
+            "changed": self.changed,
+            "read_back": self.read_back,
+        }
+
+
+__all__ = ["NAMESPACE", "READABLE", "ExportReport", "read_timeline", "timeline_rate"]

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from shotline.core.produce.producer import ProduceResult
     from shotline.otio_adapters.build import BuildResult, TransitionSpec
     from shotline.otio_adapters.conform.render import RenderResult
-    from shotline.otio_adapters.export import ExportReport
+    from shotline.otio_adapters.timeline import ExportReport
     from shotline.upscale.api import UpscaleReport
 
 PathLike: TypeAlias = "str | os.PathLike[str]"
