@@ -180,7 +180,7 @@ def build_cmd(
     are used, and each clip carries the prompt, seed, provider, model and take.
     """
     from shotline.core.errors import UsageError
-    from shotline.otio_adapters.build import AudioBed, Shot, build_timeline, parse_transition
+    from shotline.otio_adapters.build import AudioBed, EditClip, build_timeline, parse_transition
     from shotline.otio_adapters.export import export_timeline
 
     if fade_in < 0 or fade_out < 0:
@@ -202,7 +202,7 @@ def build_cmd(
             if not 1 <= idx <= len(inputs):
                 raise UsageError(f"shot {idx}: there are {len(inputs)} clips (shots count from 1)")
         shots = [
-            Shot(
+            EditClip(
                 path=p,
                 speed=speed_map.get(i + 1, 1.0),
                 freeze=freeze_map.get(i + 1),
@@ -358,7 +358,7 @@ _add_render()
 
 
 def _add_detect() -> None:
-    """Shot detection lives in its own module (its library is an optional extra, loaded on use)."""
+    """EditClip detection lives in its own module (its library is an optional extra, loaded on use)."""
     from shotline.cli.timeline_detect import detect_cmd
 
     timeline_group.add_command(detect_cmd)

@@ -84,7 +84,7 @@ def make_transition(name: str, seconds: float) -> TransitionSpec | None:
 
 
 @dataclass(frozen=True)
-class Shot:
+class EditClip:
     """One shot of the edit: a media file, the part of it used, and how it was made."""
 
     path: Path | None  # None: an offline shot (MissingReference) lasting ``duration``
@@ -181,7 +181,7 @@ def media_reference(info: MediaInfo, rate: Fraction) -> otio.schema.ExternalRefe
 class _Planned:
     """A shot measured in timeline frames before transitions are cut into it."""
 
-    shot: Shot
+    shot: EditClip
     info: MediaInfo | None  # None: offline
     name: str
     media_rate: Fraction
@@ -191,7 +191,7 @@ class _Planned:
     record: int  # timeline frames before transitions
 
 
-def _plan_offline(shot: Shot, index: int, rate: Fraction, notes: list[str]) -> _Planned:
+def _plan_offline(shot: EditClip, index: int, rate: Fraction, notes: list[str]) -> _Planned:
     name = shot.name or f"shot {index + 1}"
     if not shot.duration or shot.duration <= 0:
         raise TimelineError(f"shot {index + 1} ({name}): has no media and no duration")
@@ -212,7 +212,7 @@ def _probe_once(path: Path, cache: dict[Path, MediaInfo]) -> MediaInfo:
 
 
 def _plan_shot(
-    shot: Shot, index: int, rate: Fraction, notes: list[str], cache: dict[Path, MediaInfo]
+    shot: EditClip, index: int, rate: Fraction, notes: list[str], cache: dict[Path, MediaInfo]
 ) -> _Planned:
     if shot.path is None:
         return _plan_offline(shot, index, rate, notes)
@@ -286,7 +286,7 @@ def _split(frames: int) -> tuple[int, int]:
     return (frames + 1) // 2, frames // 2
 
 
-def _effects(shot: Shot) -> list[otio.schema.Effect]:
+def _effects(shot: EditClip) -> list[otio.schema.Effect]:
     if shot.freeze is not None:
         return [otio.schema.FreezeFrame()]
     if shot.speed != 1.0:
@@ -332,7 +332,7 @@ def _make_transition(
 
 
 def build_timeline(
-    shots: Sequence[Shot],
+    shots: Sequence[EditClip],
     *,
     transitions: TransitionSpec | str | None | Sequence[TransitionSpec | str | None] = None,
     fade_in: float = 0.0,
@@ -568,7 +568,7 @@ def build_from_files(
     beds: Sequence[AudioBed] = (),
 ) -> BuildResult:
     """A plain clip list: every file whole, one transition at every cut."""
-    shots = [Shot(path=Path(p)) for p in paths]
+    shots = [EditClip(path=Path(p)) for p in paths]
     return build_timeline(
         shots,
         transitions=transition,
@@ -609,7 +609,7 @@ def build_from_storyboard(
             "point at the folder holding them, or allow offline clips"
         )
     rate = Fraction(sb.fps)
-    shots: list[Shot] = []
+    shots: list[EditClip] = []
     cuts: list[TransitionSpec | None] = []
     for i, s in enumerate(sb.shots):
         prompt = build_prompt(sb, s)
@@ -634,7 +634,9 @@ def build_from_storyboard(
         if not s.audio.music:
             meta["duck_music"] = True
         path = take.path if take is not None else None
-        shots.append(Shot(path=path, name=s.id, duration=s.duration, metadata=meta, marker=meta["prompt"]))
+        shots.append(
+            EditClip(path=path, name=s.id, duration=s.duration, metadata=meta, marker=meta["prompt"])
+        )
         if i < len(sb.shots) - 1:
             t = s.transition
             cuts.append(None if t.type == "cut" or t.duration <= 0 else make_transition(t.type, t.duration))

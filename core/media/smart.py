@@ -14,7 +14,7 @@ renderer:
   rather than by timestamp, so B-frames at a GOP boundary never leak into the
   neighbour (ffmpeg's own ``-ss/-to -c copy`` and the concat demuxer's ``outpoint``
   cut on decode timestamps and do).
-* ``plan_smart(...)`` builds the whole Plan: encode segments (matching codec settings,
+* ``plan_smart_file(...)`` builds the whole Plan: encode segments (matching codec settings,
   source time kept for the filters), copy segments, and a final concat-demuxer join
   that also renders the audio in full (audio is cheap, and sample-exact that way).
 
@@ -311,7 +311,7 @@ def keyframe_times(path: str | Path) -> list[float]:
 
 
 @dataclass(frozen=True)
-class Segment:
+class Span:
     """Frames [start, end) of the source, either stream-copied or re-encoded."""
 
     start: int
@@ -323,21 +323,21 @@ class Segment:
         return self.end - self.start
 
 
-def split(index: FrameIndex, start: int, end: int, touched: Sequence[tuple[int, int]] = ()) -> list[Segment]:
+def split(index: FrameIndex, start: int, end: int, touched: Sequence[tuple[int, int]] = ()) -> list[Span]:
     """Split frames [start, end) into copy segments (whole clean GOPs that no ``touched``
     range [a, b) overlaps) and encode segments (everything else), in order."""
     if not 0 <= start < end <= index.frames:
         raise ValueError(f"bad frame range {start}..{end} of {index.frames}")
     bounds = sorted({*index.cut_points, index.frames})
-    segs: list[Segment] = []
+    segs: list[Span] = []
 
     def add(a: int, b: int, copy: bool) -> None:
         if a >= b:
             return
         if segs and segs[-1].copy == copy and segs[-1].end == a:
-            segs[-1] = Segment(segs[-1].start, b, copy)
+            segs[-1] = Span(segs[-1].start, b, copy)
         else:
-            segs.append(Segment(a, b, copy))
+            segs.append(Span(a, b, copy))
 
     pos = start
     for a, b in zip(bounds, bounds[1:]):
@@ -399,7 +399,7 @@ def encode_step(
     src: Path,
     info: MediaInfo,
     index: FrameIndex,
-    seg: Segment,
+    seg: Span,
     name: str,
     vf: str | None,
     settings: EncodeSettings = DEFAULT,
@@ -441,7 +441,7 @@ def encode_step(
 COPY_SEEK_LEAD = 1.0  # seconds the copy input seeks before the GOP it wants
 
 
-def copy_step(src: Path, index: FrameIndex, seg: Segment, name: str) -> Step:
+def copy_step(src: Path, index: FrameIndex, seg: Span, name: str) -> Step:
     """Stream-copy the whole GOPs of ``seg`` to ``work(name)``, video only, starting at zero.
 
     The input seeks to a second before the segment (so a copy from late in a long file
@@ -688,7 +688,7 @@ def merge_steps(steps: Sequence[Step], label: str = "segments") -> Step:
     return Step(tuple(inputs + outputs), steps[-1].output, longest, label)
 
 
-def plan_smart(
+def plan_smart_file(
     src: Path,
     output: Path,
     *,

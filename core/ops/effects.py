@@ -25,7 +25,7 @@ from shotline.core.media.normalize import choose_target, normalize_graph, video_
 from shotline.core.media.plan import OUT, Plan, Step, work
 from shotline.core.media.probe import MediaInfo, probe
 from shotline.core.media.runner import ProgressCallback, run
-from shotline.core.media.smart import FrameIndex, index_frames, plan_smart, unsupported
+from shotline.core.media.smart import FrameIndex, index_frames, plan_smart_file, unsupported
 from shotline.core.ops.concat import concat_list
 
 FADE_COLORS = ("black", "white")
@@ -141,7 +141,7 @@ def plan_fade(
     meta: dict[str, object] = {"fade_in": fade_in, "fade_out": fade_out, "color": color}
     if index is not None:
         touched = _fade_touched(index, fade_in, fade_out, length)
-        plan = plan_smart(
+        plan = plan_smart_file(
             src,
             output,
             info=info,

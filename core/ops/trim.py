@@ -25,7 +25,7 @@ from shotline.core.media.encode import DEFAULT, EncodeSettings
 from shotline.core.media.plan import OUT, Plan, Step, work
 from shotline.core.media.probe import MediaInfo, probe
 from shotline.core.media.runner import ProgressCallback, run
-from shotline.core.media.smart import FrameIndex, Segment, copy_step, index_frames, plan_smart, unsupported
+from shotline.core.media.smart import FrameIndex, Span, copy_step, index_frames, plan_smart_file, unsupported
 
 MODES = ("auto", "smart", "exact", "fast")
 
@@ -93,7 +93,7 @@ def plan_trim(
     if mode == "fast":
         return _plan_fast(src, output, info, index, first, last, settings)
     if mode in ("auto", "smart") and why is None:
-        plan = plan_smart(
+        plan = plan_smart_file(
             src,
             output,
             info=info,
@@ -166,7 +166,7 @@ def _plan_fast(
     a = max((c for c in cuts if c <= first), default=cuts[0])
     b = min((c for c in cuts if c >= last), default=index.frames)
     t0, t1 = index.time(a), index.time(b)
-    seg = Segment(a, b, True)
+    seg = Span(a, b, True)
     copy = copy_step(src, index, seg, "video.mp4")
     args = ["-i", work("video.mp4")]
     if info.has_audio:

@@ -35,7 +35,7 @@ from shotline.core.media.runner import ProgressCallback, RunResult, run
 from shotline.otio_adapters.conform.edl import ignored_note
 from shotline.otio_adapters.conform.graph import build_graph
 from shotline.otio_adapters.conform.model import Conform, build_conform
-from shotline.otio_adapters.conform.smart import SmartLayout, plan_smart
+from shotline.otio_adapters.conform.smart import SmartLayout, plan_smart_timeline
 from shotline.otio_adapters.timeline import read_timeline
 
 CONTAINERS = (".mp4", ".mov", ".m4v", ".mkv")
@@ -178,7 +178,7 @@ def plan_render(
             full_plan(conform, output, options.settings, options.font), conform, "full", 0, "sound only"
         )
     if options.smart:
-        smart = plan_smart(conform, output, options.settings, font=options.font)
+        smart = plan_smart_timeline(conform, output, options.settings, font=options.font)
         if smart.plan is not None:
             return RenderPlan(smart.plan, conform, "smart", smart.copied_frames, smart.reason, smart.layout)
         return RenderPlan(

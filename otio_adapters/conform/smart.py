@@ -47,7 +47,7 @@ class Span:
     end: int
     copy: bool
     item: Item | None = None
-    segment: gop.Segment | None = None
+    segment: gop.Span | None = None
     index: gop.FrameIndex | None = None
 
     @property
@@ -238,7 +238,7 @@ def audio_layout(conform: Conform, lay: SmartLayout, settings: EncodeSettings) -
     return copies, "; ".join(reasons[:5])
 
 
-def plan_smart(
+def plan_smart_timeline(
     conform: Conform,
     output: Path,
     settings: EncodeSettings,

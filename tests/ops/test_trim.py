@@ -145,7 +145,7 @@ def test_smart_plan_runs_all_pieces_in_one_process(bframes: Path, out: Path):
 def test_small_edge_segments_run_on_one_thread(bframes: Path, out: Path):
     """A bridge of a few frames is decoded and encoded single-threaded (frame threads cost
     more to start than such a segment takes); a long one keeps ffmpeg's threading."""
-    from shotline.core.media.smart import SMALL_SEGMENT, Segment, encode_step
+    from shotline.core.media.smart import SMALL_SEGMENT, Span, encode_step
 
     fps = 30000 / 1001
     idx, info = index_frames(bframes), probe(bframes)
@@ -156,7 +156,7 @@ def test_small_edge_segments_run_on_one_thread(bframes: Path, out: Path):
     tail_out = [i for i, a in enumerate(args) if a.endswith("seg0002.mp4")][0]
     tail_args = args[args.index("2:v:0") : tail_out]
     assert tail_args[tail_args.index("-c:v") :].count("-threads") == 1
-    long = encode_step(bframes, info, idx, Segment(0, 40, False), "x.mp4", None)
+    long = encode_step(bframes, info, idx, Span(0, 40, False), "x.mp4", None)
     assert 40 > SMALL_SEGMENT and "-threads" not in long.args
 
 

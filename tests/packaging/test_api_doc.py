@@ -86,12 +86,12 @@ def test_transitions_as_users_write_them() -> None:
 
 
 def test_a_transition_string_is_not_iterated_by_build_timeline(clips) -> None:  # type: ignore[no-untyped-def]
-    from shotline.otio_adapters.build import Shot, build_timeline
+    from shotline.otio_adapters.build import EditClip, build_timeline
 
     a, b = clips(duration=1.0, audio=None), clips(duration=1.0, audio=None, source="smptebars")
-    built = build_timeline([Shot(path=a), Shot(path=b)], transitions="dissolve:0.5")  # type: ignore[arg-type]
+    built = build_timeline([EditClip(path=a), EditClip(path=b)], transitions="dissolve:0.5")  # type: ignore[arg-type]
     assert abs(built.duration - 1.5) < 0.05
-    per_cut = build_timeline([Shot(path=a), Shot(path=b)], transitions=["wipeleft:0.25"])  # type: ignore[list-item]
+    per_cut = build_timeline([EditClip(path=a), EditClip(path=b)], transitions=["wipeleft:0.25"])  # type: ignore[list-item]
     assert abs(per_cut.duration - 1.75) < 0.05
 
 

@@ -12,7 +12,7 @@ from shotline.core.errors import MediaError, TimelineError, UsageError
 from shotline.core.media.probe import probe
 from shotline.otio_adapters.build import (
     AudioBed,
-    Shot,
+    EditClip,
     build_from_files,
     build_from_storyboard,
     build_timeline,
@@ -112,10 +112,10 @@ def test_speed_reverse_and_freeze_become_time_effects(clips):
     p = clips(duration=2, rate="24", audio=None)
     tl = build_timeline(
         [
-            Shot(p, speed=2.0),
-            Shot(p, speed=0.5, duration=1.0),
-            Shot(p, speed=-1.0),
-            Shot(p, freeze=1.5, trim_in=0.5),
+            EditClip(p, speed=2.0),
+            EditClip(p, speed=0.5, duration=1.0),
+            EditClip(p, speed=-1.0),
+            EditClip(p, freeze=1.5, trim_in=0.5),
         ],
     ).timeline
     fast, slow, rev, hold = video_track(tl).find_clips()
@@ -131,7 +131,7 @@ def test_speed_reverse_and_freeze_become_time_effects(clips):
 
 def test_speed_changed_shots_still_take_transition_handles(clips):
     p = clips(duration=2, rate="24", audio=None)
-    tl = build_timeline([Shot(p), Shot(p, speed=2.0), Shot(p)], transitions=DISSOLVE).timeline
+    tl = build_timeline([EditClip(p), EditClip(p, speed=2.0), EditClip(p)], transitions=DISSOLVE).timeline
     mid = list(video_track(tl).find_clips())[1]
     # 24 record frames at 2x; 6 go to each dissolve's handle, taken at twice the media rate
     assert mid.source_range.duration.value == 12
@@ -188,7 +188,7 @@ def test_music_bed_is_cut_to_the_edit_with_fades(clips, tmp_path):
     a = clips(duration=1, rate="24")
     music = clips(duration=2, rate="24", container="mkv", tone=220)
     bed = AudioBed(music, "music", volume_db=-12, fade_in=0.25, fade_out=0.5)
-    r = build_timeline([Shot(a)], beds=[bed])
+    r = build_timeline([EditClip(a)], beds=[bed])
     track = r.timeline.tracks[-1]
     assert track.name == "Music" and track.kind == otio.schema.TrackKind.Audio
     assert track.duration() == r.timeline.tracks[0].duration()

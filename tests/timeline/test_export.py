@@ -9,7 +9,7 @@ import opentimelineio as otio
 import pytest
 
 from shotline.core.errors import OutputExistsError, TimelineError, UsageError
-from shotline.otio_adapters.build import Shot, build_from_files, build_timeline, parse_transition
+from shotline.otio_adapters.build import EditClip, build_from_files, build_timeline, parse_transition
 from shotline.otio_adapters.export import export_timeline, format_for
 from shotline.otio_adapters.timeline import read_timeline
 from tests.timeline import transition_spans, video_track, visible
@@ -19,7 +19,7 @@ from tests.timeline import transition_spans, video_track, visible
 def edit(clips):
     a = clips(duration=2, rate="24", tone=440)
     b = clips(duration=2, rate="24", tone=550)
-    shots = [Shot(a, metadata={"prompt": "a harbour", "seed": 3}), Shot(b, speed=2.0), Shot(a)]
+    shots = [EditClip(a, metadata={"prompt": "a harbour", "seed": 3}), EditClip(b, speed=2.0), EditClip(a)]
     wipe = parse_transition("wipeleft:0.5")
     return build_timeline(
         shots, transitions=[parse_transition("dissolve:0.5"), wipe], fade_in=0.5, fade_out=0.5
@@ -159,7 +159,7 @@ def test_format_names_and_suffixes(tmp_path):
 @pytest.mark.parametrize("fmt", ["edl", "fcp7", "otio"])
 def test_offline_clips_are_exported_and_named_in_the_report(clips, out, fmt):
     a = clips(duration=1, rate="24")
-    tl = build_timeline([Shot(a), Shot(None, name="not generated yet", duration=1.0)]).timeline
+    tl = build_timeline([EditClip(a), EditClip(None, name="not generated yet", duration=1.0)]).timeline
     report = export_timeline(tl, out / f"film.{fmt if fmt != 'fcp7' else 'xml'}", fmt)
     assert any("without media" in c and "not generated yet" in c for c in report.changed)
     back = read_timeline(report.output)
@@ -171,7 +171,7 @@ def test_offline_clips_are_exported_and_named_in_the_report(clips, out, fmt):
 def test_edl_speed_events_play_the_media_they_should(clips, out, dissolve):
     a = clips(duration=2, rate="24", tone=440)
     b = clips(duration=2, rate="24", tone=550)
-    shots = [Shot(a), Shot(b, speed=2.0), Shot(a, speed=0.5, duration=1.0)]
+    shots = [EditClip(a), EditClip(b, speed=2.0), EditClip(a, speed=0.5, duration=1.0)]
     built = build_timeline(shots, transitions=parse_transition(dissolve) if dissolve else None).timeline
     export_timeline(built, out / "speed.edl")
     text = (out / "speed.edl").read_text()

@@ -107,14 +107,14 @@ def test_time_effects_render_as_built(clips, out, speeds):
     from click.testing import CliRunner
 
     from shotline.cli.timeline import timeline_group
-    from shotline.otio_adapters.build import Shot, build_timeline
+    from shotline.otio_adapters.build import EditClip, build_timeline
     from tests.mediakit import read_barcodes
 
     if "render" not in timeline_group.commands:
         pytest.skip("the conform renderer (shotline timeline render) is not part of this build")
     src = clips(duration=2, rate="24", barcode=True, audio=None)
-    shots = [Shot(src, speed=s, duration=1.0 if abs(s) < 1 else None) for s in speeds]
-    shots.append(Shot(src, freeze=0.5, trim_in=1.0))
+    shots = [EditClip(src, speed=s, duration=1.0 if abs(s) < 1 else None) for s in speeds]
+    shots.append(EditClip(src, freeze=0.5, trim_in=1.0))
     built = build_timeline(shots, transitions=parse_transition("dissolve:0.25"))
     film = out / "fx.otio"
     export_timeline(built.timeline, film)
