@@ -125,7 +125,11 @@ def print_plan(plan: Any, as_json: bool = False, **extra: Any) -> None:
 
 
 class ProgressBar:
-    """A rich progress bar on stderr, shown only on a terminal and only after a second."""
+    """A rich progress bar on stderr, shown only on a terminal, not with -q, and only after a second.
+
+    ``fields`` turns a progress report into (fraction done, text after the bar); commands whose
+    reports say more (frames, segments, pieces) override it.
+    """
 
     def __init__(self, label: str) -> None:
         self.label = label
@@ -133,15 +137,19 @@ class ProgressBar:
         self._task: Any = None
         self._start: float | None = None
 
+    def fields(self, p: Any) -> tuple[float, str]:
+        return p.fraction, (f"{p.speed:.1f}x" if getattr(p, "speed", None) else "")
+
     def __call__(self, p: Any) -> None:
         import time
 
         if not sys.stderr.isatty() or is_quiet():
             return
+        fraction, text = self.fields(p)
         now = time.monotonic()
         if self._start is None:
             self._start = now
-        if self._progress is None and now - self._start < 1.0 and p.fraction < 1.0:
+        if self._progress is None and now - self._start < 1.0 and fraction < 1.0:
             return
         if self._progress is None:
             from rich.console import Console
@@ -151,15 +159,14 @@ class ProgressBar:
                 TextColumn("{task.description}"),
                 BarColumn(),
                 TextColumn("{task.percentage:>3.0f}%"),
-                TextColumn("{task.fields[speed]}"),
+                TextColumn("{task.fields[text]}"),
                 TimeRemainingColumn(),
                 console=Console(stderr=True),
                 transient=True,
             )
             self._progress.start()
-            self._task = self._progress.add_task(self.label, total=1.0, speed="")
-        speed = f"{p.speed:.1f}x" if getattr(p, "speed", None) else ""
-        self._progress.update(self._task, completed=p.fraction, speed=speed)
+            self._task = self._progress.add_task(self.label, total=1.0, text="")
+        self._progress.update(self._task, completed=fraction, text=text)
 
     def close(self) -> None:
         if self._progress is not None:

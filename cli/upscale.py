@@ -2,49 +2,23 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from shotline.cli.common import emit_json, with_examples
+from shotline.cli.common import ProgressBar, emit_json, with_examples
 
 
-class _Bar:
-    """frames/s and ETA on stderr while a terminal is attached."""
+class _Bar(ProgressBar):
+    """Frames done, frames/s and, when segments run in parallel, which ones run now."""
 
-    def __init__(self) -> None:
-        self._progress: Any = None
-        self._task: Any = None
-
-    def __call__(self, p: Any) -> None:
-        if not sys.stderr.isatty():
-            return
-        if self._progress is None:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._progress = Progress(
-                TextColumn("upscale"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[fps]}"),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task("upscale", total=p.frames_total, fps="")
-        text = f"{p.fps:.1f} frames/s"
+    def fields(self, p: Any) -> tuple[float, str]:
+        text = f"{p.frames_done}/{p.frames_total} frames, {p.fps:.1f} frames/s"
         if p.workers > 1 or p.running:  # parallel: segment by segment, with what runs now
             now = ",".join(str(i) for i in p.running[:8]) + ("…" if len(p.running) > 8 else "")
             text += f" · segments {p.segments_done}/{p.segments_total} done, running [{now}]"
-        self._progress.update(self._task, completed=p.frames_done, fps=text)
-
-    def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+        return p.frames_done / max(1, p.frames_total), text
 
 
 @click.command("upscale")
@@ -206,7 +180,7 @@ def upscale_cmd(
         for line in plan.commands:
             click.echo(line)
         return
-    bar = _Bar()
+    bar = _Bar("upscale")
     try:
         report = upscale(input, output, opts, overwrite=force, progress=bar)
     finally:
