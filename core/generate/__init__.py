@@ -11,6 +11,6 @@ from shotline.core import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
-    "ledger orchestrator prompt providers storyboard take_manifest",
+    "ledger orchestrator prompt providers storyboard take_manifest vlm",
     "storyboard:Storyboard storyboard:load_storyboard ledger:Ledger orchestrator:Orchestrator orchestrator:BatchConfig orchestrator:plan_storyboard",
 )

@@ -14,5 +14,5 @@ from shotline.core import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
-    "audio burnin concat effects frames gif lut presets reframe resize thumbs transitions trim",
+    "audio burnin concat detect effects frames gif lut presets reframe resize thumbs track transitions trim",
 )

@@ -10,6 +10,6 @@ from shotline.core import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
-    "producer report stages",
+    "many producer progress report selection stages",
     "producer:produce producer:ProduceOptions producer:ProduceResult producer:Producer",
 )

@@ -11,6 +11,6 @@ from shotline.core import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
-    "graph model render smart",
+    "edl graph model parallel render smart",
     "render:render_timeline render:plan_render render:RenderOptions render:RenderResult model:build_conform",
 )
