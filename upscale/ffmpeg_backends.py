@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from shotline.core.errors import DependencyError, UsageError
-from shotline.core.media.encode import EncodeSettings
+from shotline.core.media.encode import BT709_TAGS, EncodeSettings
 from shotline.core.media.plan import OUT, Plan, Step
 from shotline.core.media.probe import MediaInfo
+from shotline.core.media.runner import FFMPEG_HEAD
 
 
 def _carry_args() -> list[str]:
@@ -41,16 +42,7 @@ def _colour_args(info: MediaInfo) -> list[str]:
     v = info.video
     assert v is not None
     if _rgb(info):
-        return [
-            "-colorspace",
-            "bt709",
-            "-color_primaries",
-            "bt709",
-            "-color_trc",
-            "bt709",
-            "-color_range",
-            "tv",
-        ]
+        return [*BT709_TAGS, "-color_range", "tv"]
     args = []
     for flag, value in (
         ("-color_range", v.color_range),
@@ -211,14 +203,7 @@ def topaz_plan(
     v = info.video
     assert v is not None
     args = [
-        "-hide_banner",
-        "-nostdin",
-        "-y",
-        "-loglevel",
-        "warning",
-        "-progress",
-        "pipe:1",
-        "-nostats",
+        *FFMPEG_HEAD,  # Topaz's own ffmpeg: the runner adds this head only to its ffmpeg
         "-i",
         info.path,
         "-map",

@@ -12,6 +12,10 @@ from dataclasses import dataclass, replace
 log = logging.getLogger("shotline.encode")
 
 
+# Rec. 709 tags for a file made from RGB (stills, rendered cards, upscaled RGB frames)
+BT709_TAGS = ("-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709")
+
+
 @dataclass(frozen=True)
 class EncodeSettings:
     """How a re-encode is done: codec, quality (CRF), preset, profile, pixel format, GOP, audio."""

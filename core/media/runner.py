@@ -285,22 +285,15 @@ def run(
     return RunResult(output, time.monotonic() - started, tuple(commands))
 
 
+# what every ffmpeg the runner starts is told first: quiet, no prompts, progress on stdout
+FFMPEG_HEAD = ("-hide_banner", "-nostdin", "-y", "-loglevel", "warning", "-progress", "pipe:1", "-nostats")
+
+
 def _argv(step: Step, tmp: Path, workdir: Path) -> list[str]:
     args = [_sub(a, tmp, workdir) for a in step.args]
     if step.tool != "ffmpeg":
         return [step.tool, *args]
-    head = [
-        ffmpeg_path(),
-        "-hide_banner",
-        "-nostdin",
-        "-y",
-        "-loglevel",
-        "warning",
-        "-progress",
-        "pipe:1",
-        "-nostats",
-    ]
-    return head + args + [_sub(step.output, tmp, workdir)]
+    return [ffmpeg_path(), *FFMPEG_HEAD] + args + [_sub(step.output, tmp, workdir)]
 
 
 def execute(

@@ -48,7 +48,7 @@ from shotline.core.generate.providers.base import (
     TaskState,
     TaskStatus,
 )
-from shotline.core.media.encode import EncodeSettings
+from shotline.core.media.encode import BT709_TAGS, EncodeSettings
 from shotline.core.media.ffmpeg import ffmpeg_path
 from shotline.core.media.runner import atomic_output
 from shotline.core.vocab import file_checksum
@@ -619,12 +619,7 @@ def render_animatic(still: np.ndarray, spec: AnimaticSpec, output: Path) -> Path
             "-map",
             "1:a",
             *ENCODE.video_args(float(spec.fps)),
-            "-colorspace",
-            "bt709",
-            "-color_primaries",
-            "bt709",
-            "-color_trc",
-            "bt709",
+            *BT709_TAGS,
             *ENCODE.audio_args(),
             *ENCODE.container_args(str(output)),
             "-f",
