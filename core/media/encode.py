@@ -108,7 +108,7 @@ class EncodeSettings:
         speed) the source's rate is kept where the codec takes it, so nothing is resampled that
         was not asked for; the channel layout is always the input's."""
         rate = self.sample_rate
-        if source_rate and source_rate in _CODEC_RATES.get(self.acodec, ()):
+        if source_rate and source_rate in CODEC_RATES.get(self.acodec, ()):
             rate = source_rate
         return ["-c:a", self.acodec, "-b:a", self.abitrate, "-ar", str(rate)]
 
@@ -120,7 +120,7 @@ class EncodeSettings:
 
 # sample rates an audio encoder takes (AAC: the MPEG-4 sampling frequency table)
 _AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
-_CODEC_RATES: dict[str, tuple[int, ...]] = {"aac": _AAC_RATES, "libfdk_aac": _AAC_RATES}
+CODEC_RATES: dict[str, tuple[int, ...]] = {"aac": _AAC_RATES, "libfdk_aac": _AAC_RATES}  # rates a codec takes
 
 # pixel format -> (needs an even width, needs an even height)
 _SUBSAMPLED = {

@@ -3,7 +3,7 @@
 Each track is cut into pieces that ``concat`` joins: a *solo* piece is one item
 (clip, gap, slate) alone, a *mix* piece is a transition window where ``xfade``
 (video) and ``acrossfade`` (audio) blend the items on both sides of a cut. Every
-piece has an exact frame count (and an exact sample count, ``round(f * 48000 / rate)``
+piece has an exact frame count (and an exact sample count, ``round(f * sample_rate / rate)``, the sources' own rate when they agree, else 48 kHz,
 at each boundary), so the output has exactly the timeline's frames and the sound
 never drifts. Video tracks are overlaid bottom to top; audio tracks are summed.
 
@@ -25,9 +25,17 @@ from shotline.core.media.encode import EncodeSettings
 from shotline.core.ops.effects import atempo_chain
 from shotline.otio_adapters.conform.model import Conform, Item, Track
 
-SAMPLE_RATE = 48000
+SAMPLE_RATE = 48000  # the sound's rate when its sources disagree (Conform.sample_rate says which)
 FINE_TB = 705600000  # divisible by every common frame rate, 30000/1001 included
-ACLOCK = f"asettb=1/{SAMPLE_RATE},asetpts=N"  # sample n of a track at exactly n / 48000 s
+
+
+def aclock(sample_rate: int) -> str:
+    """Sample n of a track at exactly n / sample_rate seconds."""
+    return f"asettb=1/{sample_rate},asetpts=N"
+
+
+def layout(channels: int) -> str:
+    return "mono" if channels == 1 else "stereo"
 
 
 def frac(x: Fraction) -> str:
@@ -82,8 +90,9 @@ class Graph:
         return out
 
 
-def samples_at(frame: int, rate: Fraction) -> int:
-    return round(Fraction(frame) * SAMPLE_RATE / rate)
+def samples_at(frame: int, rate: Fraction, sample_rate: int = SAMPLE_RATE) -> int:
+    """The sound sample where timeline frame ``frame`` starts."""
+    return round(Fraction(frame) * sample_rate / rate)
 
 
 def pieces(track: Track, start: int, end: int) -> list[Piece]:
@@ -167,9 +176,11 @@ class GraphBuilder:
             else:
                 lab = self.label("aout")
                 joined = "".join(f"[{o}]" for o in outs)
-                ns = samples_at(self.end, self.c.rate) - samples_at(self.start, self.c.rate)
+                ns = samples_at(self.end, self.c.rate, self.c.sample_rate) - samples_at(
+                    self.start, self.c.rate, self.c.sample_rate
+                )
                 mix = f"amix=inputs={len(outs)}:normalize=0:duration=longest"
-                self.add(f"{joined}{mix},atrim=end_sample={ns},{ACLOCK}[{lab}]")
+                self.add(f"{joined}{mix},atrim=end_sample={ns},{aclock(self.c.sample_rate)}[{lab}]")
                 self.g.audio = lab
         return self.g
 
@@ -371,7 +382,7 @@ class GraphBuilder:
         uses: dict[int, list[tuple[int, int, str]]] = {}
         labels: list[str] = []
         for p in ps:
-            ns = samples_at(p.end, rate) - samples_at(p.start, rate)
+            ns = samples_at(p.end, rate, self.c.sample_rate) - samples_at(p.start, rate, self.c.sample_rate)
             if p.mix is None:
                 assert p.item is not None
                 lab = self.label("ap")
@@ -394,23 +405,26 @@ class GraphBuilder:
         out = self.label("at")
         joined = "".join(f"[{x}]" for x in labels)
         join = f"concat=n={len(labels)}:v=0:a=1," if len(labels) > 1 else ""
-        self.add(f"{joined}{join}{ACLOCK}[{out}]")
+        self.add(f"{joined}{join}{aclock(self.c.sample_rate)}[{out}]")
         return out
 
     def silence(self, ns: int) -> str:
-        return f"anullsrc=r={SAMPLE_RATE}:cl=stereo,atrim=end_sample={ns}"
+        return f"anullsrc=r={self.c.sample_rate}:cl={layout(self.c.channels)},atrim=end_sample={ns}"
 
     def item_audio(self, item: Item, parts: list[tuple[int, int, str]]) -> None:
         rate = self.c.rate
         lo = min(p[0] for p in parts)
         hi = max(p[1] for p in parts)
-        base = samples_at(lo, rate)
-        ns = samples_at(hi, rate) - base
+        base = samples_at(lo, rate, self.c.sample_rate)
+        ns = samples_at(hi, rate, self.c.sample_rate) - base
         if item.media is None or not item.media.info.has_audio or item.speed == 0:
             head = self.silence(ns)
         else:
             head = self.clip_audio(item, lo, hi, ns)
-        parts_s = [(samples_at(a, rate), samples_at(b, rate), lab) for a, b, lab in parts]
+        parts_s = [
+            (samples_at(a, rate, self.c.sample_rate), samples_at(b, rate, self.c.sample_rate), lab)
+            for a, b, lab in parts
+        ]
         self.fan_out(
             head, base, parts_s, "atrim=start_sample={a}:end_sample={b},asetpts=PTS-STARTPTS", split="asplit"
         )
@@ -421,19 +435,20 @@ class GraphBuilder:
         k = self.input(item, seek)
         speed = abs(item.speed)
         first = min(item.media_at(lo), item.media_at(hi - 1))
-        span = Fraction(ns, SAMPLE_RATE) * speed  # media seconds consumed
+        sr = self.c.sample_rate
+        span = Fraction(ns, sr) * speed  # media seconds consumed
         skip = first - seek
-        chain = [f"aresample={SAMPLE_RATE}", "aformat=sample_fmts=fltp:channel_layouts=stereo"]
+        chain = [f"aresample={sr}", f"aformat=sample_fmts=fltp:channel_layouts={layout(self.c.channels)}"]
         if skip >= 0:
             # by timestamp, not by counting samples: where the seek time is a keyframe's decode
             # time ffmpeg starts the audio a little late, and the timestamps say by how much
-            chain.append(f"atrim=start_pts={round(skip * SAMPLE_RATE)}")
+            chain.append(f"atrim=start_pts={round(skip * sr)}")
             chain.append("asetpts=N/SR/TB")
         else:  # handle before the start of the file: silence first
             chain.append("asetpts=N/SR/TB")
-            chain.append(f"adelay=delays={round(-skip * SAMPLE_RATE)}S:all=1")
+            chain.append(f"adelay=delays={round(-skip * sr)}S:all=1")
         if item.speed < 0:
-            chain.append(f"atrim=end_sample={round(span * SAMPLE_RATE)},areverse")
+            chain.append(f"atrim=end_sample={round(span * sr)},areverse")
         chain += _atempo(speed)
         chain.append(f"apad,atrim=end_sample={ns}")
         return f"[{k}:a:0]" + ",".join(chain)

@@ -125,6 +125,8 @@ class Conform:
     has_audio: bool
     notes: list[str] = field(default_factory=list)  # substitutions the user must hear about
     missing: list[str] = field(default_factory=list)  # clip names rendered as slates
+    sample_rate: int = 48000  # the sound's rate and channels: the sources' own when they all agree
+    channels: int = 2
 
     @property
     def duration(self) -> Fraction:
@@ -304,6 +306,7 @@ def build_conform(
         for it in t.items
     )
     _check_handles([*vtracks, *atracks], notes)
+    sample_rate, channels = sound_format(atracks or vtracks[:1])
     return Conform(
         name=name,
         rate=r,
@@ -315,7 +318,38 @@ def build_conform(
         has_audio=has_audio,
         notes=notes,
         missing=[n for n, _ in missing_clips],
+        sample_rate=sample_rate,
+        channels=channels,
     )
+
+
+def sound_format(tracks: list[Track]) -> tuple[int, int]:
+    """(sample rate, channels) of the rendered sound: the sources' own when every sound they
+    carry agrees and is mono or stereo (nothing is resampled or upmixed that was not asked
+    for), else 48 kHz stereo."""
+    found = {
+        (it.media.info.audio.sample_rate, it.media.info.audio.channels)
+        for t in tracks
+        for it in t.items
+        if it.media is not None and it.media.info.audio is not None
+    }
+    if len(found) == 1:
+        rate, channels = next(iter(found))
+        if channels in (1, 2) and rate in (
+            8000,
+            11025,
+            12000,
+            16000,
+            22050,
+            24000,
+            32000,
+            44100,
+            48000,
+            88200,
+            96000,
+        ):
+            return int(rate), int(channels)
+    return 48000, 2
 
 
 def _frame(t: Fraction, rate: Fraction) -> Fraction:

@@ -46,6 +46,7 @@ from shotline.otio_adapters.conform.render import (
     RenderResult,
     finish,
     load,
+    output_settings,
 )
 
 PIECE_SECONDS = 10  # pieces are about this long (a property of the timeline, not of the workers)
@@ -252,7 +253,7 @@ def render_parallel(
         conform = load(timeline, options, Path(tmp))
         check_output(output, conform.media_files(), overwrite)
         pieces = tuple(pieces_of(conform, piece_seconds))
-        job = RenderJob(conform, pieces, options.settings, options.font, _threads())
+        job = RenderJob(conform, pieces, output_settings(conform, options.settings), options.font, _threads())
         work_dir = work_dir_for(output)
         manifest = _Manifest(work_dir, _key(job, Path(tmp)), resume)
         keys: list[Hashable] = list(range(len(pieces)))

@@ -20,6 +20,7 @@ Two paths, one result:
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from shotline.core.errors import UsageError
-from shotline.core.media.encode import DEFAULT, EncodeSettings
+from shotline.core.media.encode import CODEC_RATES, DEFAULT, EncodeSettings
 from shotline.core.media.plan import OUT, Plan, Step, work
 from shotline.core.media.runner import ProgressCallback, RunResult, run
 from shotline.otio_adapters.conform.edl import ignored_note
@@ -132,6 +133,15 @@ def load(
     return conform
 
 
+def output_settings(conform: Conform, settings: EncodeSettings) -> EncodeSettings:
+    """``settings`` with the sound at the timeline's own rate (its sources' when they agree), where
+    the audio codec takes that rate: nothing is resampled that the sources did not ask for."""
+    rate = conform.sample_rate
+    if settings.acodec.startswith("pcm_") or rate in CODEC_RATES.get(settings.acodec, ()):
+        return dataclasses.replace(settings, sample_rate=rate)
+    return settings
+
+
 def full_plan(conform: Conform, output: Path, settings: EncodeSettings, font: str | None = None) -> Plan:
     """One ffmpeg command, one filter graph for the whole timeline."""
     sound_only = AUDIO_CONTAINERS.get(output.suffix.lower())
@@ -173,6 +183,7 @@ def plan_render(
     if output.suffix.lower() not in (*CONTAINERS, *AUDIO_CONTAINERS):
         raise UsageError(f"{output}: the render writes {', '.join((*CONTAINERS, *AUDIO_CONTAINERS))} files")
     conform = load(timeline, options, extract_dir)
+    options = dataclasses.replace(options, settings=output_settings(conform, options.settings))
     if output.suffix.lower() in AUDIO_CONTAINERS:
         return RenderPlan(
             full_plan(conform, output, options.settings, options.font), conform, "full", 0, "sound only"

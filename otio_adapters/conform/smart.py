@@ -13,8 +13,8 @@ on the source's 1024-sample grid, and only the bridges between them (and the hea
 tail of the timeline) are rendered by the filter graph and encoded, each with a few
 blocks of lead-in and run-out whose packets are dropped (as ``core.smart.audio_steps``
 does for fades), so the MDCT halves at every seam describe the same signal. Where the
-sound cannot be copied (audio tracks of their own, a source that is not 48 kHz stereo
-AAC, a rate that puts frames off the sample grid, nothing long enough), it is rendered
+sound cannot be copied (audio tracks of their own, a source whose AAC is not at the timeline's
+rate and layout, a rate that puts frames off the sample grid, nothing long enough), it is rendered
 once for the whole timeline and the reason is recorded. One ffmpeg command writes all of
 these files side by side (so the single-threaded AAC encoders overlap the rest), and a
 concat join remuxes them. The video has exactly the timeline's frames, the sound exactly
@@ -30,7 +30,7 @@ from pathlib import Path
 from shotline.core.media import smart as gop
 from shotline.core.media.encode import EncodeSettings
 from shotline.core.media.plan import OUT, Plan, Step, work
-from shotline.otio_adapters.conform.graph import SAMPLE_RATE, Graph, build_graph, pieces, samples_at
+from shotline.otio_adapters.conform.graph import Graph, build_graph, pieces, samples_at
 from shotline.otio_adapters.conform.model import Conform, Item
 
 MIN_COPY_SECONDS = Fraction(1)  # shorter copyable stretches are encoded: a step costs more than it saves
@@ -175,9 +175,13 @@ def audio_layout(conform: Conform, lay: SmartLayout, settings: EncodeSettings) -
         return [], "no sound"
     if conform.audio:
         return [], "the sound comes from audio tracks"
-    if settings.acodec != "aac" or settings.sample_rate != SAMPLE_RATE:
-        return [], f"the output sound is {settings.acodec} at {settings.sample_rate} Hz"
-    per_frame = Fraction(SAMPLE_RATE) / conform.rate
+    sr = conform.sample_rate
+    if settings.acodec != "aac" or settings.sample_rate != sr:
+        return (
+            [],
+            f"the output sound is {settings.acodec} at {settings.sample_rate} Hz, the timeline's {sr} Hz",
+        )
+    per_frame = Fraction(sr) / conform.rate
     if per_frame.denominator != 1:
         return [], f"frames at {float(conform.rate):.3f} fps do not start on whole samples"
     found: list[AudioCopy] = []
@@ -193,20 +197,23 @@ def audio_layout(conform: Conform, lay: SmartLayout, settings: EncodeSettings) -
             continue
         item, media = span.item, span.item.media
         a = media.info.audio
-        if a is None or a.channels != 2:
+        if a is None or a.channels != conform.channels:
             reasons.append(f"'{item.name}': " + ("no sound" if a is None else f"{a.channels}-channel sound"))
             continue
         if media.path not in indexes:
-            indexes[media.path] = gop.index_audio(media.path, SAMPLE_RATE, around=around[media.path])
+            indexes[media.path] = gop.index_audio(media.path, sr, around=around[media.path])
         aidx = indexes[media.path]
         if aidx is None:
-            reasons.append(f"'{item.name}': sound is not {SAMPLE_RATE} Hz AAC on a 1024-sample grid")
+            reasons.append(f"'{item.name}': sound is not {sr} Hz AAC on a 1024-sample grid")
             continue
-        src = item.media_at(span.start) * SAMPLE_RATE
+        src = item.media_at(span.start) * sr
         if src.denominator != 1:
             reasons.append(f"'{item.name}': source range does not start on a sample")
             continue
-        lo, hi = samples_at(span.start, conform.rate), samples_at(span.end, conform.rate)
+        lo, hi = (
+            samples_at(span.start, conform.rate, conform.sample_rate),
+            samples_at(span.end, conform.rate, conform.sample_rate),
+        )
         offset = int(src) - lo
         # one untouched block kept between every seam and the edge of the stretch
         start = -(-(lo + offset) // BLOCK) * BLOCK - offset + BLOCK
@@ -228,7 +235,7 @@ def audio_layout(conform: Conform, lay: SmartLayout, settings: EncodeSettings) -
     if off:
         reasons.append(f"{off} of {len(found)} stretches are off the 1024-sample grid of the rest")
     # the first copy needs a head encode of LEAD blocks before it, the last a tail after it
-    total = samples_at(conform.frames, conform.rate)
+    total = samples_at(conform.frames, conform.rate, conform.sample_rate)
     while copies and copies[0].start < (LEAD + 1) * BLOCK:
         copies.pop(0)
     while copies and copies[-1].end > total - LEAD * BLOCK:
@@ -388,8 +395,8 @@ def _smart_sound(
     """Add the sound's pieces to ``cmd``: a bridge encode before, between and after the copied
     AAC stretches, each a raw ADTS file on the one grid. Returns the join's input offset (the
     head's priming block and the samples before timeline sample 0)."""
-    total = samples_at(conform.frames, conform.rate)
-    per_frame = int(Fraction(SAMPLE_RATE) / conform.rate)
+    total = samples_at(conform.frames, conform.rate, conform.sample_rate)
+    per_frame = int(Fraction(conform.sample_rate) / conform.rate)
     h = _head(acopies)
     names = _piece_names(acopies)
     bounds = [h, *[x for c in acopies for x in (c.start, c.end)], total]
@@ -413,7 +420,7 @@ def _smart_sound(
         )
         cmd.add_graph(g)
         assert g.audio is not None
-        base = samples_at(fa, conform.rate)
+        base = samples_at(fa, conform.rate, conform.sample_rate)
         chain = f"atrim=start_sample={a0 - base}:end_sample={b0 - base},asetpts=N/SR/TB"
         if a0 > a:  # the head starts on the grid before sample 0: silence first
             chain += f",adelay=delays={a0 - a}S:all=1"
@@ -430,7 +437,7 @@ def _smart_sound(
         if tail:
             break
         c = acopies[k]
-        inp, copy = gop.aac_copy_args(c.path, c.start + c.offset, c.end + c.offset, SAMPLE_RATE)
+        inp, copy = gop.aac_copy_args(c.path, c.start + c.offset, c.end + c.offset, conform.sample_rate)
         cmd.head += inp
         cmd.paths.append(c.path)
         cmd.outputs.append(
@@ -440,7 +447,7 @@ def _smart_sound(
             )
         )
         cmd.n_inputs += 1
-    return f"{-(BLOCK - h) / SAMPLE_RATE:.9f}"
+    return f"{-(BLOCK - h) / conform.sample_rate:.9f}"
 
 
 def _joined(acopies: list[AudioCopy]) -> str:
@@ -449,7 +456,7 @@ def _joined(acopies: list[AudioCopy]) -> str:
 
 def _last_packet(conform: Conform, acopies: list[AudioCopy]) -> str:
     """The bitstream filter that ends the sound on the timeline's last sample."""
-    total = samples_at(conform.frames, conform.rate)
+    total = samples_at(conform.frames, conform.rate, conform.sample_rate)
     h = _head(acopies)
     packets = 1 + -(-(total - h) // BLOCK)  # priming block, then the grid from h to the end
     return gop.last_packet_bsf(packets, total - h - (packets - 2) * BLOCK)

@@ -188,16 +188,56 @@ def test_smart_render_copies_the_aac_packets_of_untouched_stretches(clips, out):
     assert diff.max() < 0.02
 
 
-def test_sound_that_cannot_be_copied_is_encoded_in_full_and_says_why(clips, out):
-    for kw, why in (({"audio": "mono"}, "1-channel sound"), ({"sample_rate": 44100}, "48000 Hz AAC")):
-        a = clips(duration=4, barcode=True, gop=10, **kw)
+def test_sound_keeps_the_sources_own_rate_and_layout_and_is_copied(clips, out):
+    """Mono and 44.1 kHz sources were re-encoded in full and resampled to 48 kHz stereo."""
+    for kw in ({"audio": "mono"}, {"sample_rate": 44100}, {"audio": "mono", "sample_rate": 44100}):
+        a = clips(duration=6, barcode=True, gop=10, **kw)
+        b = clips(duration=6, barcode=True, gop=10, tone=880, **kw)
+        src = probe(a).audio
+        assert src is not None
         tl = timeline()
-        track(tl).append(clip(a, 0, 100))
+        track(tl).extend(
+            [clip(a, 2, 125, media_frames=150), dissolve(4, 4), clip(b, 7, 120, media_frames=150)]
+        )
         rp = plan_render(tl, out / "x.mp4")
-        assert rp.mode == "smart" and rp.copied_frames > 0
-        assert rp.plan.meta["audio"] == "full" and rp.plan.meta["audio_copies"] == []
-        assert "sound encoded in full" in rp.smart_reason and why in rp.smart_reason, rp.smart_reason
-        assert rp.plan.steps[0].output.endswith("sound.m4a")
+        assert rp.mode == "smart" and rp.plan.meta["audio"] != "full", rp.smart_reason
+        assert rp.plan.meta["audio_copies"], rp.smart_reason
+        full = render_timeline(tl, out / "full.mp4", smart=False)
+        smart = render_timeline(tl, out / "smart.mp4", smart=True)
+        for r in (full, smart):
+            got = probe(r.output).audio
+            assert got is not None
+            assert (got.sample_rate, got.channels) == (src.sample_rate, src.channels)
+        pcm = audio_samples(out / "smart.mp4", src.sample_rate)
+        ref = audio_samples(out / "full.mp4", src.sample_rate)
+        assert (
+            len(pcm)
+            == len(ref)
+            == full.frames * src.sample_rate // 25
+            == smart.frames * src.sample_rate // 25
+        )
+        assert np.abs(ref).max() > 0.1
+        diff = np.abs(pcm - ref)
+        # the full render re-encodes what the smart one copies: two AAC generations apart, at a
+        # mono or 44.1 kHz stream's bitrate (-42 dB here; the 48 kHz stereo test holds -46 dB)
+        assert diff[1024:-1024].max() < 0.008, kw
+        assert diff.max() < 0.05, kw  # the first samples: each encoder's own onset (0.035 at 44.1 kHz mono)
+        (out / "full.mp4").unlink()
+        (out / "smart.mp4").unlink()
+
+
+def test_sources_that_disagree_give_48k_stereo_and_say_why_not_copied(clips, out):
+    a = clips(duration=4, barcode=True, gop=10)  # 48 kHz stereo
+    b = clips(duration=4, barcode=True, gop=10, audio="mono", sample_rate=44100, tone=550)
+    tl = timeline()
+    track(tl).extend([clip(b, 0, 100), clip(a, 0, 100)])
+    rp = plan_render(tl, out / "x.mp4")
+    assert (rp.conform.sample_rate, rp.conform.channels) == (48000, 2)
+    assert "1-channel sound" in rp.smart_reason, rp.smart_reason
+    r = render_timeline(tl, out / "mixed.mp4")
+    got = probe(r.output).audio
+    assert got is not None and (got.sample_rate, got.channels) == (48000, 2)
+    assert len(audio_samples(out / "mixed.mp4")) == 200 * 48000 // 25
 
 
 def test_smart_render_of_a_few_seconds_deep_in_a_long_source(clips, out):
