@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from shotline.cli.common import ProgressBar, emit_json, output_options, print_plan, with_examples
+from shotline.core.vocab import GIF_DITHERS
 
 INPUT = click.Path(path_type=Path, dir_okay=False)
 SOURCE = click.Path(path_type=Path)
@@ -100,19 +101,7 @@ def _mb(n: int) -> str:
 )
 @click.option(
     "--dither",
-    type=click.Choice(
-        [
-            "none",
-            "sierra2_4a",
-            "floyd_steinberg",
-            "bayer",
-            "sierra2",
-            "sierra3",
-            "burkes",
-            "atkinson",
-            "heckbert",
-        ]
-    ),
+    type=click.Choice(GIF_DITHERS),
     default="none",
     show_default=True,
 )

@@ -69,6 +69,19 @@ def timeline_transition_names() -> tuple[str, ...]:
     return ("cut", *sorted(TRANSITION_ALIASES), *sorted(XFADE_NAMES - set(TRANSITION_ALIASES)))
 
 
+# ffmpeg paletteuse's dithers, offered by `shotline gif --dither` and checked by core.ops.gif
+GIF_DITHERS = (
+    "none",
+    "sierra2_4a",
+    "floyd_steinberg",
+    "bayer",
+    "sierra2",
+    "sierra3",
+    "burkes",
+    "atkinson",
+    "heckbert",
+)
+
 # ----------------------------------------------------------------------------- ledger kinds
 
 SOUND_KINDS = ("sound-effect",)  # ledger (and ShotKind) values whose takes are sound, not pictures
@@ -206,6 +219,7 @@ def restore_sigterm(old: Any) -> None:
 
 
 __all__ = [
+    "GIF_DITHERS",
     "MAX_SIDE",
     "NTSC_RATES",
     "SECRET_ENV_NAMES",

@@ -28,18 +28,9 @@ from shotline.core.media.plan import Plan, single
 from shotline.core.media.probe import MediaInfo, probe
 from shotline.core.media.runner import ProgressCallback, run
 from shotline.core.ops.resize import require_video, target_size
+from shotline.core.vocab import GIF_DITHERS
 
-DITHERS = (
-    "none",
-    "sierra2_4a",
-    "floyd_steinberg",
-    "bayer",
-    "sierra2",
-    "sierra3",
-    "burkes",
-    "atkinson",
-    "heckbert",
-)
+DITHERS = GIF_DITHERS
 FORMATS = ("gif", "webp")
 
 
